@@ -1,0 +1,249 @@
+/**
+ * The CPU buffer: a strided view over a typed array. Because no buffer is ever mutated after
+ * creation, views (reshape, broadcast, transpose, slice) share storage freely; kernels read any
+ * view through {@linkcode forEachRow}, which walks it one contiguous-ish row at a time.
+ *
+ * @module
+ */
+
+import type { Aval, Params } from "../../core/backend.ts";
+import { allocate, type DType, dtypeOfArray, type TypedArray } from "../../core/dtype.ts";
+import { type Shape, sizeOf, stridesOf } from "../../core/shape.ts";
+
+/**
+ * Whether strides describe row-major order. Dimensions of size 1 are ignored since their stride
+ * never moves the index, and an empty view is contiguous whatever its strides.
+ *
+ * @example
+ * ```ts
+ * import { isRowMajor } from "./buffer.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok(isRowMajor([2, 1, 3], [3, 99, 1]));
+ * assert.ok(!isRowMajor([2, 3], [1, 2]));
+ * ```
+ */
+export function isRowMajor(shape: Shape, strides: readonly number[]): boolean {
+  let expected = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const d = shape[i];
+    if (d === 0) return true;
+    if (d !== 1 && strides[i] !== expected) return false;
+    expected *= d;
+  }
+  return true;
+}
+
+/**
+ * A strided view: element `[i0, i1, ...]` lives at `data[offset + i0 * strides[0] + ...]`.
+ *
+ * @example
+ * ```ts
+ * import { CpuBuffer } from "./buffer.ts";
+ * import assert from "node:assert/strict";
+ * const b = new CpuBuffer(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]);
+ * assert.deepEqual(b.strides, [3, 1]);
+ * assert.ok(b.contiguous);
+ * ```
+ */
+export class CpuBuffer {
+  /** The storage, possibly shared with other views. Never written after creation. */
+  readonly data: TypedArray;
+  /** The dimensions of the view. */
+  readonly shape: readonly number[];
+  /** The step in `data` per index of each dimension (0 for a broadcast dimension). */
+  readonly strides: readonly number[];
+  /** The position of element `[0, 0, ...]` in `data`. */
+  readonly offset: number;
+  /** The number of elements of the view. */
+  readonly size: number;
+  /** Whether the view is row-major and dense from `offset`. */
+  readonly contiguous: boolean;
+
+  /** Wraps storage as a view; strides default to row-major. */
+  constructor(
+    data: TypedArray,
+    shape: Shape,
+    strides: readonly number[] = stridesOf(shape),
+    offset = 0,
+  ) {
+    this.data = data;
+    this.shape = shape;
+    this.strides = strides;
+    this.offset = offset;
+    this.size = sizeOf(shape);
+    this.contiguous = isRowMajor(shape, strides);
+  }
+
+  /** The element type, read from the storage. */
+  get dtype(): DType {
+    return dtypeOfArray(this.data);
+  }
+}
+
+/** A CPU kernel: input views and static parameters to a new buffer described by `out`. */
+export type Kernel = (inputs: readonly CpuBuffer[], params: Params, out: Aval) => CpuBuffer;
+
+/**
+ * Called once per row by {@linkcode forEachRow}: `offsets[j]` is the row's start in operand
+ * `j`, `n` its length and `steps[j]` the stride of operand `j` along it. The arrays are reused
+ * between calls and must not be modified.
+ */
+export type RowFn = (offsets: readonly number[], n: number, steps: readonly number[]) => void;
+
+/**
+ * Walks several operands of the same logical shape in row-major order, one row at a time.
+ * Dimensions of size 1 are dropped and neighbouring dimensions that are contiguous in every
+ * operand are merged, so dense operands arrive as a single long row and only truly strided
+ * views pay for an outer index.
+ *
+ * @example
+ * ```ts
+ * import { forEachRow } from "./buffer.ts";
+ * import assert from "node:assert/strict";
+ * const rows: number[][] = [];
+ * forEachRow([2, 3], [[3, 1], [1, 2]], [0, 0], (o, n, s) => rows.push([...o, n, ...s]));
+ * assert.deepEqual(rows, [[0, 0, 3, 1, 2], [3, 1, 3, 1, 2]]);
+ * ```
+ */
+export function forEachRow(
+  shape: Shape,
+  strides: readonly (readonly number[])[],
+  offsets: readonly number[],
+  fn: RowFn,
+): void {
+  const k = strides.length;
+  // Built innermost-first so that merging only ever touches the last entry.
+  const dims: number[] = [];
+  const st: number[][] = [];
+  for (let j = 0; j < k; j++) st.push([]);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const n = shape[d];
+    if (n === 0) return;
+    if (n === 1) continue;
+    const last = dims.length - 1;
+    let merge = last >= 0;
+    for (let j = 0; merge && j < k; j++) {
+      if (strides[j][d] !== st[j][last] * dims[last]) merge = false;
+    }
+    if (merge) {
+      dims[last] *= n;
+    } else {
+      dims.push(n);
+      for (let j = 0; j < k; j++) st[j].push(strides[j][d]);
+    }
+  }
+  const offs = offsets.slice();
+  const r = dims.length;
+  if (r === 0) {
+    fn(offs, 1, new Array<number>(k).fill(0));
+    return;
+  }
+  const n = dims[0];
+  const steps = st.map((s) => s[0]);
+  let rows = 1;
+  for (let d = 1; d < r; d++) rows *= dims[d];
+  const idx = new Array<number>(r).fill(0);
+  for (let row = 0;;) {
+    fn(offs, n, steps);
+    if (++row === rows) return;
+    for (let d = 1;; d++) {
+      if (++idx[d] < dims[d]) {
+        for (let j = 0; j < k; j++) offs[j] += st[j][d];
+        break;
+      }
+      idx[d] = 0;
+      const back = dims[d] - 1;
+      for (let j = 0; j < k; j++) offs[j] -= st[j][d] * back;
+    }
+  }
+}
+
+/**
+ * Copies a view into `dst` laid out with `dstStrides` from `dstOffset`; the element type
+ * converts as typed-array assignment does (to int32 truncating toward zero, NaN to 0).
+ *
+ * @example
+ * ```ts
+ * import { copyInto, CpuBuffer } from "./buffer.ts";
+ * import assert from "node:assert/strict";
+ * const src = new CpuBuffer(new Float32Array([1, 2, 3, 4]), [2, 2], [1, 2]);
+ * const dst = new Float32Array(4);
+ * copyInto(src, dst, 0, [2, 1]);
+ * assert.deepEqual([...dst], [1, 3, 2, 4]);
+ * ```
+ */
+export function copyInto(
+  src: CpuBuffer,
+  dst: TypedArray,
+  dstOffset: number,
+  dstStrides: readonly number[],
+): void {
+  const s = src.data;
+  forEachRow(src.shape, [src.strides, dstStrides], [src.offset, dstOffset], (o, n, steps) => {
+    let si = o[0];
+    let di = o[1];
+    const ss = steps[0];
+    const ds = steps[1];
+    if (ss === 1 && ds === 1 && n >= 32) {
+      dst.set(s.subarray(si, si + n), di);
+      return;
+    }
+    for (let i = 0; i < n; i++, si += ss, di += ds) dst[di] = s[si];
+  });
+}
+
+/**
+ * A fresh row-major copy of a view's values, optionally converted to another dtype (for
+ * `bool`, use the `convert` kernel instead: this stores raw values).
+ *
+ * @example
+ * ```ts
+ * import { CpuBuffer, pack } from "./buffer.ts";
+ * import assert from "node:assert/strict";
+ * const t = new CpuBuffer(new Int32Array([1, 2, 3, 4, 5, 6]), [3, 2], [1, 3]);
+ * assert.deepEqual([...pack(t)], [1, 4, 2, 5, 3, 6]);
+ * ```
+ */
+export function pack(src: CpuBuffer, dtype: DType = src.dtype): TypedArray {
+  const out = allocate(dtype, src.size);
+  if (src.contiguous) {
+    out.set(src.data.subarray(src.offset, src.offset + src.size));
+  } else {
+    copyInto(src, out, 0, stridesOf(src.shape));
+  }
+  return out;
+}
+
+/**
+ * The values of a view in row-major order, sharing storage when the view is already dense.
+ * Kernels use it to read inputs; the result must never be written to or handed out.
+ *
+ * @example
+ * ```ts
+ * import { CpuBuffer, dense } from "./buffer.ts";
+ * import assert from "node:assert/strict";
+ * const data = new Float64Array([1, 2, 3]);
+ * assert.equal(dense(new CpuBuffer(data, [3])), data);
+ * ```
+ */
+export function dense(src: CpuBuffer): TypedArray {
+  if (!src.contiguous) return pack(src);
+  if (src.offset === 0 && src.data.length === src.size) return src.data;
+  return src.data.subarray(src.offset, src.offset + src.size);
+}
+
+/**
+ * The product of `shape[begin:end]`.
+ *
+ * @example
+ * ```ts
+ * import { prod } from "./buffer.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(prod([2, 3, 4], 1, 3), 12);
+ * ```
+ */
+export function prod(shape: Shape, begin = 0, end: number = shape.length): number {
+  let n = 1;
+  for (let i = begin; i < end; i++) n *= shape[i];
+  return n;
+}

@@ -1,0 +1,152 @@
+/**
+ * Movement kernels. `reshape` (of a dense view), `broadcast`, `transpose` and `slice` are O(1)
+ * views over the input's storage; `pad` and `concat` copy into a fresh buffer.
+ *
+ * @module
+ */
+
+import type { Aval, Params } from "../../core/backend.ts";
+import { allocate } from "../../core/dtype.ts";
+import { stridesOf } from "../../core/shape.ts";
+import { copyInto, CpuBuffer, pack, prod } from "./buffer.ts";
+
+/**
+ * `reshape({ shape })`: a view when the input is dense, else a dense copy.
+ *
+ * @example
+ * ```ts
+ * import { reshape } from "./movement.ts";
+ * import { CpuBuffer } from "./buffer.ts";
+ * import assert from "node:assert/strict";
+ * const x = new CpuBuffer(new Float32Array(6), [2, 3]);
+ * const y = reshape([x], { shape: [3, 2] }, { shape: [3, 2], dtype: "float32", device: "cpu" });
+ * assert.equal(y.data, x.data);
+ * ```
+ */
+export function reshape(inputs: readonly CpuBuffer[], _params: Params, out: Aval): CpuBuffer {
+  const x = inputs[0];
+  if (x.contiguous) return new CpuBuffer(x.data, out.shape, stridesOf(out.shape), x.offset);
+  return new CpuBuffer(pack(x), out.shape);
+}
+
+/**
+ * `broadcast({ shape })`: NumPy broadcasting as a view, with stride 0 along stretched and new
+ * leading dimensions.
+ *
+ * @example
+ * ```ts
+ * import { broadcast } from "./movement.ts";
+ * import { CpuBuffer } from "./buffer.ts";
+ * import assert from "node:assert/strict";
+ * const x = new CpuBuffer(new Float32Array([1, 2, 3]), [3]);
+ * const y = broadcast([x], { shape: [2, 3] }, { shape: [2, 3], dtype: "float32", device: "cpu" });
+ * assert.deepEqual(y.strides, [0, 1]);
+ * ```
+ */
+export function broadcast(inputs: readonly CpuBuffer[], _params: Params, out: Aval): CpuBuffer {
+  const x = inputs[0];
+  const shape = out.shape;
+  const lead = shape.length - x.shape.length;
+  const strides = new Array<number>(shape.length);
+  for (let d = 0; d < shape.length; d++) {
+    const i = d - lead;
+    strides[d] = i < 0 || (x.shape[i] === 1 && shape[d] !== 1) ? 0 : x.strides[i];
+  }
+  return new CpuBuffer(x.data, shape, strides, x.offset);
+}
+
+/**
+ * `transpose({ perm })`: output dimension `i` is input dimension `perm[i]`, as a view.
+ *
+ * @example
+ * ```ts
+ * import { transpose } from "./movement.ts";
+ * import { CpuBuffer } from "./buffer.ts";
+ * import assert from "node:assert/strict";
+ * const x = new CpuBuffer(new Float32Array(6), [2, 3]);
+ * const y = transpose([x], { perm: [1, 0] }, { shape: [3, 2], dtype: "float32", device: "cpu" });
+ * assert.deepEqual(y.strides, [1, 3]);
+ * ```
+ */
+export function transpose(inputs: readonly CpuBuffer[], params: Params, out: Aval): CpuBuffer {
+  const x = inputs[0];
+  const perm = params.perm as readonly number[];
+  return new CpuBuffer(x.data, out.shape, perm.map((p) => x.strides[p]), x.offset);
+}
+
+/**
+ * `slice({ begin, size })`: the box starting at `begin`, as a view.
+ *
+ * @example
+ * ```ts
+ * import { slice } from "./movement.ts";
+ * import { CpuBuffer } from "./buffer.ts";
+ * import assert from "node:assert/strict";
+ * const x = new CpuBuffer(new Float32Array([0, 1, 2, 3, 4, 5]), [2, 3]);
+ * const out = { shape: [2, 1], dtype: "float32", device: "cpu" } as const;
+ * const y = slice([x], { begin: [0, 2], size: [2, 1] }, out);
+ * assert.equal(y.offset, 2);
+ * ```
+ */
+export function slice(inputs: readonly CpuBuffer[], params: Params, out: Aval): CpuBuffer {
+  const x = inputs[0];
+  const begin = params.begin as readonly number[];
+  let offset = x.offset;
+  for (let d = 0; d < begin.length; d++) offset += begin[d] * x.strides[d];
+  return new CpuBuffer(x.data, out.shape, x.strides, offset);
+}
+
+/**
+ * `pad({ widths, value })`: `widths[d] = [before, after]` elements of `value` around dimension
+ * `d`.
+ *
+ * @example
+ * ```ts
+ * import { pad } from "./movement.ts";
+ * import { CpuBuffer } from "./buffer.ts";
+ * import assert from "node:assert/strict";
+ * const x = new CpuBuffer(new Int32Array([1, 2]), [2]);
+ * const out = { shape: [5], dtype: "int32", device: "cpu" } as const;
+ * const y = pad([x], { widths: [[1, 2]], value: 9 }, out);
+ * assert.deepEqual([...y.data], [9, 1, 2, 9, 9]);
+ * ```
+ */
+export function pad(inputs: readonly CpuBuffer[], params: Params, out: Aval): CpuBuffer {
+  const x = inputs[0];
+  const widths = params.widths as readonly (readonly [number, number])[];
+  const value = params.value as number;
+  const o = allocate(out.dtype, prod(out.shape));
+  // A bool fill is `value != 0`, as `convert` would give.
+  if (value !== 0) o.fill(out.dtype === "bool" ? 1 : value);
+  const strides = stridesOf(out.shape);
+  let offset = 0;
+  for (let d = 0; d < widths.length; d++) offset += widths[d][0] * strides[d];
+  copyInto(x, o, offset, strides);
+  return new CpuBuffer(o, out.shape);
+}
+
+/**
+ * `concat({ axis })`: the inputs joined along `axis`.
+ *
+ * @example
+ * ```ts
+ * import { concat } from "./movement.ts";
+ * import { CpuBuffer } from "./buffer.ts";
+ * import assert from "node:assert/strict";
+ * const a = new CpuBuffer(new Float32Array([1, 2]), [2, 1]);
+ * const b = new CpuBuffer(new Float32Array([3, 4]), [2, 1]);
+ * const out = { shape: [2, 2], dtype: "float32", device: "cpu" } as const;
+ * assert.deepEqual([...concat([a, b], { axis: 1 }, out).data], [1, 3, 2, 4]);
+ * ```
+ */
+export function concat(inputs: readonly CpuBuffer[], params: Params, out: Aval): CpuBuffer {
+  const axis = params.axis as number;
+  const o = allocate(out.dtype, prod(out.shape));
+  const strides = stridesOf(out.shape);
+  let at = 0;
+  for (const x of inputs) {
+    copyInto(x, o, at * strides[axis], strides);
+    at += x.shape[axis];
+  }
+  return new CpuBuffer(o, out.shape);
+}

@@ -1,0 +1,160 @@
+/**
+ * The contract between the core and the backends. A backend knows buffers and kernels, never
+ * gradients or tracing; backends register themselves here, and the core never imports one.
+ *
+ * @module
+ */
+
+import type { DType, TypedArray } from "./dtype.ts";
+import type { Shape } from "./shape.ts";
+
+/** Where a tensor's data lives. */
+export type Device = "cpu" | "webgpu" | "wasm";
+
+/** The abstract value of a tensor: everything about it except its numbers. */
+export interface Aval {
+  /** The dimensions. */
+  readonly shape: Shape;
+  /** The element type. */
+  readonly dtype: DType;
+  /** Where the data lives. */
+  readonly device: Device;
+}
+
+/** The static parameters of one primitive application (axes, shapes, dtypes, ...). */
+export type Params = Readonly<Record<string, unknown>>;
+
+/** A device's storage and kernels. Buffers are opaque to everyone but their backend. */
+export interface Backend {
+  /** The device this backend serves. */
+  readonly device: Device;
+  /** Takes ownership of `data` (row-major) as a buffer of the given shape. */
+  fromArray(data: TypedArray, shape: Shape): unknown;
+  /** A row-major copy of a buffer's values. */
+  read(buffer: unknown): Promise<TypedArray>;
+  /** A synchronous row-major copy, or `null` when the device can only read asynchronously. */
+  readSync(buffer: unknown): TypedArray | null;
+  /** Runs primitive `name` on input buffers, producing a buffer described by `out`. */
+  run(name: string, inputs: readonly unknown[], params: Params, out: Aval): unknown;
+  /** Releases a buffer at once (idempotent). */
+  dispose(buffer: unknown): void;
+}
+
+const backends = new Map<Device, Backend>();
+const initializers = new Map<Device, () => Promise<Backend>>();
+let defaultDevice: Device = "cpu";
+
+/**
+ * Registers a ready backend.
+ *
+ * @example
+ * ```ts
+ * import { hasBackend } from "./backend.ts";
+ * import "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * assert.ok(hasBackend("cpu"));
+ * ```
+ */
+export function registerBackend(backend: Backend): void {
+  backends.set(backend.device, backend);
+}
+
+/**
+ * Registers a backend that needs asynchronous set-up (such as a GPU adapter) before use.
+ *
+ * @example
+ * ```ts
+ * import { registerBackendInitializer } from "./backend.ts";
+ * registerBackendInitializer("wasm", () => Promise.reject(new Error("not built")));
+ * ```
+ */
+export function registerBackendInitializer(
+  device: Device,
+  init: () => Promise<Backend>,
+): void {
+  initializers.set(device, init);
+}
+
+/**
+ * Whether a backend for `device` is ready.
+ *
+ * @example
+ * ```ts
+ * import { hasBackend } from "./backend.ts";
+ * import "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * assert.ok(hasBackend("cpu"));
+ * ```
+ */
+export function hasBackend(device: Device): boolean {
+  return backends.has(device);
+}
+
+/**
+ * The backend of a device, or an Error that says how to enable it.
+ *
+ * @example
+ * ```ts
+ * import { getBackend } from "./backend.ts";
+ * import "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * assert.equal(getBackend("cpu").device, "cpu");
+ * ```
+ */
+export function getBackend(device: Device): Backend {
+  const backend = backends.get(device);
+  if (backend) return backend;
+  throw new Error(
+    `device "${device}" is not initialized: call \`await setDevice("${device}")\` first`,
+  );
+}
+
+/**
+ * Makes a device ready (running its asynchronous set-up once) and returns its backend.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "./backend.ts";
+ * import "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * assert.equal((await initBackend("cpu")).device, "cpu");
+ * ```
+ */
+export async function initBackend(device: Device): Promise<Backend> {
+  const ready = backends.get(device);
+  if (ready) return ready;
+  const init = initializers.get(device);
+  if (!init) throw new Error(`setDevice: no backend is available for device "${device}"`);
+  const backend = await init();
+  backends.set(device, backend);
+  return backend;
+}
+
+/**
+ * The device new tensors are created on.
+ *
+ * @example
+ * ```ts
+ * import { getDefaultDevice } from "./backend.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(getDefaultDevice(), "cpu");
+ * ```
+ */
+export function getDefaultDevice(): Device {
+  return defaultDevice;
+}
+
+/**
+ * Makes `device` the default for new tensors, initializing its backend first; throws an Error
+ * that says why when the device cannot be used.
+ *
+ * @example
+ * ```ts
+ * import { setDevice } from "@nabla/nabla";
+ * await setDevice("cpu");
+ * ```
+ */
+export async function setDevice(device: Device): Promise<void> {
+  await initBackend(device);
+  defaultDevice = device;
+}

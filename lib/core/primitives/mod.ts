@@ -1,0 +1,13 @@
+/**
+ * The closed set of primitives. Importing this module registers every family.
+ *
+ * @module
+ */
+
+import "./elementwise.ts";
+import "./reduce.ts";
+import "./movement.ts";
+import "./indexing.ts";
+import "./linalg.ts";
+import "./nn.ts";
+import "./creation.ts";

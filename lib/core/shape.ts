@@ -1,0 +1,171 @@
+/**
+ * Shape arithmetic: sizes, strides, broadcasting and axis normalisation. Every function
+ * validates its input and names the calling operation in its error.
+ *
+ * @module
+ */
+
+/** A tensor shape: one non-negative integer per dimension. */
+export type Shape = readonly number[];
+
+/**
+ * Formats a shape as it appears in error messages: `[2,3]`.
+ *
+ * @example
+ * ```ts
+ * import { fmt } from "./shape.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(fmt([2, 3]), "[2,3]");
+ * ```
+ */
+export function fmt(shape: Shape): string {
+  return `[${shape.join(",")}]`;
+}
+
+/**
+ * The number of elements of a shape (1 for a scalar).
+ *
+ * @example
+ * ```ts
+ * import { sizeOf } from "./shape.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(sizeOf([2, 3, 4]), 24);
+ * ```
+ */
+export function sizeOf(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/**
+ * Row-major (C order) strides, in elements.
+ *
+ * @example
+ * ```ts
+ * import { stridesOf } from "./shape.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(stridesOf([2, 3, 4]), [12, 4, 1]);
+ * ```
+ */
+export function stridesOf(shape: Shape): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return strides;
+}
+
+/**
+ * Whether two shapes are equal.
+ *
+ * @example
+ * ```ts
+ * import { shapesEqual } from "./shape.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok(shapesEqual([2, 3], [2, 3]));
+ * ```
+ */
+export function shapesEqual(a: Shape, b: Shape): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Checks that a value is a valid shape, or throws a TypeError/RangeError naming `op`.
+ *
+ * @example
+ * ```ts
+ * import { checkShape } from "./shape.ts";
+ * import assert from "node:assert/strict";
+ * assert.throws(() => checkShape("zeros", [2, -1]), RangeError);
+ * ```
+ */
+export function checkShape(op: string, shape: unknown): number[] {
+  if (!Array.isArray(shape)) {
+    throw new TypeError(`${op}: shape must be an array of integers, got ${String(shape)}`);
+  }
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) {
+      throw new RangeError(`${op}: invalid shape ${fmt(shape)}: dimensions must be integers >= 0`);
+    }
+  }
+  return [...shape];
+}
+
+/**
+ * The NumPy broadcast of shapes, or a RangeError such as
+ * `add: cannot broadcast shapes [2,3] and [4]`.
+ *
+ * @example
+ * ```ts
+ * import { broadcastShapes } from "./shape.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(broadcastShapes("add", [2, 1], [3]), [2, 3]);
+ * ```
+ */
+export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
+  const rank = Math.max(0, ...shapes.map((s) => s.length));
+  const out = new Array<number>(rank).fill(1);
+  for (const s of shapes) {
+    for (let i = 0; i < s.length; i++) {
+      const j = rank - s.length + i;
+      const d = s[i];
+      if (d === out[j] || d === 1) continue;
+      if (out[j] === 1) out[j] = d;
+      else {
+        throw new RangeError(`${op}: cannot broadcast shapes ${shapes.map(fmt).join(" and ")}`);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Resolves a possibly negative axis against a rank, or throws a RangeError naming `op` and
+ * the shape.
+ *
+ * @example
+ * ```ts
+ * import { normalizeAxis } from "./shape.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(normalizeAxis("sum", -1, [2, 3]), 1);
+ * ```
+ */
+export function normalizeAxis(op: string, axis: number, shape: Shape, extra = 0): number {
+  const rank = shape.length + extra;
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
+    throw new RangeError(
+      `${op}: axis ${axis} is out of bounds for shape ${fmt(shape)} (rank ${shape.length})`,
+    );
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+/**
+ * Resolves an axis option (one axis, several, or all when undefined) to sorted unique axes.
+ *
+ * @example
+ * ```ts
+ * import { normalizeAxes } from "./shape.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(normalizeAxes("sum", [-1, 0], [2, 3, 4]), [0, 2]);
+ * assert.deepEqual(normalizeAxes("sum", undefined, [2, 3]), [0, 1]);
+ * ```
+ */
+export function normalizeAxes(
+  op: string,
+  axis: number | readonly number[] | undefined | null,
+  shape: Shape,
+): number[] {
+  if (axis === undefined || axis === null) return shape.map((_, i) => i);
+  const list = typeof axis === "number" ? [axis] : axis;
+  const out = list.map((a) => normalizeAxis(op, a, shape));
+  if (new Set(out).size !== out.length) {
+    throw new RangeError(`${op}: repeated axis in ${fmt(list)} for shape ${fmt(shape)}`);
+  }
+  return out.sort((a, b) => a - b);
+}

@@ -1,0 +1,162 @@
+/**
+ * The interpreter stack. Every transformation in progress owns a `Trace` at its own level;
+ * a primitive applied to tracers is handled by the highest-level trace among them, which
+ * lifts the other arguments into its own. Levels keep nested transformations of closures from
+ * confusing their perturbations, and catch tracers that escape their transformation.
+ *
+ * @module
+ */
+
+import { getBackend, type Params } from "./backend.ts";
+import type { Primitive } from "./primitive.ts";
+import { Tensor } from "./tensor.ts";
+
+/** The functions of a `customVjp`, over flat lists of tensors. */
+export interface CustomVjpFns {
+  /** The primal function. */
+  f(args: Tensor[]): Tensor[];
+  /** Returns the outputs and the residuals kept for the backward pass. */
+  fwd(args: Tensor[]): [Tensor[], unknown];
+  /** Maps residuals and output cotangents to one cotangent per argument. */
+  bwd(residuals: unknown, cotangents: Tensor[]): (Tensor | null)[];
+}
+
+/** One transformation in progress. */
+export abstract class Trace {
+  /** The position on the stack; higher levels are nested inside lower ones. */
+  readonly level: number;
+  /** False once the transformation has finished. */
+  active = true;
+
+  /** Creates a trace at a level. */
+  constructor(level: number) {
+    this.level = level;
+  }
+
+  /** Brings a value from outside every transformation (or a lower level) into this trace. */
+  abstract lift(x: Tensor): Tensor;
+  /** Applies a primitive to this trace's tracers. */
+  abstract processPrimitive(prim: Primitive, args: Tensor[], params: Params): Tensor;
+  /** Applies a function with a custom VJP; by default the rule is irrelevant here. */
+  processCustomVjp(fns: CustomVjpFns, args: Tensor[]): Tensor[] {
+    return fns.f(args);
+  }
+}
+
+/** A Tensor that stands for a value inside a transformation. */
+export abstract class Tracer extends Tensor {
+  /** The trace this tracer belongs to. */
+  abstract readonly trace: Trace;
+  override get isTracer(): boolean {
+    return true;
+  }
+}
+
+const stack: Trace[] = [];
+
+/**
+ * Runs `body` with a new trace on top of the stack, made by `make` for the next level.
+ *
+ * @example
+ * ```ts
+ * import { currentLevel } from "./trace.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(currentLevel(), 0);
+ * ```
+ */
+export function withTrace<T extends Trace, R>(
+  make: (level: number) => T,
+  body: (trace: T) => R,
+): R {
+  const trace = make(stack.length + 1);
+  stack.push(trace);
+  try {
+    return body(trace);
+  } finally {
+    stack.pop();
+    trace.active = false;
+  }
+}
+
+/**
+ * The level a new trace would get minus one: 0 outside every transformation.
+ *
+ * @example
+ * ```ts
+ * import { currentLevel } from "./trace.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(currentLevel(), 0);
+ * ```
+ */
+export function currentLevel(): number {
+  return stack.length;
+}
+
+function topTrace(args: readonly Tensor[]): Trace | null {
+  let top: Trace | null = null;
+  for (const a of args) {
+    if (a instanceof Tracer && (top === null || a.trace.level > top.level)) top = a.trace;
+  }
+  if (top !== null && !top.active) {
+    throw new Error(
+      `a tracer of a finished transformation was used (${
+        args.find((a) => a instanceof Tracer && a.trace === top)?.describe()
+      }): values computed inside grad/vjp/jvp/vmap must be returned, not kept`,
+    );
+  }
+  return top;
+}
+
+function raise(trace: Trace, x: Tensor): Tensor {
+  if (x instanceof Tracer) {
+    if (x.trace === trace) return x;
+    if (!x.trace.active) {
+      throw new Error(`a tracer of a finished transformation was used (${x.describe()})`);
+    }
+  }
+  return trace.lift(x);
+}
+
+function evalPrimitive(prim: Primitive, args: Tensor[], params: Params): Tensor {
+  if (prim.impl) return prim.impl(args, params);
+  const out = prim.abstractEval(args, params);
+  const buffers = args.map((a) => a.buffer);
+  return new Tensor(out, getBackend(out.device).run(prim.name, buffers, params, out));
+}
+
+/**
+ * Applies a primitive: the highest-level trace among the arguments interprets it, or, when
+ * there are no tracers, the backend of the arguments' device runs its kernel.
+ *
+ * @example
+ * ```ts
+ * import { bind } from "./trace.ts";
+ * import { getPrimitive } from "./primitive.ts";
+ * import { tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const y = bind(getPrimitive("neg"), [tensor([1, 2])], {});
+ * assert.deepEqual(await y.toArray(), [-1, -2]);
+ * ```
+ */
+export function bind<P extends Params>(prim: Primitive<P>, args: Tensor[], params: P): Tensor {
+  const top = topTrace(args);
+  if (top === null) return evalPrimitive(prim as unknown as Primitive, args, params);
+  const raised = args.map((a) => raise(top, a));
+  return top.processPrimitive(prim as unknown as Primitive, raised, params);
+}
+
+/**
+ * Applies a function that has a custom VJP rule, letting the top trace decide how.
+ *
+ * @example
+ * ```ts
+ * import { customVjp, grad, tensor } from "@nabla/nabla";
+ * const f = customVjp((x) => x.mul(2), (x) => [x.mul(2), null], (_r, ct) => [ct.mul(3)]);
+ * grad(f)(tensor(1)); // 3, from the custom rule
+ * ```
+ */
+export function bindCustomVjp(fns: CustomVjpFns, args: Tensor[]): Tensor[] {
+  const top = topTrace(args);
+  if (top === null) return fns.f(args);
+  return top.processCustomVjp(fns, args.map((a) => raise(top, a)));
+}

@@ -1,0 +1,79 @@
+/** Turning op arguments into tensors of one dtype, device and shape, with precise errors. */
+
+import { type Device, getDefaultDevice } from "../core/backend.ts";
+import { type DType, isFloat, type PromotionInput, promoteTypes } from "../core/dtype.ts";
+import * as lax from "../core/lax.ts";
+import { broadcastShapes, fmt } from "../core/shape.ts";
+import { Tensor, type TensorLike } from "../core/tensor.ts";
+
+/** Rejects anything that is not a tensor, number or boolean. */
+export function checkTensorLike(op: string, x: unknown, what = "argument"): TensorLike {
+  if (x instanceof Tensor || typeof x === "number" || typeof x === "boolean") return x;
+  const kind = Array.isArray(x) ? "an array (wrap it with tensor())" : typeof x;
+  throw new TypeError(`${op}: ${what} must be a Tensor or a number, got ${kind}`);
+}
+
+/** Rejects anything that is not a tensor. */
+export function checkTensor(op: string, x: unknown, what = "argument"): Tensor {
+  if (x instanceof Tensor) return x;
+  throw new TypeError(`${op}: ${what} must be a Tensor, got ${Array.isArray(x) ? "an array" : typeof x}`);
+}
+
+function promotionType(x: TensorLike): PromotionInput {
+  if (x instanceof Tensor) return x.dtype;
+  if (typeof x === "boolean") return "bool";
+  return Number.isInteger(x) ? "weakInt" : "weakFloat";
+}
+
+/** The common device of the tensor arguments (a TypeError naming both when they differ). */
+export function commonDevice(op: string, xs: readonly TensorLike[]): Device {
+  let device: Device | null = null;
+  for (const x of xs) {
+    if (!(x instanceof Tensor)) continue;
+    if (device !== null && x.device !== device) {
+      throw new TypeError(`${op}: tensors are on different devices: ${device} and ${x.device}`);
+    }
+    device = x.device;
+  }
+  return device ?? getDefaultDevice();
+}
+
+/** The promoted dtype of the arguments (JAX rules with weak numbers). */
+export function resultType(xs: readonly TensorLike[]): DType {
+  return promoteTypes(xs.map(promotionType));
+}
+
+/** A tensor of `dtype` on `device` from a tensor or a number. */
+export function asTensor(x: TensorLike, dtype: DType, device: Device): Tensor {
+  if (x instanceof Tensor) return lax.convert(x, dtype);
+  return lax.scalar(typeof x === "boolean" ? Number(x) : x, dtype, device);
+}
+
+/**
+ * Validates, promotes and broadcasts operands to one dtype, device and shape. `arith` makes
+ * booleans int32 (bool behaves as int32 in arithmetic); `float` makes the result floating.
+ */
+export function coerce(
+  op: string,
+  xs: readonly unknown[],
+  { arith = false, float = false }: { arith?: boolean; float?: boolean } = {},
+): Tensor[] {
+  const args = xs.map((x, i) => checkTensorLike(op, x, xs.length > 1 ? `argument ${i}` : "argument"));
+  const device = commonDevice(op, args);
+  let dtype = resultType(args);
+  if (arith && dtype === "bool") dtype = "int32";
+  if (float && !isFloat(dtype)) dtype = "float32";
+  const shape = broadcastShapes(op, ...args.map((a) => (a instanceof Tensor ? a.shape : [])));
+  return args.map((a) => lax.broadcast(asTensor(a, dtype, device), shape));
+}
+
+/** Checks that a tensor has an integer dtype (for indices). */
+export function checkIndices(op: string, idx: Tensor): Tensor {
+  if (idx.dtype !== "int32" && idx.dtype !== "bool") {
+    throw new TypeError(`${op}: indices must be int32, got ${idx.describe()}`);
+  }
+  return lax.convert(idx, "int32");
+}
+
+/** Formats shapes for messages. */
+export { fmt };

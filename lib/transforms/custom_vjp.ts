@@ -1,0 +1,71 @@
+/**
+ * `customVjp`: functions whose reverse-mode derivative is given by the user, for numerical
+ * stability or speed.
+ *
+ * @module
+ */
+
+import type { Tensor } from "../core/tensor.ts";
+import { bindCustomVjp } from "../core/trace.ts";
+import { flatten, type TreeDef, unflatten } from "../tree.ts";
+import { tensorLeaves } from "./_args.ts";
+
+/**
+ * Defines `f` with a custom VJP: `fwd(...args)` returns `[out, residuals]`, and
+ * `bwd(residuals, cotangent)` returns one cotangent per argument (`null` for none).
+ * Forward mode (`jvp`, `jacfwd`) of such a function is an error, as in JAX.
+ *
+ * @example
+ * ```ts
+ * import { customVjp, grad, tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * // A gradient clipped to [-1, 1] on the way back.
+ * const clipGrad = customVjp(
+ *   (x) => x,
+ *   (x) => [x, null],
+ *   (_res, ct) => [ct.clip(-1, 1)],
+ * );
+ * assert.equal(grad((x) => clipGrad(x).mul(5))(tensor(2)).item(), 1);
+ * ```
+ */
+export function customVjp<A extends unknown[], Out, R>(
+  f: (...args: A) => Out,
+  fwd: (...args: A) => [Out, R],
+  bwd: (residuals: R, cotangent: Out) => unknown[],
+): (...args: A) => Out {
+  return (...args: A): Out => {
+    const argParts = args.map((a, i) => tensorLeaves("customVjp", `argument ${i}`, a, false));
+    const [leaves] = flatten<Tensor>(argParts.map(([ls]) => ls));
+    const rebuild = (xs: Tensor[]) => {
+      let pos = 0;
+      return argParts.map(([ls, def]) => unflatten(def, xs.slice(pos, (pos += ls.length)))) as A;
+    };
+    let outDef: TreeDef | null = null;
+    const outLeaves = (out: Out) => {
+      const [ls, def] = tensorLeaves("customVjp", "the output", out, false);
+      outDef = def;
+      return ls;
+    };
+    const outs = bindCustomVjp({
+      f: (xs) => outLeaves(f(...rebuild(xs))),
+      fwd: (xs) => {
+        const [out, residuals] = fwd(...rebuild(xs));
+        return [outLeaves(out), residuals];
+      },
+      bwd: (residuals, cts) => {
+        const argCts = bwd(residuals as R, unflatten<Out>(outDef!, cts));
+        if (!Array.isArray(argCts) || argCts.length !== args.length) {
+          throw new TypeError(
+            `customVjp: bwd must return an array with one cotangent per argument (${args.length})`,
+          );
+        }
+        return argCts.flatMap((ct, i) =>
+          ct === null || ct === undefined
+            ? argParts[i][0].map(() => null)
+            : tensorLeaves("customVjp", `the cotangent of argument ${i}`, ct, false)[0]
+        );
+      },
+    }, leaves);
+    return unflatten<Out>(outDef!, outs);
+  };
+}

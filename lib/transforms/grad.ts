@@ -1,0 +1,144 @@
+/**
+ * Reverse-mode differentiation: `vjp`, `grad` and `valueAndGrad`, over pytrees.
+ *
+ * @module
+ */
+
+import { linearize, transposeLinear } from "../core/ir.ts";
+import * as lax from "../core/lax.ts";
+import { fmt } from "../core/shape.ts";
+import { Tensor } from "../core/tensor.ts";
+import { flatten, type TreeDef, unflatten } from "../tree.ts";
+import { describeValue, resolveArgnums, splitArgs, tensorLeaves } from "./_args.ts";
+
+/** Options of `grad` and `valueAndGrad`. */
+export interface GradOptions {
+  /** Which positional arguments to differentiate (default 0); an array gives an array. */
+  argnums?: number | number[];
+  /** `f` returns `[value, aux]`; aux is passed through undifferentiated. */
+  hasAux?: boolean;
+}
+
+/**
+ * Evaluates `f` and returns its output with a function that maps an output cotangent to one
+ * cotangent per primal (each shaped like its primal).
+ *
+ * @example
+ * ```ts
+ * import { tensor, vjp } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const [y, back] = vjp((a, b) => a.mul(b), tensor(3), tensor(4));
+ * const [da, db] = back(tensor(1));
+ * assert.deepEqual([y.item(), da.item(), db.item()], [12, 4, 3]);
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export function vjp<Out = any>(
+  // deno-lint-ignore no-explicit-any
+  f: (...primals: any[]) => Out,
+  ...primals: unknown[]
+  // deno-lint-ignore no-explicit-any
+): [Out, (cotangent: Out) => any[]] {
+  const argnums = primals.map((_, i) => i);
+  const { leaves, unflattenEach, rebuild } = splitArgs("vjp", primals, argnums);
+  let outDef: TreeDef | null = null;
+  const [outs, program] = linearize((xs) => {
+    const [ls, def] = tensorLeaves("vjp", "the output of f", f(...rebuild(xs)), false);
+    outDef = def;
+    return ls;
+  }, leaves);
+  const back = (cotangent: Out) => {
+    const [cts, ctDef] = tensorLeaves("vjp", "the cotangent", cotangent, false);
+    if (cts.length !== outs.length) {
+      throw new TypeError(`vjp: the cotangent has ${cts.length} leaves but the output has ${outs.length}`);
+    }
+    cts.forEach((ct, i) => {
+      if (ct.shape.join() !== outs[i].shape.join()) {
+        throw new RangeError(
+          `vjp: cotangent leaf ${i} has shape ${fmt(ct.shape)} but the output has ${fmt(outs[i].shape)}`,
+        );
+      }
+    });
+    void ctDef;
+    const grads = transposeLinear(program, cts.map((ct, i) => lax.convert(ct, outs[i].dtype)));
+    return unflattenEach(grads.map((g, i) => g ?? lax.zerosLike(leaves[i])));
+  };
+  return [unflatten<Out>(outDef!, outs), back];
+}
+
+/**
+ * `f`'s value and its gradient with respect to the arguments in `argnums`; `f` must return a
+ * scalar tensor (or `[scalar, aux]` with `hasAux`).
+ *
+ * @example
+ * ```ts
+ * import { tensor, valueAndGrad } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const [value, g] = valueAndGrad((x) => x.square().sum())(tensor([1, 2]));
+ * assert.equal(value.item(), 5);
+ * assert.deepEqual(await g.toArray(), [2, 4]);
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export function valueAndGrad(f: (...args: any[]) => any, opts: GradOptions = {}): (...args: any[]) => [any, any] {
+  const { argnums = 0, hasAux = false } = opts;
+  return (...args) => {
+    const nums = resolveArgnums("grad", argnums, args.length);
+    const { leaves, unflattenEach, rebuild } = splitArgs("grad", args, nums);
+    let aux: unknown = undefined;
+    let auxDef: TreeDef | null = null;
+    let auxOther: unknown[] = [];
+    const [outs, program] = linearize((xs) => {
+      const result = f(...rebuild(xs));
+      let value = result;
+      if (hasAux) {
+        if (!Array.isArray(result) || result.length !== 2) {
+          throw new TypeError("grad: with hasAux, f must return [value, aux]");
+        }
+        [value, aux] = result;
+      }
+      if (!(value instanceof Tensor) || value.ndim !== 0) {
+        throw new TypeError(
+          `grad: f must return a scalar tensor (shape []), got ${
+            value instanceof Tensor ? `shape ${fmt(value.shape)}` : describeValue(value)
+          }`,
+        );
+      }
+      // Tensor leaves of aux leave the trace as plain values, like the output.
+      const [auxLeaves, def] = flatten(aux);
+      auxDef = def;
+      auxOther = auxLeaves;
+      return [value, ...auxLeaves.filter((l): l is Tensor => l instanceof Tensor)];
+    }, leaves);
+    const [value, ...auxTensors] = outs;
+    const cts = transposeLinear(program, [lax.fullLike(value, 1), ...auxTensors.map(() => null)]);
+    const grads = unflattenEach(cts.map((c, i) => c ?? lax.zerosLike(leaves[i])));
+    const g = typeof argnums === "number" ? grads[0] : grads;
+    if (!hasAux) return [value, g];
+    let pos = 0;
+    const auxOut = unflatten(auxDef!, auxOther.map((l) => (l instanceof Tensor ? auxTensors[pos++] : l)));
+    return [[value, auxOut], g];
+  };
+}
+
+/**
+ * The gradient of a scalar-valued `f` with respect to the arguments in `argnums`, shaped like
+ * those arguments.
+ *
+ * @example
+ * ```ts
+ * import { grad, tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const df = grad((x) => x.sin());
+ * assert.equal(df(tensor(0)).item(), 1);
+ * assert.equal(grad(df)(tensor(0)).item(), 0);
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export function grad(f: (...args: any[]) => any, opts: GradOptions = {}): (...args: any[]) => any {
+  const vg = valueAndGrad(f, opts);
+  return (...args) => {
+    const [value, g] = vg(...args);
+    return opts.hasAux ? [g, value[1]] : g;
+  };
+}

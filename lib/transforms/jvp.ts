@@ -1,0 +1,58 @@
+/**
+ * Forward-mode differentiation: `jvp` over pytrees.
+ *
+ * @module
+ */
+
+import { jvpFlat } from "../core/jvp.ts";
+import * as lax from "../core/lax.ts";
+import { fmt } from "../core/shape.ts";
+import { unflatten } from "../tree.ts";
+import { tensorLeaves } from "./_args.ts";
+
+/**
+ * Evaluates `f` at `primals` and its directional derivative along `tangents` (a list of
+ * pytrees shaped like the primals): `[out, tangentOut]`.
+ *
+ * @example
+ * ```ts
+ * import { jvp, tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const [y, dy] = jvp((x) => x.mul(x).sum(), [tensor([1, 2])], [tensor([1, 0])]);
+ * assert.deepEqual([y.item(), dy.item()], [5, 2]);
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export function jvp<Out = any>(
+  // deno-lint-ignore no-explicit-any
+  f: (...primals: any[]) => Out,
+  primals: unknown[],
+  tangents: unknown[],
+): [Out, Out] {
+  if (!Array.isArray(primals) || !Array.isArray(tangents) || primals.length !== tangents.length) {
+    throw new TypeError("jvp: primals and tangents must be arrays of the same length");
+  }
+  const [ps, def] = tensorLeaves("jvp", "primals", primals, true);
+  const [ts] = tensorLeaves("jvp", "tangents", tangents, false);
+  if (ts.length !== ps.length) {
+    throw new TypeError(`jvp: ${ps.length} primal leaves but ${ts.length} tangent leaves`);
+  }
+  ts.forEach((t, i) => {
+    if (t.shape.join() !== ps[i].shape.join()) {
+      throw new RangeError(
+        `jvp: tangent ${i} has shape ${fmt(t.shape)} but its primal has ${fmt(ps[i].shape)}`,
+      );
+    }
+  });
+  let outDef = null as ReturnType<typeof tensorLeaves>[1] | null;
+  const [outs, touts] = jvpFlat((xs) => {
+    const args = unflatten<unknown[]>(def, xs);
+    const [ls, d] = tensorLeaves("jvp", "the output of f", f(...args), false);
+    outDef = d;
+    return ls;
+  }, ps, ts.map((t, i) => lax.convert(t, ps[i].dtype)));
+  return [
+    unflatten<Out>(outDef!, outs),
+    unflatten<Out>(outDef!, touts.map((t, i) => t ?? lax.zerosLike(outs[i]))),
+  ];
+}

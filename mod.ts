@@ -1,0 +1,35 @@
+/**
+ * # nabla (∇)
+ *
+ * A functional tensor library for Deno: immutable tensors, JAX-style composable
+ * transformations (`grad`, `vjp`, `jvp`, `vmap`, `jacfwd`, `jacrev`, `hessian`, `customVjp`),
+ * and kernels that run on the CPU everywhere.
+ *
+ * ```ts
+ * import * as nb from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ *
+ * const w = nb.tensor([[1, 2], [3, 4]]);
+ * const loss = (w: nb.Tensor) => nb.tanh(w.matmul(nb.tensor([1, -1]))).square().sum();
+ * const g = nb.grad(loss)(w);
+ * assert.deepEqual(g.shape, [2, 2]);
+ * assert.equal(nb.grad(nb.grad((x: nb.Tensor) => x.pow(3)))(nb.tensor(2)).item(), 12);
+ * ```
+ *
+ * @module
+ */
+
+import "./lib/backends/cpu/mod.ts";
+
+export { type Aval, type Device, getDefaultDevice, setDevice } from "./lib/core/backend.ts";
+export type { DType, TypedArray } from "./lib/core/dtype.ts";
+export { type NestedArray, type ReduceOptions, Tensor, type TensorLike } from "./lib/core/tensor.ts";
+export * from "./lib/ops/mod.ts";
+export { variance as var } from "./lib/ops/reduce.ts";
+export { grad, type GradOptions, valueAndGrad, vjp } from "./lib/transforms/grad.ts";
+export { jvp } from "./lib/transforms/jvp.ts";
+export { vmap, type VmapOptions } from "./lib/transforms/vmap.ts";
+export { hessian, jacfwd, type JacobianOptions, jacrev } from "./lib/transforms/jacobian.ts";
+export { customVjp } from "./lib/transforms/custom_vjp.ts";
+export * as tree from "./lib/tree.ts";
+export * as testing from "./lib/testing.ts";
