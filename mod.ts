@@ -3,7 +3,8 @@
  *
  * A functional tensor library for Deno: immutable tensors, JAX-style composable
  * transformations (`grad`, `vjp`, `jvp`, `vmap`, `jacfwd`, `jacrev`, `hessian`, `customVjp`),
- * and kernels that run on the CPU everywhere.
+ * optax-style optimizers (`optim`), functional modules (`nn`), JAX-compatible random numbers
+ * (`random`), datasets (`data`) and safetensors I/O (`io`), on the CPU everywhere.
  *
  * ```ts
  * import * as nb from "@nabla/nabla";
@@ -23,13 +24,38 @@ import "./lib/backends/cpu/mod.ts";
 
 export { type Aval, type Device, getDefaultDevice, setDevice } from "./lib/core/backend.ts";
 export type { DType, TypedArray } from "./lib/core/dtype.ts";
-export { type NestedArray, type ReduceOptions, Tensor, type TensorLike } from "./lib/core/tensor.ts";
+export type { Shape } from "./lib/core/shape.ts";
+export {
+  type NestedArray,
+  type ReduceOptions,
+  Tensor,
+  type TensorLike,
+} from "./lib/core/tensor.ts";
 export * from "./lib/ops/mod.ts";
 export { variance as var } from "./lib/ops/reduce.ts";
-export { grad, type GradOptions, valueAndGrad, vjp } from "./lib/transforms/grad.ts";
+export {
+  type AuxOf,
+  type Fn,
+  grad,
+  type GradOptions,
+  type Grads,
+  valueAndGrad,
+  vjp,
+} from "./lib/transforms/grad.ts";
 export { jvp } from "./lib/transforms/jvp.ts";
 export { vmap, type VmapOptions } from "./lib/transforms/vmap.ts";
-export { hessian, jacfwd, type JacobianOptions, jacrev } from "./lib/transforms/jacobian.ts";
+export {
+  hessian,
+  jacfwd,
+  type JacobianOptions,
+  jacrev,
+  type TensorFn,
+} from "./lib/transforms/jacobian.ts";
 export { customVjp } from "./lib/transforms/custom_vjp.ts";
 export * as tree from "./lib/tree.ts";
 export * as testing from "./lib/testing.ts";
+export * as random from "./lib/random/mod.ts";
+export * as nn from "./lib/nn/mod.ts";
+export * as optim from "./lib/optim/mod.ts";
+export * as data from "./lib/data/mod.ts";
+export * as io from "./lib/io/mod.ts";

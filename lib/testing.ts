@@ -41,7 +41,10 @@ function nestedShape(x: unknown): number[] {
 async function leavesOf(x: unknown): Promise<Flat[]> {
   if (x instanceof Tensor) return [{ values: await x.data(), shape: x.shape }];
   if (isNumeric(x)) {
-    return [{ values: (x as unknown[]).flat?.(Infinity).map(Number) ?? [Number(x)], shape: nestedShape(x) }];
+    return [{
+      values: (x as unknown[]).flat?.(Infinity).map(Number) ?? [Number(x)],
+      shape: nestedShape(x),
+    }];
   }
   if (Array.isArray(x) && x.length === 0) return [{ values: [], shape: [0] }];
   const [leaves] = flatten(x);
@@ -84,7 +87,10 @@ function compareFlat(a: Flat, e: Flat, leaf: number, rtol: number, atol: number,
     const x = a.values[worst];
     const y = e.values[broadcastE ? 0 : worst];
     throw new AssertionError({
-      message: `${what}: leaf ${leaf} differs at index [${unravel(worst, a.shape)}]: got ${x}, expected ${y} ` +
+      message:
+        `${what}: leaf ${leaf} differs at index [${
+          unravel(worst, a.shape)
+        }]: got ${x}, expected ${y} ` +
         `(|diff| = ${Math.abs(x - y)} > atol ${atol} + rtol ${rtol}·|expected|)`,
       actual: x,
       expected: y,
@@ -112,7 +118,9 @@ export async function assertAllClose(
   const { rtol = 1e-5, atol = 1e-6 } = opts;
   const [a, e] = await Promise.all([leavesOf(actual), leavesOf(expected)]);
   if (a.length !== e.length) {
-    throw new AssertionError({ message: `assertAllClose: ${a.length} leaves, expected ${e.length}` });
+    throw new AssertionError({
+      message: `assertAllClose: ${a.length} leaves, expected ${e.length}`,
+    });
   }
   a.forEach((leaf, i) => compareFlat(leaf, e[i], i, rtol, atol, "assertAllClose"));
 }
@@ -161,7 +169,13 @@ function axpy(x: Tensor, u: Tensor, c: number): Tensor {
   return lax.add(x, lax.mul(u, lax.fullLike(u, c)));
 }
 
-function checkOnce(f: Fn, args: Tensor[], o: Required<CheckGradsOptions>, order: number, seed: number): void {
+function checkOnce(
+  f: Fn,
+  args: Tensor[],
+  o: Required<CheckGradsOptions>,
+  order: number,
+  seed: number,
+): void {
   const next = directions(seed);
   const varying = args.flatMap((a, i) => (isFloat(a.dtype) ? [i] : []));
   const [g, xs] = overFloats(f, args);
@@ -188,7 +202,10 @@ function checkOnce(f: Fn, args: Tensor[], o: Required<CheckGradsOptions>, order:
       for (let j = 0; j < x.size; j++) {
         const e = new Float64Array(x.size);
         e[j] = 1;
-        const dir = xs.map((y, i) => (i === k ? lax.fromArray(e, y.shape, "cpu") : lax.zerosLike(y)));
+        const dir = xs.map((
+          y,
+          i,
+        ) => (i === k ? lax.fromArray(e, y.shape, "cpu") : lax.zerosLike(y)));
         numeric[j] = (inner(vs, at(o.eps, dir)) - inner(vs, at(-o.eps, dir))) / (2 * o.eps);
       }
       const what = `${label("rev")}, argument ${varying[k]}`;
@@ -230,19 +247,27 @@ export function checkGrads(
     const next = directions(seed + 101);
     if (o.modes.includes("fwd")) {
       const us = args64.filter((a) => isFloat(a.dtype)).map((a) => randomLike(a, next));
-      check((...xs) => {
-        const [g, ys] = overFloats(fn, xs);
-        return jvp(g, ys, us)[1];
-      }, order + 1, seed + 1);
+      check(
+        (...xs) => {
+          const [g, ys] = overFloats(fn, xs);
+          return jvp(g, ys, us)[1];
+        },
+        order + 1,
+        seed + 1,
+      );
     }
     if (o.modes.includes("rev")) {
-      check((...xs) => {
-        const [g, ys] = overFloats(fn, xs);
-        const [out, back] = vjp(g, ...ys);
-        const [leaves, def] = flatten<Tensor>(out);
-        const nextV = directions(seed + 202);
-        return back(unflatten(def, leaves.map((l) => randomLike(l, nextV))));
-      }, order + 1, seed + 2);
+      check(
+        (...xs) => {
+          const [g, ys] = overFloats(fn, xs);
+          const [out, back] = vjp(g, ...ys);
+          const [leaves, def] = flatten<Tensor>(out);
+          const nextV = directions(seed + 202);
+          return back(unflatten(def, leaves.map((l) => randomLike(l, nextV))));
+        },
+        order + 1,
+        seed + 2,
+      );
     }
   };
   try {

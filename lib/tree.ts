@@ -18,7 +18,11 @@ export type TreeDef =
   | { readonly kind: "leaf" }
   | { readonly kind: "none"; readonly value: null | undefined }
   | { readonly kind: "array"; readonly children: readonly TreeDef[] }
-  | { readonly kind: "object"; readonly keys: readonly string[]; readonly children: readonly TreeDef[] };
+  | {
+    readonly kind: "object";
+    readonly keys: readonly string[];
+    readonly children: readonly TreeDef[];
+  };
 
 const LEAF: TreeDef = Object.freeze({ kind: "leaf" });
 
@@ -220,7 +224,7 @@ export function paths(t: unknown): string[] {
     if (x === null || x === undefined) return;
     const join = (k: string | number) => (prefix === "" ? String(k) : `${prefix}.${k}`);
     if (Array.isArray(x)) x.forEach((c, i) => go(c, join(i)));
-    else if (isPlainObject(x)) for (const k of Object.keys(x)) go(x[k], join(k));
+    else if (isPlainObject(x)) { for (const k of Object.keys(x)) go(x[k], join(k)); }
     else out.push(prefix);
   };
   go(t, "");

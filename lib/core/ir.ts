@@ -130,7 +130,9 @@ export function transposeLinear(
     if (ct === undefined) continue;
     cts.delete(out);
     if (!prim.transpose) {
-      throw new Error(`internal: primitive "${prim.name}" appeared in a linear program but is not linear`);
+      throw new Error(
+        `internal: primitive "${prim.name}" appeared in a linear program but is not linear`,
+      );
     }
     const args = inputs.map((x) => (isVar(x) ? new LinearArg(x) : x));
     const argCts = prim.transpose(ct, args, params);

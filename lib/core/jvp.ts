@@ -84,7 +84,9 @@ export function jvpFlat(
     const ins = primals.map((p, i) => new JVPTracer(trace, p, tangents[i]));
     const outs = f(ins);
     const pairs = outs.map((o) =>
-      o instanceof JVPTracer && o.trace === trace ? [o.primal, o.tangent] as const : [o, null] as const
+      o instanceof JVPTracer && o.trace === trace
+        ? [o.primal, o.tangent] as const
+        : [o, null] as const
     );
     return [pairs.map((p) => p[0]), pairs.map((p) => p[1])];
   });
@@ -105,10 +107,14 @@ const customLin: Primitive<CustomLinParams> = definePrimitive<CustomLinParams>({
   name: "customLin",
   abstractEval: (_args, { outs, index }): Aval => outs[index],
   jvp: () => {
-    throw new TypeError("customVjp: a function with a custom VJP cannot be differentiated in forward mode (jvp, jacfwd); use grad, vjp or jacrev");
+    throw new TypeError(
+      "customVjp: a function with a custom VJP cannot be differentiated in forward mode (jvp, jacfwd); use grad, vjp or jacrev",
+    );
   },
   impl: () => {
-    throw new TypeError("customVjp: a function with a custom VJP cannot be differentiated in forward mode (jvp, jacfwd); use grad, vjp or jacrev");
+    throw new TypeError(
+      "customVjp: a function with a custom VJP cannot be differentiated in forward mode (jvp, jacfwd); use grad, vjp or jacrev",
+    );
   },
   transpose: (ct, _args, { fns, residuals, index, linear, args, outs }) => {
     const cts = outs.map((o, i) => (i === index ? ct : lax.zerosLike(o)));
@@ -124,4 +130,3 @@ const customLin: Primitive<CustomLinParams> = definePrimitive<CustomLinParams>({
     throw new TypeError("customVjp: vmap of a linearized custom-VJP function is not supported");
   },
 });
-

@@ -74,8 +74,7 @@ export function zerosLike(x: { shape: Shape; dtype: DType; device: Device }): Te
 /** `x >= y` */ export const ge = (x: Tensor, y: Tensor): Tensor => call("ge", [x, y]);
 
 /** `cond ? a : b` elementwise. */
-export const select = (cond: Tensor, a: Tensor, b: Tensor): Tensor =>
-  call("select", [cond, a, b]);
+export const select = (cond: Tensor, a: Tensor, b: Tensor): Tensor => call("select", [cond, a, b]);
 /** Converts to a dtype. */
 export const convert = (x: Tensor, dtype: DType): Tensor =>
   x.dtype === dtype ? x : call("convert", [x], { dtype });
@@ -134,8 +133,7 @@ export const matmul = (a: Tensor, b: Tensor): Tensor => call("matmul", [a, b]);
 /** Softmax along an axis. */
 export const softmax = (x: Tensor, axis: number): Tensor => call("softmax", [x], { axis });
 /** Log-softmax along an axis. */
-export const logSoftmax = (x: Tensor, axis: number): Tensor =>
-  call("logSoftmax", [x], { axis });
+export const logSoftmax = (x: Tensor, axis: number): Tensor => call("logSoftmax", [x], { axis });
 /** Indices along `axis` of a tensor of `shape`. */
 export const iota = (shape: Shape, axis: number, dtype: DType, device: Device): Tensor =>
   call("iota", [], { shape: [...shape], axis, dtype, device });

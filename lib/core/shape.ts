@@ -133,9 +133,14 @@ export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
  * import { normalizeAxis } from "./shape.ts";
  * import assert from "node:assert/strict";
  * assert.equal(normalizeAxis("sum", -1, [2, 3]), 1);
+ * assert.throws(() => normalizeAxis("sum", 2, [2, 3]), RangeError);
  * ```
  */
 export function normalizeAxis(op: string, axis: number, shape: Shape, extra = 0): number {
+  if (typeof axis !== "number") {
+    const kind = Array.isArray(axis) ? "an array" : typeof axis;
+    throw new TypeError(`${op}: axis must be an integer, got ${kind} for shape ${fmt(shape)}`);
+  }
   const rank = shape.length + extra;
   if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
     throw new RangeError(
@@ -163,6 +168,11 @@ export function normalizeAxes(
 ): number[] {
   if (axis === undefined || axis === null) return shape.map((_, i) => i);
   const list = typeof axis === "number" ? [axis] : axis;
+  if (!Array.isArray(list)) {
+    throw new TypeError(
+      `${op}: axis must be an integer or an array of integers, got ${typeof axis} for shape ${fmt(shape)}`,
+    );
+  }
   const out = list.map((a) => normalizeAxis(op, a, shape));
   if (new Set(out).size !== out.length) {
     throw new RangeError(`${op}: repeated axis in ${fmt(list)} for shape ${fmt(shape)}`);

@@ -150,9 +150,14 @@ export function bind<P extends Params>(prim: Primitive<P>, args: Tensor[], param
  *
  * @example
  * ```ts
- * import { customVjp, grad, tensor } from "@nabla/nabla";
- * const f = customVjp((x) => x.mul(2), (x) => [x.mul(2), null], (_r, ct) => [ct.mul(3)]);
- * grad(f)(tensor(1)); // 3, from the custom rule
+ * import { customVjp, grad, type Tensor, tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const f = customVjp(
+ *   (x: Tensor) => x.mul(2),
+ *   (x: Tensor) => [x.mul(2), null],
+ *   (_r, ct: Tensor) => [ct.mul(3)],
+ * );
+ * assert.equal(grad(f)(tensor(1)).item(), 3); // from the custom rule
  * ```
  */
 export function bindCustomVjp(fns: CustomVjpFns, args: Tensor[]): Tensor[] {

@@ -1,7 +1,7 @@
 /** Turning op arguments into tensors of one dtype, device and shape, with precise errors. */
 
 import { type Device, getDefaultDevice } from "../core/backend.ts";
-import { type DType, isFloat, type PromotionInput, promoteTypes } from "../core/dtype.ts";
+import { type DType, isFloat, promoteTypes, type PromotionInput } from "../core/dtype.ts";
 import * as lax from "../core/lax.ts";
 import { broadcastShapes, fmt } from "../core/shape.ts";
 import { Tensor, type TensorLike } from "../core/tensor.ts";
@@ -16,7 +16,9 @@ export function checkTensorLike(op: string, x: unknown, what = "argument"): Tens
 /** Rejects anything that is not a tensor. */
 export function checkTensor(op: string, x: unknown, what = "argument"): Tensor {
   if (x instanceof Tensor) return x;
-  throw new TypeError(`${op}: ${what} must be a Tensor, got ${Array.isArray(x) ? "an array" : typeof x}`);
+  throw new TypeError(
+    `${op}: ${what} must be a Tensor, got ${Array.isArray(x) ? "an array" : typeof x}`,
+  );
 }
 
 function promotionType(x: TensorLike): PromotionInput {
@@ -58,7 +60,9 @@ export function coerce(
   xs: readonly unknown[],
   { arith = false, float = false }: { arith?: boolean; float?: boolean } = {},
 ): Tensor[] {
-  const args = xs.map((x, i) => checkTensorLike(op, x, xs.length > 1 ? `argument ${i}` : "argument"));
+  const args = xs.map((x, i) =>
+    checkTensorLike(op, x, xs.length > 1 ? `argument ${i}` : "argument")
+  );
   const device = commonDevice(op, args);
   let dtype = resultType(args);
   if (arith && dtype === "bool") dtype = "int32";

@@ -28,7 +28,9 @@ export interface TensorOptions extends CreateOptions {
 function resolve(op: string, opts: CreateOptions | undefined, fallback: DType): [DType, Device] {
   const dtype = opts?.dtype ?? fallback;
   if (!isDType(dtype)) {
-    throw new TypeError(`${op}: unknown dtype ${JSON.stringify(dtype)}; expected float32, float64, int32 or bool`);
+    throw new TypeError(
+      `${op}: unknown dtype ${JSON.stringify(dtype)}; expected float32, float64, int32 or bool`,
+    );
   }
   return [dtype, opts?.device ?? getDefaultDevice()];
 }
@@ -39,7 +41,7 @@ function make(data: TypedArray, shape: readonly number[], device: Device): Tenso
 
 function castArray(data: ArrayLike<number>, dtype: DType): TypedArray {
   const out = allocate(dtype, data.length);
-  if (dtype === "bool") for (let i = 0; i < data.length; i++) out[i] = data[i] ? 1 : 0;
+  if (dtype === "bool") { for (let i = 0; i < data.length; i++) out[i] = data[i] ? 1 : 0; }
   else out.set(data);
   return out;
 }
@@ -54,32 +56,39 @@ function inferShape(data: NestedArray): number[] {
   return shape;
 }
 
-function flattenNested(data: NestedArray, shape: number[]): { values: number[]; anyBool: boolean } {
+function flattenNested(data: NestedArray, shape: number[]): { values: number[]; allBool: boolean } {
   const values: number[] = [];
-  let anyBool = false;
+  let allBool = true;
   const walk = (x: NestedArray, depth: number) => {
     if (depth === shape.length) {
-      if (typeof x === "boolean") anyBool = true;
-      else if (typeof x !== "number") {
-        throw new TypeError(`tensor: expected numbers or booleans, found ${Array.isArray(x) ? "an array" : typeof x} at depth ${depth}`);
+      if (typeof x === "number") allBool = false;
+      else if (typeof x !== "boolean") {
+        throw new TypeError(
+          `tensor: expected numbers or booleans, found ${
+            Array.isArray(x) ? "an array" : typeof x
+          } at depth ${depth}`,
+        );
       }
       values.push(Number(x));
       return;
     }
     if (!Array.isArray(x) || x.length !== shape[depth]) {
       throw new RangeError(
-        `tensor: ragged nested array at depth ${depth}: expected length ${shape[depth]}, got ${Array.isArray(x) ? x.length : "a scalar"}`,
+        `tensor: ragged nested array at depth ${depth}: expected length ${shape[depth]}, got ${
+          Array.isArray(x) ? x.length : "a scalar"
+        }`,
       );
     }
     for (const c of x) walk(c, depth + 1);
   };
   walk(data, 0);
-  return { values, anyBool };
+  return { values, allBool };
 }
 
 /**
  * A tensor from a number, a boolean, nested arrays, or a typed array (with `shape`). Numbers
- * default to float32, booleans to bool, typed arrays to their own type.
+ * default to float32 (also when mixed with booleans), booleans alone to bool, typed arrays to
+ * their own type.
  *
  * @example
  * ```ts
@@ -105,8 +114,9 @@ export function tensor(
     return make(castArray(typed, dtype), shape, device);
   }
   const shape = inferShape(data);
-  const { values, anyBool } = flattenNested(data, shape);
-  const [dtype, device] = resolve("tensor", opts, anyBool ? "bool" : "float32");
+  const { values, allBool } = flattenNested(data, shape);
+  const bool = allBool && values.length > 0;
+  const [dtype, device] = resolve("tensor", opts, bool ? "bool" : "float32");
   const target = opts?.shape ? checkShape("tensor", opts.shape) : shape;
   if (sizeOf(target) !== values.length) {
     throw new RangeError(`tensor: ${values.length} values do not fill shape ${fmt(target)}`);
@@ -124,7 +134,11 @@ export function tensor(
  * assert.deepEqual(await full([2], 7).toArray(), [7, 7]);
  * ```
  */
-export function full(shape: readonly number[], value: number | boolean, opts?: CreateOptions): Tensor {
+export function full(
+  shape: readonly number[],
+  value: number | boolean,
+  opts?: CreateOptions,
+): Tensor {
   const s = checkShape("full", shape);
   const fallback: DType = typeof value === "boolean" ? "bool" : "float32";
   const [dtype, device] = resolve("full", opts, fallback);
@@ -206,7 +220,9 @@ export function onesLike(x: Tensor, opts?: CreateOptions): Tensor {
 export function arange(start: number, stop?: number, step = 1, opts?: CreateOptions): Tensor {
   if (stop === undefined) [start, stop] = [0, start];
   for (const v of [start, stop, step]) {
-    if (typeof v !== "number" || !Number.isFinite(v)) throw new TypeError(`arange: arguments must be finite numbers, got ${v}`);
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      throw new TypeError(`arange: arguments must be finite numbers, got ${v}`);
+    }
   }
   if (step === 0) throw new RangeError("arange: step must not be zero");
   const integral = [start, stop, step].every(Number.isInteger);
@@ -228,7 +244,9 @@ export function arange(start: number, stop?: number, step = 1, opts?: CreateOpti
  * ```
  */
 export function linspace(start: number, stop: number, num: number, opts?: CreateOptions): Tensor {
-  if (!Number.isInteger(num) || num < 0) throw new RangeError(`linspace: num must be an integer >= 0, got ${num}`);
+  if (!Number.isInteger(num) || num < 0) {
+    throw new RangeError(`linspace: num must be an integer >= 0, got ${num}`);
+  }
   const [dtype, device] = resolve("linspace", opts, "float32");
   const data = allocate(dtype, num);
   const step = num > 1 ? (stop - start) / (num - 1) : 0;
@@ -247,7 +265,9 @@ export function linspace(start: number, stop: number, num: number, opts?: Create
  * ```
  */
 export function eye(n: number, opts?: CreateOptions): Tensor {
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`eye: n must be an integer >= 0, got ${n}`);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new RangeError(`eye: n must be an integer >= 0, got ${n}`);
+  }
   const [dtype, device] = resolve("eye", opts, "float32");
   const data = allocate(dtype, n * n);
   for (let i = 0; i < n; i++) data[i * n + i] = 1;

@@ -8,20 +8,22 @@
 import { type DType, isDType, isFloat } from "../core/dtype.ts";
 import * as lax from "../core/lax.ts";
 import { broadcastShapes } from "../core/shape.ts";
-import { Tensor, type TensorLike } from "../core/tensor.ts";
+import type { Tensor, TensorLike } from "../core/tensor.ts";
 import { checkTensor, coerce } from "./_coerce.ts";
 
-const binary = (name: string, prim: (x: Tensor, y: Tensor) => Tensor, float = false) =>
-(x: TensorLike, y: TensorLike): Tensor => {
-  const [a, b] = coerce(name, [x, y], { arith: true, float });
-  return prim(a, b);
-};
+const binary =
+  (name: string, prim: (x: Tensor, y: Tensor) => Tensor, float = false) =>
+  (x: TensorLike, y: TensorLike): Tensor => {
+    const [a, b] = coerce(name, [x, y], { arith: true, float });
+    return prim(a, b);
+  };
 
-const compare = (name: string, prim: (x: Tensor, y: Tensor) => Tensor) =>
-(x: TensorLike, y: TensorLike): Tensor => {
-  const [a, b] = coerce(name, [x, y]);
-  return prim(a, b);
-};
+const compare =
+  (name: string, prim: (x: Tensor, y: Tensor) => Tensor) =>
+  (x: TensorLike, y: TensorLike): Tensor => {
+    const [a, b] = coerce(name, [x, y]);
+    return prim(a, b);
+  };
 
 const floating = (name: string, prim: (x: Tensor) => Tensor) => (x: TensorLike): Tensor =>
   prim(coerce(name, [x], { float: true })[0]);
@@ -172,7 +174,10 @@ export const greater: (x: TensorLike, y: TensorLike) => Tensor = compare("greate
  * assert.deepEqual(await greaterEqual(tensor([1, 2]), 2).toArray(), [false, true]);
  * ```
  */
-export const greaterEqual: (x: TensorLike, y: TensorLike) => Tensor = compare("greaterEqual", lax.ge);
+export const greaterEqual: (x: TensorLike, y: TensorLike) => Tensor = compare(
+  "greaterEqual",
+  lax.ge,
+);
 
 /**
  * `-x`.
@@ -319,19 +324,20 @@ export const log1p: (x: TensorLike) => Tensor = floating("log1p", lax.log1p);
 export const expm1: (x: TensorLike) => Tensor = floating("expm1", lax.expm1);
 
 /**
- * `max(x, 0)`, with derivative 0 at 0 (as JAX).
+ * `max(x, 0)`, with derivative 0 at 0 (as JAX); NaN stays NaN.
  *
  * @example
  * ```ts
  * import { relu, tensor } from "@nabla/nabla";
  * import assert from "node:assert/strict";
- * assert.deepEqual(await relu(tensor([-1, 2])).toArray(), [0, 2]);
+ * assert.deepEqual(await relu(tensor([-1, 2, NaN])).toArray(), [0, 2, NaN]);
  * ```
  */
 export function relu(x: TensorLike): Tensor {
   const [a] = coerce("relu", [x], { arith: true });
   const zero = lax.zerosLike(a);
-  return lax.select(lax.gt(a, zero), a, zero);
+  // `x <= 0` is false for NaN, so NaN passes through.
+  return lax.select(lax.le(a, zero), zero, a);
 }
 
 /**
@@ -384,7 +390,9 @@ export function clip(x: TensorLike, lo: TensorLike, hi: TensorLike): Tensor {
 export function astype(x: Tensor, dtype: DType): Tensor {
   checkTensor("astype", x);
   if (!isDType(dtype)) {
-    throw new TypeError(`astype: unknown dtype ${JSON.stringify(dtype)}; expected float32, float64, int32 or bool`);
+    throw new TypeError(
+      `astype: unknown dtype ${JSON.stringify(dtype)}; expected float32, float64, int32 or bool`,
+    );
   }
   return lax.convert(x, dtype);
 }

@@ -14,14 +14,18 @@ import { checkIndices, checkTensor } from "./_coerce.ts";
 function indexTensor(op: string, indices: TensorLike | number[], device: Tensor["device"]): Tensor {
   if (indices instanceof Tensor) {
     if (indices.device !== device) {
-      throw new TypeError(`${op}: tensors are on different devices: ${device} and ${indices.device}`);
+      throw new TypeError(
+        `${op}: tensors are on different devices: ${device} and ${indices.device}`,
+      );
     }
     return checkIndices(op, indices);
   }
   const scalar = typeof indices === "number";
   const list = scalar ? [indices] : indices;
   if (!Array.isArray(list) || list.some((i) => !Number.isInteger(i))) {
-    throw new TypeError(`${op}: indices must be an int32 tensor, an integer or an array of integers`);
+    throw new TypeError(
+      `${op}: indices must be an int32 tensor, an integer or an array of integers`,
+    );
   }
   return lax.fromArray(Int32Array.from(list as number[]), scalar ? [] : [list.length], device);
 }
@@ -38,7 +42,11 @@ function indexTensor(op: string, indices: TensorLike | number[], device: Tensor[
  * assert.deepEqual(await take(x, [2, 0], { axis: 0 }).toArray(), [[5, 6], [1, 2]]);
  * ```
  */
-export function take(x: Tensor, indices: TensorLike | number[], opts: { axis?: number } = {}): Tensor {
+export function take(
+  x: Tensor,
+  indices: TensorLike | number[],
+  opts: { axis?: number } = {},
+): Tensor {
   checkTensor("take", x);
   const idx = indexTensor("take", indices, x.device);
   if (opts.axis === undefined) return lax.gather(lax.reshape(x, [x.size]), idx, 0);
@@ -51,7 +59,11 @@ function flatPositions(indices: Tensor[], shape: readonly number[]): Tensor {
   const strides = stridesOf(shape.slice(0, indices.length));
   return indices.reduce((acc, idx, d) => {
     const n = shape[d];
-    const wrapped = lax.select(lax.lt(idx, lax.zerosLike(idx)), lax.add(idx, lax.fullLike(idx, n)), idx);
+    const wrapped = lax.select(
+      lax.lt(idx, lax.zerosLike(idx)),
+      lax.add(idx, lax.fullLike(idx, n)),
+      idx,
+    );
     const clamped = lax.max(lax.min(wrapped, lax.fullLike(idx, n - 1)), lax.zerosLike(idx));
     const term = lax.mul(clamped, lax.fullLike(idx, strides[d]));
     return acc === null ? term : lax.add(acc, term);
@@ -74,7 +86,9 @@ function flatPositions(indices: Tensor[], shape: readonly number[]): Tensor {
 export function gather(x: Tensor, indices: (Tensor | number[])[]): Tensor {
   checkTensor("gather", x);
   if (!Array.isArray(indices) || indices.length === 0 || indices.length > x.ndim) {
-    throw new RangeError(`gather: needs between 1 and ${x.ndim} index tensors for shape ${fmt(x.shape)}`);
+    throw new RangeError(
+      `gather: needs between 1 and ${x.ndim} index tensors for shape ${fmt(x.shape)}`,
+    );
   }
   const idx = indices.map((i) => indexTensor("gather", i, x.device));
   const shape = broadcastShapes("gather", ...idx.map((i) => i.shape));
@@ -101,7 +115,9 @@ export function takeAlongAxis(x: Tensor, indices: Tensor, axis: number): Tensor 
   checkTensor("takeAlongAxis", x);
   const idx = indexTensor("takeAlongAxis", indices, x.device);
   if (idx.ndim !== x.ndim) {
-    throw new RangeError(`takeAlongAxis: indices ${fmt(idx.shape)} must have the rank of x ${fmt(x.shape)}`);
+    throw new RangeError(
+      `takeAlongAxis: indices ${fmt(idx.shape)} must have the rank of x ${fmt(x.shape)}`,
+    );
   }
   const a = normalizeAxis("takeAlongAxis", axis, x.shape);
   const outShape = broadcastShapes(

@@ -35,14 +35,18 @@ function operands(op: string, a: Tensor, b: Tensor): [Tensor, Tensor] {
 export function matmul(a: Tensor, b: Tensor): Tensor {
   const [x, y] = operands("matmul", a, b);
   if (x.ndim === 0 || y.ndim === 0) {
-    throw new RangeError(`matmul: operands must be at least 1-d, got shapes ${fmt(a.shape)} and ${fmt(b.shape)}`);
+    throw new RangeError(
+      `matmul: operands must be at least 1-d, got shapes ${fmt(a.shape)} and ${fmt(b.shape)}`,
+    );
   }
   const x2 = x.ndim === 1 ? lax.reshape(x, [1, x.shape[0]]) : x;
   const y2 = y.ndim === 1 ? lax.reshape(y, [y.shape[0], 1]) : y;
   const k = x2.shape[x2.ndim - 1];
   if (y2.shape[y2.ndim - 2] !== k) {
     throw new RangeError(
-      `matmul: inner dimensions differ: ${fmt(a.shape)} @ ${fmt(b.shape)} (${k} vs ${y2.shape[y2.ndim - 2]})`,
+      `matmul: inner dimensions differ: ${fmt(a.shape)} @ ${fmt(b.shape)} (${k} vs ${
+        y2.shape[y2.ndim - 2]
+      })`,
     );
   }
   const batch = broadcastShapes("matmul", x2.shape.slice(0, -2), y2.shape.slice(0, -2));
@@ -71,7 +75,11 @@ export function dot(a: Tensor, b: Tensor): Tensor {
   // [..., k] · [..., k, n]: move b's contracted axis first and fold the rest into columns.
   const k = y.shape[y.ndim - 2];
   if (x.shape[x.ndim - 1] !== k) {
-    throw new RangeError(`dot: shapes ${fmt(a.shape)} and ${fmt(b.shape)} are not aligned (${x.shape[x.ndim - 1]} vs ${k})`);
+    throw new RangeError(
+      `dot: shapes ${fmt(a.shape)} and ${fmt(b.shape)} are not aligned (${
+        x.shape[x.ndim - 1]
+      } vs ${k})`,
+    );
   }
   const rest = [...y.shape.slice(0, -2), y.shape[y.ndim - 1]];
   const cols = lax.reshape(lax.moveAxis(y, y.ndim - 2, 0), [k, rest.reduce((p, d) => p * d, 1)]);

@@ -59,7 +59,9 @@ export function mean(x: Tensor, opts?: ReduceOptions): Tensor {
 function extremum(op: "max" | "min", x: Tensor, opts: ReduceOptions | undefined): Tensor {
   const { axes, keep } = prepare(op, x, opts);
   if (axes.some((a) => x.shape[a] === 0)) {
-    throw new RangeError(`${op}: cannot reduce an empty axis of shape ${fmt(x.shape)} (no identity)`);
+    throw new RangeError(
+      `${op}: cannot reduce an empty axis of shape ${fmt(x.shape)} (no identity)`,
+    );
   }
   const y = asArith(x);
   return keep(op === "max" ? lax.reduceMax(y, axes) : lax.reduceMin(y, axes));
@@ -108,9 +110,15 @@ export function prod(x: Tensor, opts?: ReduceOptions): Tensor {
   return keep(lax.reduceProd(asArith(x), axes));
 }
 
-function argExtremum(op: "argmax" | "argmin", x: Tensor, opts?: { axis?: number; keepdims?: boolean }): Tensor {
+function argExtremum(
+  op: "argmax" | "argmin",
+  x: Tensor,
+  opts?: { axis?: number; keepdims?: boolean },
+): Tensor {
   checkTensor(op, x);
-  if (x.size === 0) throw new RangeError(`${op}: attempt to take ${op} of an empty tensor ${fmt(x.shape)}`);
+  if (x.size === 0) {
+    throw new RangeError(`${op}: attempt to take ${op} of an empty tensor ${fmt(x.shape)}`);
+  }
   const y = asArith(x);
   if (opts?.axis === undefined) {
     const flat = lax[op](lax.reshape(y, [x.size]), 0);
@@ -177,10 +185,12 @@ export function logsumexp(x: Tensor, opts?: ReduceOptions): Tensor {
  * import { tensor, variance } from "@nabla/nabla";
  * import assert from "node:assert/strict";
  * assert.equal(variance(tensor([1, 2, 3, 4])).item(), 1.25);
+ * assert.deepEqual(await variance(tensor([[1, 3], [2, 6]]), { axis: 0 }).toArray(), [0.25, 2.25]);
  * ```
  */
 export function variance(x: Tensor, opts?: ReduceOptions): Tensor {
   const { axes } = prepare("var", x, opts);
-  const centered = lax.sub(asFloat(x), mean(x, { axis: axes, keepdims: true }));
+  const xf = asFloat(x);
+  const centered = lax.sub(xf, lax.broadcast(mean(xf, { axis: axes, keepdims: true }), x.shape));
   return mean(lax.mul(centered, centered), { axis: axes, keepdims: opts?.keepdims });
 }

@@ -22,10 +22,15 @@ import { checkTensor, commonDevice, resultType } from "./_coerce.ts";
  */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   checkTensor("reshape", x);
-  if (!Array.isArray(shape)) throw new TypeError(`reshape: shape must be an array, got ${typeof shape}`);
+  if (!Array.isArray(shape)) {
+    throw new TypeError(`reshape: shape must be an array, got ${typeof shape}`);
+  }
   const holes = shape.filter((d) => d === -1).length;
   const known = shape.filter((d) => d !== -1);
-  const bad = () => new RangeError(`reshape: cannot reshape ${fmt(x.shape)} (${x.size} elements) into ${fmt(shape)}`);
+  const bad = () =>
+    new RangeError(
+      `reshape: cannot reshape ${fmt(x.shape)} (${x.size} elements) into ${fmt(shape)}`,
+    );
   if (holes > 1 || known.some((d) => !Number.isInteger(d) || d < 0)) throw bad();
   const knownSize = sizeOf(known);
   let out = [...shape];
@@ -49,9 +54,15 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
  */
 export function transpose(x: Tensor, axes?: readonly number[]): Tensor {
   checkTensor("transpose", x);
-  const perm = axes === undefined ? x.shape.map((_, i) => x.ndim - 1 - i) : axes.map((a) => normalizeAxis("transpose", a, x.shape));
+  const perm = axes === undefined
+    ? x.shape.map((_, i) => x.ndim - 1 - i)
+    : axes.map((a) => normalizeAxis("transpose", a, x.shape));
   if (perm.length !== x.ndim || new Set(perm).size !== perm.length) {
-    throw new RangeError(`transpose: axes ${fmt(axes ?? [])} are not a permutation of the axes of shape ${fmt(x.shape)}`);
+    throw new RangeError(
+      `transpose: axes ${fmt(axes ?? [])} are not a permutation of the axes of shape ${
+        fmt(x.shape)
+      }`,
+    );
   }
   return lax.transpose(x, perm);
 }
@@ -89,7 +100,9 @@ export function squeeze(x: Tensor, axis?: number | number[]): Tensor {
     : normalizeAxes("squeeze", axis, x.shape);
   for (const a of axes) {
     if (x.shape[a] !== 1) {
-      throw new RangeError(`squeeze: axis ${a} of shape ${fmt(x.shape)} has size ${x.shape[a]}, not 1`);
+      throw new RangeError(
+        `squeeze: axis ${a} of shape ${fmt(x.shape)} has size ${x.shape[a]}, not 1`,
+      );
     }
   }
   return lax.reshape(x, x.shape.filter((_, i) => !axes.includes(i)));
@@ -110,12 +123,16 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   const target = checkShape("broadcastTo", shape);
   const ok = x.ndim <= target.length &&
     x.shape.every((d, i) => d === 1 || d === target[target.length - x.ndim + i]);
-  if (!ok) throw new RangeError(`broadcastTo: cannot broadcast shape ${fmt(x.shape)} to ${fmt(target)}`);
+  if (!ok) {
+    throw new RangeError(`broadcastTo: cannot broadcast shape ${fmt(x.shape)} to ${fmt(target)}`);
+  }
   return lax.broadcast(x, target);
 }
 
 function joinable(op: string, xs: readonly Tensor[]): Tensor[] {
-  if (!Array.isArray(xs) || xs.length === 0) throw new RangeError(`${op}: needs a non-empty array of tensors`);
+  if (!Array.isArray(xs) || xs.length === 0) {
+    throw new RangeError(`${op}: needs a non-empty array of tensors`);
+  }
   xs.forEach((x, i) => checkTensor(op, x, `element ${i}`));
   commonDevice(op, xs);
   const dtype = resultType(xs);
@@ -135,7 +152,9 @@ function joinable(op: string, xs: readonly Tensor[]): Tensor[] {
 export function concat(xs: Tensor[], axis = 0): Tensor {
   const ts = joinable("concat", xs);
   const first = ts[0];
-  if (first.ndim === 0) throw new RangeError("concat: cannot concatenate scalars (shape []); use stack");
+  if (first.ndim === 0) {
+    throw new RangeError("concat: cannot concatenate scalars (shape []); use stack");
+  }
   const a = normalizeAxis("concat", axis, first.shape);
   for (const t of ts) {
     if (t.ndim !== first.ndim || t.shape.some((d, i) => i !== a && d !== first.shape[i])) {
@@ -161,7 +180,9 @@ export function stack(xs: Tensor[], axis = 0): Tensor {
   const ts = joinable("stack", xs);
   const shape = ts[0].shape;
   if (ts.some((t) => t.shape.join() !== shape.join())) {
-    throw new RangeError(`stack: all shapes must be equal, got ${ts.map((x) => fmt(x.shape)).join(", ")}`);
+    throw new RangeError(
+      `stack: all shapes must be equal, got ${ts.map((x) => fmt(x.shape)).join(", ")}`,
+    );
   }
   const a = normalizeAxis("stack", axis, shape, 1);
   const expanded = [...shape.slice(0, a), 1, ...shape.slice(a)];
@@ -186,7 +207,9 @@ export function split(x: Tensor, sections: number | number[], axis = 0): Tensor[
   let bounds: number[];
   if (typeof sections === "number") {
     if (!Number.isInteger(sections) || sections <= 0 || n % sections !== 0) {
-      throw new RangeError(`split: axis ${a} of shape ${fmt(x.shape)} does not divide into ${sections} equal sections`);
+      throw new RangeError(
+        `split: axis ${a} of shape ${fmt(x.shape)} does not divide into ${sections} equal sections`,
+      );
     }
     bounds = Array.from({ length: sections - 1 }, (_, i) => ((i + 1) * n) / sections);
   } else {
@@ -215,14 +238,20 @@ export function split(x: Tensor, sections: number | number[], axis = 0): Tensor[
 export function slice(x: Tensor, begin: readonly number[], size: readonly number[]): Tensor {
   checkTensor("slice", x);
   if (begin.length !== x.ndim || size.length !== x.ndim) {
-    throw new RangeError(`slice: begin ${fmt(begin)} and size ${fmt(size)} need one entry per axis of shape ${fmt(x.shape)}`);
+    throw new RangeError(
+      `slice: begin ${fmt(begin)} and size ${fmt(size)} need one entry per axis of shape ${
+        fmt(x.shape)
+      }`,
+    );
   }
   const sizes = size.map((s, i) => (s === -1 ? x.shape[i] - begin[i] : s));
   x.shape.forEach((d, i) => {
     const b = begin[i];
     const s = sizes[i];
     if (!Number.isInteger(b) || !Number.isInteger(s) || b < 0 || s < 0 || b + s > d) {
-      throw new RangeError(`slice: begin ${fmt(begin)} size ${fmt(size)} is out of bounds for shape ${fmt(x.shape)}`);
+      throw new RangeError(
+        `slice: begin ${fmt(begin)} size ${fmt(size)} is out of bounds for shape ${fmt(x.shape)}`,
+      );
     }
   });
   return lax.slice(x, begin, sizes);
@@ -241,11 +270,18 @@ export function slice(x: Tensor, begin: readonly number[], size: readonly number
 export function pad(x: Tensor, widths: readonly (readonly [number, number])[], value = 0): Tensor {
   checkTensor("pad", x);
   const ok = Array.isArray(widths) && widths.length === x.ndim &&
-    widths.every((w) => Array.isArray(w) && w.length === 2 && w.every((v) => Number.isInteger(v) && v >= 0));
+    widths.every((w) =>
+      Array.isArray(w) && w.length === 2 && w.every((v) => Number.isInteger(v) && v >= 0)
+    );
   if (!ok) {
-    throw new RangeError(`pad: widths must be one [before, after] pair of integers >= 0 per axis of shape ${fmt(x.shape)}`);
+    throw new RangeError(
+      `pad: widths must be one [before, after] pair of integers >= 0 per axis of shape ${
+        fmt(x.shape)
+      }`,
+    );
   }
-  if (typeof value !== "number") throw new TypeError(`pad: value must be a number, got ${typeof value}`);
+  if (typeof value !== "number") {
+    throw new TypeError(`pad: value must be a number, got ${typeof value}`);
+  }
   return lax.pad(x, widths, value);
 }
-

@@ -146,22 +146,24 @@ export function foldIn(key: readonly [number, number], data: number): [number, n
 /**
  * The key JAX's `PRNGKey(seed)` builds for the threefry implementation.
  *
- * Seeds are read as int64, as JAX does for Python ints (with `jax_enable_x64`), so negative seeds
- * get a hi word of `0xFFFFFFFF`.
+ * Seeds in 32-bit range are read as JAX's default mode reads them (as int32: hi word 0), so
+ * `-1` gives `[0, 0xFFFFFFFF]`; wider seeds keep both int64 words, as with `jax_enable_x64`.
  *
  * @example
  * ```ts
  * import { keyFromSeed } from "./_threefry.ts";
  * import assert from "node:assert/strict";
  * assert.deepEqual(keyFromSeed(42), [0, 42]);
- * assert.deepEqual(keyFromSeed(-1), [0xffffffff, 0xffffffff]);
+ * assert.deepEqual(keyFromSeed(-1), [0, 0xffffffff]);
  * ```
  */
 export function keyFromSeed(seed: number): [number, number] {
   if (!Number.isSafeInteger(seed)) {
     throw new RangeError(`keyFromSeed: seed must be a safe integer, got ${seed}`);
   }
-  // Floor division gives the two's-complement hi word for negative seeds too.
+  // JAX's default (32-bit) mode takes the seed as int32: hi word 0, lo word its bits.
+  if (seed >= -0x80000000 && seed < 0x100000000) return [0, seed >>> 0];
+  // Wider seeds keep their int64 two's-complement words, as JAX does with x64 enabled.
   const hi = Math.floor(seed / 0x100000000);
   return [hi >>> 0, (seed - hi * 0x100000000) >>> 0];
 }

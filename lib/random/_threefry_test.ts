@@ -83,12 +83,12 @@ Deno.test("foldIn is deterministic, data-sensitive, and hashes the counter pair 
   assert.deepEqual(foldIn(key, -1), kat(key, [0, 0xffffffff]));
 });
 
-Deno.test("keyFromSeed reads seeds as int64", () => {
+Deno.test("keyFromSeed reads 32-bit seeds as JAX int32 seeds, wider ones as int64", () => {
   assert.deepEqual(keyFromSeed(0), [0, 0]);
   assert.deepEqual(keyFromSeed(42), [0, 42]);
   assert.deepEqual(keyFromSeed(0xffffffff), [0, 0xffffffff]);
   assert.deepEqual(keyFromSeed(2 ** 32 + 5), [1, 5]);
-  assert.deepEqual(keyFromSeed(-1), [0xffffffff, 0xffffffff]);
+  assert.deepEqual(keyFromSeed(-1), [0, 0xffffffff]);
   assert.deepEqual(keyFromSeed(-(2 ** 32)), [0xffffffff, 0]);
   assert.deepEqual(keyFromSeed(-(2 ** 32) - 1), [0xfffffffe, 0xffffffff]);
   assert.throws(() => keyFromSeed(0.5), RangeError);

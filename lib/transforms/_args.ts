@@ -5,7 +5,11 @@ import { Tensor } from "../core/tensor.ts";
 import { flatten, type TreeDef, unflatten } from "../tree.ts";
 
 /** Resolves `argnums` against the number of arguments. */
-export function resolveArgnums(op: string, argnums: number | number[], nargs: number): number[] {
+export function resolveArgnums(
+  op: string,
+  argnums: number | readonly number[],
+  nargs: number,
+): number[] {
   const list = typeof argnums === "number" ? [argnums] : argnums;
   for (const a of list) {
     if (!Number.isInteger(a) || a < -nargs || a >= nargs) {
@@ -16,11 +20,18 @@ export function resolveArgnums(op: string, argnums: number | number[], nargs: nu
 }
 
 /** The tensor leaves of a pytree, checked to be tensors (and floating point, if `diff`). */
-export function tensorLeaves(op: string, what: string, t: unknown, diff: boolean): [Tensor[], TreeDef] {
+export function tensorLeaves(
+  op: string,
+  what: string,
+  t: unknown,
+  diff: boolean,
+): [Tensor[], TreeDef] {
   const [leaves, def] = flatten(t);
   leaves.forEach((leaf, i) => {
     if (!(leaf instanceof Tensor)) {
-      throw new TypeError(`${op}: ${what} must be a pytree of tensors, but leaf ${i} is ${describeValue(leaf)}`);
+      throw new TypeError(
+        `${op}: ${what} must be a pytree of tensors, but leaf ${i} is ${describeValue(leaf)}`,
+      );
     }
     if (diff && !isFloat(leaf.dtype)) {
       throw new TypeError(
@@ -41,7 +52,7 @@ export function splitArgs(op: string, args: unknown[], argnums: number[]): {
   const counts = parts.map(([ls]) => ls.length);
   const split = (leaves: Tensor[]) => {
     let pos = 0;
-    return parts.map(([, def], k) => unflatten(def, leaves.slice(pos, (pos += counts[k]))));
+    return parts.map(([, def], k) => unflatten(def, leaves.slice(pos, pos += counts[k])));
   };
   return {
     leaves: parts.flatMap(([ls]) => ls),

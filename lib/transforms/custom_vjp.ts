@@ -17,15 +17,15 @@ import { tensorLeaves } from "./_args.ts";
  *
  * @example
  * ```ts
- * import { customVjp, grad, tensor } from "@nabla/nabla";
+ * import { customVjp, grad, type Tensor, tensor } from "@nabla/nabla";
  * import assert from "node:assert/strict";
- * // A gradient clipped to [-1, 1] on the way back.
+ * // The identity, with its gradient clipped to [-1, 1] on the way back.
  * const clipGrad = customVjp(
- *   (x) => x,
- *   (x) => [x, null],
- *   (_res, ct) => [ct.clip(-1, 1)],
+ *   (x: Tensor) => x,
+ *   (x: Tensor) => [x, null],
+ *   (_res, ct: Tensor) => [ct.clip(-1, 1)],
  * );
- * assert.equal(grad((x) => clipGrad(x).mul(5))(tensor(2)).item(), 1);
+ * assert.equal(grad((x: Tensor) => clipGrad(x).mul(5))(tensor(2)).item(), 1);
  * ```
  */
 export function customVjp<A extends unknown[], Out, R>(
@@ -38,7 +38,7 @@ export function customVjp<A extends unknown[], Out, R>(
     const [leaves] = flatten<Tensor>(argParts.map(([ls]) => ls));
     const rebuild = (xs: Tensor[]) => {
       let pos = 0;
-      return argParts.map(([ls, def]) => unflatten(def, xs.slice(pos, (pos += ls.length)))) as A;
+      return argParts.map(([ls, def]) => unflatten(def, xs.slice(pos, pos += ls.length))) as A;
     };
     let outDef: TreeDef | null = null;
     const outLeaves = (out: Out) => {

@@ -12,12 +12,26 @@ import { flatten, type TreeDef, unflatten } from "../tree.ts";
 import { describeValue, resolveArgnums, splitArgs, tensorLeaves } from "./_args.ts";
 
 /** Options of `grad` and `valueAndGrad`. */
-export interface GradOptions {
+export interface GradOptions<
+  N extends number | readonly number[] = number | readonly number[],
+  Aux extends boolean = boolean,
+> {
   /** Which positional arguments to differentiate (default 0); an array gives an array. */
-  argnums?: number | number[];
+  argnums?: N;
   /** `f` returns `[value, aux]`; aux is passed through undifferentiated. */
-  hasAux?: boolean;
+  hasAux?: Aux;
 }
+
+/** Any function (the type transformations take and return). */
+// deno-lint-ignore no-explicit-any
+export type Fn = (...args: any[]) => any;
+
+/** The gradient's type: that of argument `N`, or a tuple of them for an array of argnums. */
+export type Grads<F extends Fn, N> = N extends number ? Parameters<F>[N]
+  : { -readonly [K in keyof N]: Parameters<F>[N[K] & number] };
+
+/** The auxiliary output of a `hasAux` function. */
+export type AuxOf<F extends Fn> = ReturnType<F> extends readonly [unknown, infer A] ? A : never;
 
 /**
  * Evaluates `f` and returns its output with a function that maps an output cotangent to one
@@ -50,12 +64,16 @@ export function vjp<Out = any>(
   const back = (cotangent: Out) => {
     const [cts, ctDef] = tensorLeaves("vjp", "the cotangent", cotangent, false);
     if (cts.length !== outs.length) {
-      throw new TypeError(`vjp: the cotangent has ${cts.length} leaves but the output has ${outs.length}`);
+      throw new TypeError(
+        `vjp: the cotangent has ${cts.length} leaves but the output has ${outs.length}`,
+      );
     }
     cts.forEach((ct, i) => {
       if (ct.shape.join() !== outs[i].shape.join()) {
         throw new RangeError(
-          `vjp: cotangent leaf ${i} has shape ${fmt(ct.shape)} but the output has ${fmt(outs[i].shape)}`,
+          `vjp: cotangent leaf ${i} has shape ${fmt(ct.shape)} but the output has ${
+            fmt(outs[i].shape)
+          }`,
         );
       }
     });
@@ -79,10 +97,19 @@ export function vjp<Out = any>(
  * assert.deepEqual(await g.toArray(), [2, 4]);
  * ```
  */
-// deno-lint-ignore no-explicit-any
-export function valueAndGrad(f: (...args: any[]) => any, opts: GradOptions = {}): (...args: any[]) => [any, any] {
+export function valueAndGrad<
+  F extends Fn,
+  const N extends number | readonly number[] = 0,
+  Aux extends boolean = false,
+>(
+  f: F,
+  opts: GradOptions<N, Aux> = {},
+): (
+  ...args: Parameters<F>
+) => [NoInfer<Aux> extends true ? [Tensor, AuxOf<F>] : Tensor, Grads<F, NoInfer<N>>] {
   const { argnums = 0, hasAux = false } = opts;
-  return (...args) => {
+  // deno-lint-ignore no-explicit-any
+  return ((...args: any[]) => {
     const nums = resolveArgnums("grad", argnums, args.length);
     const { leaves, unflattenEach, rebuild } = splitArgs("grad", args, nums);
     let aux: unknown = undefined;
@@ -116,9 +143,13 @@ export function valueAndGrad(f: (...args: any[]) => any, opts: GradOptions = {})
     const g = typeof argnums === "number" ? grads[0] : grads;
     if (!hasAux) return [value, g];
     let pos = 0;
-    const auxOut = unflatten(auxDef!, auxOther.map((l) => (l instanceof Tensor ? auxTensors[pos++] : l)));
+    const auxOut = unflatten(
+      auxDef!,
+      auxOther.map((l) => (l instanceof Tensor ? auxTensors[pos++] : l)),
+    );
     return [[value, auxOut], g];
-  };
+    // deno-lint-ignore no-explicit-any
+  }) as any;
 }
 
 /**
@@ -131,14 +162,23 @@ export function valueAndGrad(f: (...args: any[]) => any, opts: GradOptions = {})
  * import assert from "node:assert/strict";
  * const df = grad((x) => x.sin());
  * assert.equal(df(tensor(0)).item(), 1);
- * assert.equal(grad(df)(tensor(0)).item(), 0);
+ * assert.equal(grad(df)(tensor(Math.PI / 2)).item(), -1);
  * ```
  */
-// deno-lint-ignore no-explicit-any
-export function grad(f: (...args: any[]) => any, opts: GradOptions = {}): (...args: any[]) => any {
-  const vg = valueAndGrad(f, opts);
-  return (...args) => {
+export function grad<
+  F extends Fn,
+  const N extends number | readonly number[] = 0,
+  Aux extends boolean = false,
+>(
+  f: F,
+  opts: GradOptions<N, Aux> = {},
+): (
+  ...args: Parameters<F>
+) => NoInfer<Aux> extends true ? [Grads<F, NoInfer<N>>, AuxOf<F>] : Grads<F, NoInfer<N>> {
+  const vg = valueAndGrad(f, opts as GradOptions);
+  // deno-lint-ignore no-explicit-any
+  return ((...args: Parameters<F>): any => {
     const [value, g] = vg(...args);
-    return opts.hasAux ? [g, value[1]] : g;
-  };
+    return opts.hasAux ? [g, (value as unknown as [Tensor, unknown])[1]] : g;
+  });
 }

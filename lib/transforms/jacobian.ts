@@ -7,7 +7,7 @@
 import * as lax from "../core/lax.ts";
 import { Tensor } from "../core/tensor.ts";
 import { jvp } from "./jvp.ts";
-import { resolveArgnums, describeValue } from "./_args.ts";
+import { describeValue, resolveArgnums } from "./_args.ts";
 import { vjp } from "./grad.ts";
 import { vmap } from "./vmap.ts";
 
@@ -20,16 +20,22 @@ export interface JacobianOptions {
 // Rows of an identity matrix shaped as `like`: one basis direction per element.
 function basis(like: Tensor): Tensor {
   const n = like.size;
-  const eye = lax.convert(lax.eq(lax.iota([n, n], 0, "int32", like.device), lax.iota([n, n], 1, "int32", like.device)), like.dtype);
+  const eye = lax.convert(
+    lax.eq(lax.iota([n, n], 0, "int32", like.device), lax.iota([n, n], 1, "int32", like.device)),
+    like.dtype,
+  );
   return lax.reshape(eye, [n, ...like.shape]);
 }
 
 function checkTensor(op: string, what: string, x: unknown): Tensor {
-  if (!(x instanceof Tensor)) throw new TypeError(`${op}: ${what} must be a tensor, got ${describeValue(x)}`);
+  if (!(x instanceof Tensor)) {
+    throw new TypeError(`${op}: ${what} must be a tensor, got ${describeValue(x)}`);
+  }
   return x;
 }
 
-type TensorFn = (...args: Tensor[]) => Tensor;
+/** A function from tensors to a tensor. */
+export type TensorFn = (...args: Tensor[]) => Tensor;
 
 /**
  * The Jacobian by forward mode (one JVP per input element, vectorized): shape
@@ -79,7 +85,8 @@ export function jacrev(f: TensorFn, opts: JacobianOptions = {}): (...args: Tenso
   return (...args) => {
     const nums = resolveArgnums("jacrev", argnums, args.length);
     const xs = nums.map((k) => checkTensor("jacrev", `argument ${k}`, args[k]));
-    const g = (...ys: Tensor[]) => f(...args.map((a, i) => (nums.includes(i) ? ys[nums.indexOf(i)] : a)));
+    const g = (...ys: Tensor[]) =>
+      f(...args.map((a, i) => (nums.includes(i) ? ys[nums.indexOf(i)] : a)));
     const [out, back] = vjp(g, ...xs);
     checkTensor("jacrev", "the output of f", out);
     const rows = vmap((ct: Tensor) => back(ct) as Tensor[])(basis(out)) as Tensor[];

@@ -45,12 +45,16 @@ export function jvp<Out = any>(
     }
   });
   let outDef = null as ReturnType<typeof tensorLeaves>[1] | null;
-  const [outs, touts] = jvpFlat((xs) => {
-    const args = unflatten<unknown[]>(def, xs);
-    const [ls, d] = tensorLeaves("jvp", "the output of f", f(...args), false);
-    outDef = d;
-    return ls;
-  }, ps, ts.map((t, i) => lax.convert(t, ps[i].dtype)));
+  const [outs, touts] = jvpFlat(
+    (xs) => {
+      const args = unflatten<unknown[]>(def, xs);
+      const [ls, d] = tensorLeaves("jvp", "the output of f", f(...args), false);
+      outDef = d;
+      return ls;
+    },
+    ps,
+    ts.map((t, i) => lax.convert(t, ps[i].dtype)),
+  );
   return [
     unflatten<Out>(outDef!, outs),
     unflatten<Out>(outDef!, touts.map((t, i) => t ?? lax.zerosLike(outs[i]))),

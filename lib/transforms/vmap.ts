@@ -51,19 +51,31 @@ export function vmap<F extends (...args: any[]) => any>(f: F, opts: VmapOptions 
       }
       return [ls.length, def] as const;
     });
-    const sizes = new Set(leaves.flatMap((l, i) => (leafAxes[i] === null ? [] : [l.shape[leafAxes[i]!]])));
-    if (sizes.size === 0) throw new TypeError("vmap: no argument is batched (every inAxes is null)");
+    const sizes = new Set(
+      leaves.flatMap((l, i) => (leafAxes[i] === null ? [] : [l.shape[leafAxes[i]!]])),
+    );
+    if (sizes.size === 0) {
+      throw new TypeError("vmap: no argument is batched (every inAxes is null)");
+    }
     if (sizes.size > 1) {
-      throw new RangeError(`vmap: batched arguments have different sizes along their axes: ${[...sizes].join(", ")}`);
+      throw new RangeError(
+        `vmap: batched arguments have different sizes along their axes: ${[...sizes].join(", ")}`,
+      );
     }
     let outDef = null as ReturnType<typeof flatten>[1] | null;
-    const outs = vmapFlat((xs) => {
-      let pos = 0;
-      const rebuilt = defs.map(([n, def]) => unflatten(def, xs.slice(pos, (pos += n))));
-      const [ls, d] = tensorLeaves("vmap", "the output of f", f(...rebuilt), false);
-      outDef = d;
-      return ls;
-    }, leaves, leafAxes, [...sizes][0], outAxes);
+    const outs = vmapFlat(
+      (xs) => {
+        let pos = 0;
+        const rebuilt = defs.map(([n, def]) => unflatten(def, xs.slice(pos, pos += n)));
+        const [ls, d] = tensorLeaves("vmap", "the output of f", f(...rebuilt), false);
+        outDef = d;
+        return ls;
+      },
+      leaves,
+      leafAxes,
+      [...sizes][0],
+      outAxes,
+    );
     return unflatten(outDef!, outs);
   };
   return wrapped as F;

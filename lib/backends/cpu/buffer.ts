@@ -24,13 +24,14 @@ import { type Shape, sizeOf, stridesOf } from "../../core/shape.ts";
  */
 export function isRowMajor(shape: Shape, strides: readonly number[]): boolean {
   let expected = 1;
+  let dense = true;
   for (let i = shape.length - 1; i >= 0; i--) {
     const d = shape[i];
     if (d === 0) return true;
-    if (d !== 1 && strides[i] !== expected) return false;
+    if (d !== 1 && strides[i] !== expected) dense = false;
     expected *= d;
   }
-  return true;
+  return dense;
 }
 
 /**

@@ -20,16 +20,6 @@ const run = (
 ): CpuBuffer => cpu.run(name, inputs, params, { shape, dtype, device: "cpu" });
 const read = (b: CpuBuffer): number[] => [...cpu.readSync(b)];
 
-function assertClose(actual: number[], expected: number[], tol = 1e-6): void {
-  assert.equal(actual.length, expected.length);
-  for (let i = 0; i < actual.length; i++) {
-    const a = actual[i];
-    const e = expected[i];
-    if (Number.isNaN(e)) assert.ok(Number.isNaN(a), `index ${i}: expected NaN, got ${a}`);
-    else assert.ok(Math.abs(a - e) <= tol * Math.max(1, Math.abs(e)), `index ${i}: ${a} vs ${e}`);
-  }
-}
-
 Deno.test("unary float32 kernels match Math", async (t) => {
   const xs = [-2, -0.5, 0, 0.5, 3];
   const pos = [0.25, 0.5, 1, 2, 10];

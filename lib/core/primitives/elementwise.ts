@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isFloat, type DType } from "../dtype.ts";
+import { type DType, isFloat } from "../dtype.ts";
 import * as lax from "../lax.ts";
 import { type BatchDim, definePrimitive, LinearArg } from "../primitive.ts";
 import type { Tensor } from "../tensor.ts";
@@ -39,8 +39,7 @@ unary("sqrt", (_x, t, out) => lax.div(t, lax.scale(out, 2)));
 unary("sin", (x, t) => lax.mul(t, lax.cos(x)));
 unary("cos", (x, t) => lax.neg(lax.mul(t, lax.sin(x))));
 unary("tanh", (_x, t, out) => lax.mul(t, lax.sub(lax.fullLike(out, 1), lax.mul(out, out))));
-unary("sigmoid", (_x, t, out) =>
-  lax.mul(t, lax.mul(out, lax.sub(lax.fullLike(out, 1), out))));
+unary("sigmoid", (_x, t, out) => lax.mul(t, lax.mul(out, lax.sub(lax.fullLike(out, 1), out))));
 unary("abs", (x, t) => lax.mul(t, lax.sign(x)));
 unary("sign", () => null);
 unary("log1p", (x, t) => lax.div(t, lax.add(x, lax.fullLike(x, 1))));
@@ -79,30 +78,39 @@ binary(
 binary(
   "mul",
   (x, y, tx, ty) => lax.addMaybe(tx && lax.mul(tx, y), ty && lax.mul(x, ty)),
-  (ct, x, y) => [isLin(x) ? lax.mul(ct, y as Tensor) : null, isLin(y) ? lax.mul(x as Tensor, ct) : null],
+  (
+    ct,
+    x,
+    y,
+  ) => [isLin(x) ? lax.mul(ct, y as Tensor) : null, isLin(y) ? lax.mul(x as Tensor, ct) : null],
 );
 binary(
   "div",
   (_x, y, tx, ty, out) =>
     lax.addMaybe(tx && lax.div(tx, y), ty && lax.neg(lax.mul(ty, lax.div(out, y)))),
-  (ct, _x, y) => [lax.div(ct, y as Tensor), null],
+  (ct, x, y) => [isLin(x) ? lax.div(ct, y as Tensor) : null, null],
 );
 binary("pow", (x, y, tx, ty, out) => {
   const dx = tx && lax.mul(tx, lax.mul(y, lax.pow(x, lax.sub(y, lax.fullLike(y, 1)))));
+  if (ty === null) return dx;
   // d/dy x^y = x^y ln x, taken as 0 at x = 0 (where x^y is 0 or 1 and ln x is -inf).
   const zero = lax.zerosLike(x);
   const logX = lax.select(lax.eq(x, zero), zero, lax.log(x));
-  const dy = ty && lax.mul(ty, lax.mul(out, logX));
-  return lax.addMaybe(dx, dy);
+  return lax.addMaybe(dx, lax.mul(ty, lax.mul(out, logX)));
 });
 // Ties send half of each tangent to each side, as JAX does, keeping max(x, x) = x exact.
-const extremumJvp = (pick: (x: Tensor, y: Tensor) => Tensor) =>
-(x: Tensor, y: Tensor, tx: Tensor | null, ty: Tensor | null) => {
-  const half = lax.fullLike(x, 0.5);
-  const wx = lax.select(pick(x, y), lax.fullLike(x, 1), lax.select(lax.eq(x, y), half, lax.zerosLike(x)));
-  const wy = lax.sub(lax.fullLike(x, 1), wx);
-  return lax.addMaybe(tx && lax.mul(tx, wx), ty && lax.mul(ty, wy));
-};
+const extremumJvp =
+  (pick: (x: Tensor, y: Tensor) => Tensor) =>
+  (x: Tensor, y: Tensor, tx: Tensor | null, ty: Tensor | null) => {
+    const half = lax.fullLike(x, 0.5);
+    const wx = lax.select(
+      pick(x, y),
+      lax.fullLike(x, 1),
+      lax.select(lax.eq(x, y), half, lax.zerosLike(x)),
+    );
+    const wy = lax.sub(lax.fullLike(x, 1), wx);
+    return lax.addMaybe(tx && lax.mul(tx, wx), ty && lax.mul(ty, wy));
+  };
 binary("max", extremumJvp(lax.gt));
 binary("min", extremumJvp(lax.lt));
 

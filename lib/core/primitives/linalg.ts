@@ -17,8 +17,7 @@ definePrimitive({
     dtype: a.dtype,
     device: a.device,
   }),
-  jvp: ([a, b], [ta, tb]) =>
-    lax.addMaybe(ta && lax.matmul(ta, b), tb && lax.matmul(a, tb)),
+  jvp: ([a, b], [ta, tb]) => lax.addMaybe(ta && lax.matmul(ta, b), tb && lax.matmul(a, tb)),
   transpose: (ct, [a, b]) => [
     a instanceof LinearArg ? lax.matmul(ct, lax.swapLast(b as Tensor)) : null,
     b instanceof LinearArg ? lax.matmul(lax.swapLast(a as Tensor), ct) : null,
@@ -27,7 +26,10 @@ definePrimitive({
     const [a, b] = args;
     // A batch on the left operand alone folds into its rows: one larger product.
     if (dims[1] === null && b.ndim === 2) {
-      const rows = lax.reshape(a, [a.shape.slice(0, -1).reduce((x, y) => x * y, 1), a.shape[a.ndim - 1]]);
+      const rows = lax.reshape(a, [
+        a.shape.slice(0, -1).reduce((x, y) => x * y, 1),
+        a.shape[a.ndim - 1],
+      ]);
       const out = lax.matmul(rows, b);
       return [lax.reshape(out, [...a.shape.slice(0, -1), b.shape[1]]), 0];
     }

@@ -14,8 +14,7 @@ import type { Tensor } from "../tensor.ts";
 import { batchAll, instantiate } from "./_rules.ts";
 
 const withShape = (x: Aval, shape: Shape): Aval => ({ shape, dtype: x.dtype, device: x.device });
-const inShape = (x: Tensor | LinearArg): Shape =>
-  x instanceof LinearArg ? x.aval.shape : x.shape;
+const inShape = (x: Tensor | LinearArg): Shape => x instanceof LinearArg ? x.aval.shape : x.shape;
 
 definePrimitive<{ shape: Shape }>({
   name: "reshape",
@@ -70,7 +69,8 @@ definePrimitive<SliceParams>({
 type PadParams = { widths: readonly (readonly [number, number])[]; value: number };
 definePrimitive<PadParams>({
   name: "pad",
-  abstractEval: ([x], { widths }) => withShape(x, x.shape.map((d, i) => d + widths[i][0] + widths[i][1])),
+  abstractEval: ([x], { widths }) =>
+    withShape(x, x.shape.map((d, i) => d + widths[i][0] + widths[i][1])),
   jvp: (_x, [t], _out, { widths }) => lax.pad(t!, widths, 0),
   transpose: (ct, [x], { widths }) => [lax.slice(ct, widths.map(([a]) => a), inShape(x))],
   vmap: ([x], _d, { widths, value }) => [lax.pad(x, [[0, 0], ...widths], value), 0],
@@ -79,7 +79,10 @@ definePrimitive<PadParams>({
 definePrimitive<{ axis: number }>({
   name: "concat",
   abstractEval: (xs, { axis }) =>
-    withShape(xs[0], xs[0].shape.map((d, i) => i === axis ? xs.reduce((n, x) => n + x.shape[i], 0) : d)),
+    withShape(
+      xs[0],
+      xs[0].shape.map((d, i) => i === axis ? xs.reduce((n, x) => n + x.shape[i], 0) : d),
+    ),
   jvp: (xs, ts, _out, { axis }) => lax.concat(ts.map((t, i) => instantiate(t, xs[i])), axis),
   transpose: (ct, xs, { axis }) => {
     let offset = 0;

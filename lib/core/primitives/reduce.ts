@@ -41,28 +41,40 @@ const extremum = (name: "reduceMax" | "reduceMin") =>
 extremum("reduceMax");
 extremum("reduceMin");
 
+// The product of all elements but one, at every position of the reduced axes, without
+// division: exclusive prefix and suffix products by a log-step scan (shifts are pad + slice).
+// Written in multiplications only, it is exact with zeros and stays right at every order,
+// where prod/x_i with special cases for zeros loses the cross terms between two zeros.
+function productOfOthers(x: Tensor, axes: readonly number[]): Tensor {
+  const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const perm = [...kept, ...axes];
+  const moved = lax.transpose(x, perm);
+  const n = axes.reduce((p, a) => p * x.shape[a], 1);
+  const rows = lax.reshape(moved, [...kept.map((i) => x.shape[i]), n]);
+  const last = rows.ndim - 1;
+  // Shifts the last axis by s (right for s > 0), filling with ones.
+  const shift = (y: Tensor, s: number): Tensor => {
+    const widths = y.shape.map((): [number, number] => [0, 0]);
+    widths[last] = s > 0 ? [s, 0] : [0, -s];
+    const begin = y.shape.map((_, i) => (i === last && s < 0 ? -s : 0));
+    return lax.slice(lax.pad(y, widths, 1), begin, y.shape);
+  };
+  let before = shift(rows, 1);
+  let after = shift(rows, -1);
+  for (let s = 1; s < n; s *= 2) {
+    before = lax.mul(before, shift(before, s));
+    after = lax.mul(after, shift(after, -s));
+  }
+  const others = lax.reshape(lax.mul(before, after), moved.shape);
+  const inverse = new Array<number>(perm.length);
+  perm.forEach((p, i) => (inverse[p] = i));
+  return lax.transpose(others, inverse);
+}
+
 definePrimitive<Axes>({
   name: "reduceProd",
   abstractEval: dropAxes,
-  // d prod / d x_i is the product of the others: prod/x_i without zeros; with exactly one
-  // zero, only that position sees the product of the rest; with two or more, all are zero.
-  jvp: ([x], [t], out, { axes }) => {
-    const zero = lax.zerosLike(x);
-    const one = lax.fullLike(x, 1);
-    const isZero = lax.eq(x, zero);
-    const zeros = lax.reduceSum(lax.convert(isZero, x.dtype), axes);
-    const others = lax.reduceProd(lax.select(isZero, one, x), axes);
-    const back = (y: Tensor) => lax.unreduce(y, axes, x.shape);
-    const noZero = lax.div(back(out), lax.select(isZero, one, x));
-    const oneZero = lax.select(isZero, back(others), zero);
-    const nZeros = back(zeros);
-    const d = lax.select(
-      lax.eq(nZeros, zero),
-      noZero,
-      lax.select(lax.eq(nZeros, one), oneZero, zero),
-    );
-    return lax.reduceSum(lax.mul(t!, d), axes);
-  },
+  jvp: ([x], [t], _out, { axes }) => lax.reduceSum(lax.mul(t!, productOfOthers(x, axes)), axes),
   vmap: ([x], _d, { axes }) => [lax.reduceProd(x, shiftAxes(axes)), 0],
 });
 

@@ -1,0 +1,206 @@
+import assert from "node:assert/strict";
+import * as nb from "../../mod.ts";
+
+Deno.test("data() returns a copy", async () => {
+  const x = nb.tensor([1, 2, 3]);
+  const d = await x.data();
+  assert.ok(d instanceof Float32Array);
+  assert.deepEqual([...d], [1, 2, 3]);
+  d[0] = 100;
+  assert.deepEqual([...(await x.data())], [1, 2, 3]);
+  const s = x.dataSync();
+  s[1] = 100;
+  assert.deepEqual([...x.dataSync()], [1, 2, 3]);
+  assert.deepEqual(await x.toArray(), [1, 2, 3]);
+});
+
+Deno.test("data() of views is row-major and a copy", async () => {
+  const x = nb.tensor([[1, 2, 3], [4, 5, 6]]);
+  const t = x.T;
+  assert.deepEqual([...(await t.data())], [1, 4, 2, 5, 3, 6]);
+  const b = nb.tensor([1, 2]).broadcastTo([2, 2]);
+  const bd = await b.data();
+  assert.deepEqual([...bd], [1, 2, 1, 2]);
+  bd[0] = 9;
+  assert.deepEqual([...(await b.data())], [1, 2, 1, 2]);
+  const s = x.slice([1, 1], [1, 2]);
+  assert.deepEqual([...s.dataSync()], [5, 6]);
+  assert.equal(s.dataSync().length, 2);
+});
+
+Deno.test("data() has the dtype's array type", async () => {
+  assert.ok((await nb.tensor([1], { dtype: "int32" }).data()) instanceof Int32Array);
+  assert.ok((await nb.tensor([1], { dtype: "float64" }).data()) instanceof Float64Array);
+  assert.ok((await nb.tensor([true]).data()) instanceof Uint8Array);
+});
+
+Deno.test("shape is frozen", () => {
+  const x = nb.tensor([[1, 2], [3, 4]]);
+  assert.ok(Object.isFrozen(x.shape));
+  assert.throws(() => {
+    (x.shape as number[])[0] = 5;
+  }, TypeError);
+  assert.throws(() => {
+    (x.shape as number[]).push(1);
+  }, TypeError);
+  assert.deepEqual(x.shape, [2, 2]);
+  // The shape passed in is copied, not aliased.
+  const shape = [2, 2];
+  const y = nb.zeros(shape);
+  shape[0] = 7;
+  assert.deepEqual(y.shape, [2, 2]);
+});
+
+Deno.test("ops never mutate their inputs", async () => {
+  const x = nb.tensor([[1, -2], [3, -4]]);
+  const y = nb.tensor([10, 20]);
+  const results = [
+    x.add(y),
+    x.mul(2),
+    x.neg(),
+    x.abs(),
+    x.relu(),
+    x.sum({ axis: 0 }),
+    x.max(),
+    x.reshape([4]),
+    x.T,
+    x.transpose([1, 0]),
+    x.expandDims(0),
+    x.slice([0, 0], [1, 2]),
+    x.pad([[0, 1], [0, 0]]),
+    x.matmul(x),
+    x.softmax(),
+    x.astype("int32"),
+    nb.concat([x, x]),
+    nb.where(x.greater(0), x, y),
+  ];
+  assert.ok(results.every((r) => r instanceof nb.Tensor));
+  assert.deepEqual(await x.toArray(), [[1, -2], [3, -4]]);
+  assert.deepEqual(await y.toArray(), [10, 20]);
+  // Inputs stay usable after being used.
+  assert.deepEqual(await x.add(x).toArray(), [[2, -4], [6, -8]]);
+});
+
+Deno.test("dataSync, arraySync, item, toArray", async (t) => {
+  await t.step("float32", async () => {
+    const x = nb.tensor([[1.5, 2], [3, 4]]);
+    assert.deepEqual([...x.dataSync()], [1.5, 2, 3, 4]);
+    assert.deepEqual(x.arraySync(), [[1.5, 2], [3, 4]]);
+    assert.deepEqual(await x.toArray(), [[1.5, 2], [3, 4]]);
+  });
+  await t.step("bool reads as booleans", async () => {
+    const b = nb.tensor([[true], [false]]);
+    assert.deepEqual(b.arraySync(), [[true], [false]]);
+    assert.deepEqual(await b.toArray(), [[true], [false]]);
+    assert.deepEqual([...b.dataSync()], [1, 0]);
+    assert.equal(nb.tensor(true).item(), true);
+    assert.equal(nb.tensor(false).item(), false);
+  });
+  await t.step("item of one-element tensors", () => {
+    assert.equal(nb.tensor(2.5).item(), 2.5);
+    assert.equal(nb.tensor([[7]], { dtype: "int32" }).item(), 7);
+    assert.throws(() => nb.tensor([1, 2]).item(), RangeError);
+    assert.throws(() => nb.zeros([0]).item(), RangeError);
+  });
+  await t.step("scalars", async () => {
+    assert.equal(nb.tensor(3).arraySync(), 3);
+    assert.equal(await nb.tensor(3).toArray(), 3);
+  });
+  await t.step("empty", async () => {
+    assert.deepEqual(nb.zeros([0]).arraySync(), []);
+    assert.deepEqual(await nb.zeros([2, 0]).toArray(), [[], []]);
+    assert.equal(nb.zeros([0, 2]).dataSync().length, 0);
+  });
+});
+
+Deno.test("size and ndim", () => {
+  assert.deepEqual([nb.zeros([2, 3, 4]).size, nb.zeros([2, 3, 4]).ndim], [24, 3]);
+  assert.deepEqual([nb.tensor(1).size, nb.tensor(1).ndim], [1, 0]);
+  assert.deepEqual([nb.zeros([3, 0]).size, nb.zeros([3, 0]).ndim], [0, 2]);
+  assert.equal(nb.tensor([1, 2]).device, "cpu");
+});
+
+Deno.test("toString prints like NumPy", async (t) => {
+  await t.step("int32", () => {
+    const x = nb.tensor([[1, 2], [3, 4]], { dtype: "int32" });
+    assert.equal(x.toString(), "tensor([[1, 2], [3, 4]], dtype=int32)");
+    assert.equal(String(nb.arange(3)), "tensor([0, 1, 2], dtype=int32)");
+    assert.equal(nb.tensor(-5, { dtype: "int32" }).toString(), "tensor(-5, dtype=int32)");
+  });
+  await t.step("float32 omits the dtype and marks integral values with a dot", () => {
+    assert.equal(nb.tensor([1.5, 2]).toString(), "tensor([1.5, 2.])");
+    assert.equal(nb.tensor([[0, -1], [0.25, 3]]).toString(), "tensor([[0., -1.], [0.25, 3.]])");
+    assert.equal(nb.tensor(3).toString(), "tensor(3.)");
+  });
+  await t.step("float32 prints the shortest float32 text, not float64 noise", () => {
+    assert.equal(nb.tensor([0.1, 1 / 3]).toString(), "tensor([0.1, 0.33333334])");
+  });
+  await t.step("float64 names its dtype", () => {
+    assert.equal(nb.tensor([0.5, 2], { dtype: "float64" }).toString(), "tensor([0.5, 2.], dtype=float64)");
+  });
+  await t.step("special values", () => {
+    assert.equal(nb.tensor([NaN, Infinity, -Infinity]).toString(), "tensor([nan, inf, -inf])");
+  });
+  await t.step("bool", () => {
+    assert.equal(nb.tensor([true, false]).toString(), "tensor([true, false], dtype=bool)");
+    assert.equal(nb.tensor([[true]]).toString(), "tensor([[true]], dtype=bool)");
+  });
+  await t.step("empty", () => {
+    assert.equal(nb.zeros([0]).toString(), "tensor([])");
+    assert.equal(nb.zeros([2, 0], { dtype: "int32" }).toString(), "tensor([[], []], dtype=int32)");
+  });
+  await t.step("views print their logical values", () => {
+    const x = nb.tensor([[1, 2], [3, 4]], { dtype: "int32" });
+    assert.equal(x.T.toString(), "tensor([[1, 3], [2, 4]], dtype=int32)");
+  });
+  await t.step("large tensors are summarised", () => {
+    const s = nb.arange(2000).toString();
+    assert.equal(s, "tensor([0, 1, 2, ..., 1997, 1998, 1999], dtype=int32)");
+  });
+  await t.step("template strings", () => {
+    assert.equal(`${nb.tensor([1], { dtype: "int32" })}`, "tensor([1], dtype=int32)");
+  });
+});
+
+Deno.test("dispose", async (t) => {
+  await t.step("reads after dispose throw", async () => {
+    const x = nb.tensor([1, 2]);
+    x.dispose();
+    assert.throws(() => x.dataSync(), /disposed/);
+    assert.throws(() => x.arraySync(), /disposed/);
+    assert.throws(() => x.item(), /disposed|elements/);
+    await assert.rejects(() => x.data(), /disposed/);
+    await assert.rejects(() => x.toArray(), /disposed/);
+  });
+  await t.step("using a disposed tensor in an op throws", () => {
+    const x = nb.tensor([1, 2]);
+    x.dispose();
+    assert.throws(() => x.add(1), /disposed/);
+  });
+  await t.step("dispose is idempotent and keeps the metadata", () => {
+    const x = nb.tensor([[1, 2]]);
+    x.dispose();
+    x.dispose();
+    assert.deepEqual(x.shape, [1, 2]);
+    assert.equal(x.dtype, "float32");
+    assert.equal(x.toString(), "Tensor(float32[1,2])");
+  });
+  await t.step("disposing one tensor leaves others valid", async () => {
+    const x = nb.tensor([1, 2]);
+    const y = x.mul(2);
+    const v = x.reshape([2, 1]);
+    x.dispose();
+    assert.deepEqual(await y.toArray(), [2, 4]);
+    assert.deepEqual(await v.toArray(), [[1], [2]]);
+  });
+});
+
+Deno.test("using disposes at the end of the scope", async () => {
+  let escaped: nb.Tensor;
+  {
+    using x = nb.tensor([1, 2, 3]);
+    escaped = x;
+    assert.deepEqual(await x.toArray(), [1, 2, 3]);
+  }
+  assert.throws(() => escaped.dataSync(), /disposed/);
+});

@@ -1,0 +1,8 @@
+/**
+ * Datasets and minibatching.
+ *
+ * @module
+ */
+
+export * from "./toy.ts";
+export * from "./batches.ts";

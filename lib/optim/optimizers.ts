@@ -1,0 +1,286 @@
+/**
+ * The classic optimizers with optax's exact update rules (g = gradient, t = step count after
+ * the update, from 1). Each is a `GradientTransformation` whose state is a plain object of
+ * tensors and a step count.
+ *
+ * @module
+ */
+
+import { zerosLike } from "../ops/creation.ts";
+import {
+  type GradientTransformation,
+  type LearningRate,
+  mapTensors,
+  rateAt,
+  requireParams,
+} from "./transform.ts";
+
+/** The state of `sgd`: the step count and, with momentum, the velocity. */
+export interface SgdState {
+  /** Updates applied so far. */
+  count: number;
+  /** The momentum trace (absent without momentum). */
+  trace?: unknown;
+}
+
+/**
+ * Stochastic gradient descent: `-lr·g`; with momentum `m = g + momentum·m`, update `-lr·m`
+ * (nesterov: `-lr·(g + momentum·m)`).
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const opt = optim.sgd(0.1, { momentum: 0.9 });
+ * let state = opt.init({ w: tensor(0) });
+ * let u;
+ * [u, state] = opt.update({ w: tensor(1) }, state);
+ * [u, state] = opt.update({ w: tensor(1) }, state);
+ * assert.ok(Math.abs((u.w.item() as number) + 0.19) < 1e-6);
+ * ```
+ */
+export function sgd(
+  learningRate: LearningRate,
+  opts: { momentum?: number; nesterov?: boolean } = {},
+): GradientTransformation<SgdState> {
+  const { momentum, nesterov = false } = opts;
+  return {
+    init: (
+      params,
+    ) => (momentum ? { count: 0, trace: mapTensors(zerosLike, params) } : { count: 0 }),
+    update: (grads, state) => {
+      const lr = rateAt(learningRate, state.count);
+      if (!momentum) return [mapTensors((g) => g.mul(-lr), grads), { count: state.count + 1 }];
+      const trace = mapTensors((g, m) => g.add(m.mul(momentum)), grads, state.trace);
+      const direction = nesterov
+        ? mapTensors((g, m) => g.add(m.mul(momentum)), grads, trace)
+        : trace;
+      return [mapTensors((d) => d.mul(-lr), direction), { count: state.count + 1, trace }];
+    },
+  };
+}
+
+/** The state of `adagrad`. */
+export interface AdagradState {
+  /** Updates applied so far. */
+  count: number;
+  /** The running sum of squared gradients. */
+  sum: unknown;
+}
+
+/**
+ * AdaGrad: `s = s + g²`; update `-lr·g/√(s + eps)`.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const opt = optim.adagrad(1, { initialAccumulatorValue: 0, eps: 0 });
+ * const [u] = opt.update({ w: tensor(2) }, opt.init({ w: tensor(0) }));
+ * assert.equal(u.w.item(), -1);
+ * ```
+ */
+export function adagrad(
+  learningRate: LearningRate,
+  opts: { initialAccumulatorValue?: number; eps?: number } = {},
+): GradientTransformation<AdagradState> {
+  const { initialAccumulatorValue = 0.1, eps = 1e-7 } = opts;
+  return {
+    init: (params) => ({
+      count: 0,
+      sum: mapTensors((p) => zerosLike(p).add(initialAccumulatorValue), params),
+    }),
+    update: (grads, state) => {
+      const lr = rateAt(learningRate, state.count);
+      const sum = mapTensors((s, g) => s.add(g.square()), state.sum, grads);
+      const updates = mapTensors((g, s) => g.mul(-lr).div(s.add(eps).sqrt()), grads, sum);
+      return [updates, { count: state.count + 1, sum }];
+    },
+  };
+}
+
+/** The state of `adadelta`. */
+export interface AdadeltaState {
+  /** Updates applied so far. */
+  count: number;
+  /** Running average of squared gradients. */
+  eg: unknown;
+  /** Running average of squared steps. */
+  ex: unknown;
+}
+
+/**
+ * AdaDelta: `Eg = ρEg + (1-ρ)g²`, `d = √(Ex + eps)/√(Eg + eps)·g`, `Ex = ρEx + (1-ρ)d²`;
+ * update `-lr·d`.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const opt = optim.adadelta(1, { rho: 0.5, eps: 1 });
+ * const [u] = opt.update({ w: tensor(2) }, opt.init({ w: tensor(0) }));
+ * assert.ok(Math.abs((u.w.item() as number) + 2 / Math.sqrt(3)) < 1e-6);
+ * ```
+ */
+export function adadelta(
+  learningRate: LearningRate,
+  opts: { rho?: number; eps?: number } = {},
+): GradientTransformation<AdadeltaState> {
+  const { rho = 0.9, eps = 1e-6 } = opts;
+  return {
+    init: (params) => ({
+      count: 0,
+      eg: mapTensors(zerosLike, params),
+      ex: mapTensors(zerosLike, params),
+    }),
+    update: (grads, state) => {
+      const lr = rateAt(learningRate, state.count);
+      const eg = mapTensors((e, g) => e.mul(rho).add(g.square().mul(1 - rho)), state.eg, grads);
+      const d = mapTensors(
+        (g, e, x) => x.add(eps).sqrt().div(e.add(eps).sqrt()).mul(g),
+        grads,
+        eg,
+        state.ex,
+      );
+      const ex = mapTensors((x, di) => x.mul(rho).add(di.square().mul(1 - rho)), state.ex, d);
+      return [mapTensors((di) => di.mul(-lr), d), { count: state.count + 1, eg, ex }];
+    },
+  };
+}
+
+/** The state of `rmsprop`. */
+export interface RmspropState {
+  /** Updates applied so far. */
+  count: number;
+  /** Running average of squared gradients. */
+  nu: unknown;
+}
+
+/**
+ * RMSProp: `v = decay·v + (1-decay)g²`; update `-lr·g/(√v + eps)`.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const opt = optim.rmsprop(1, { decay: 0.75, eps: 0 });
+ * const [u] = opt.update({ w: tensor(2) }, opt.init({ w: tensor(0) }));
+ * assert.equal(u.w.item(), -2);
+ * ```
+ */
+export function rmsprop(
+  learningRate: LearningRate,
+  opts: { decay?: number; eps?: number } = {},
+): GradientTransformation<RmspropState> {
+  const { decay = 0.9, eps = 1e-8 } = opts;
+  return {
+    init: (params) => ({ count: 0, nu: mapTensors(zerosLike, params) }),
+    update: (grads, state) => {
+      const lr = rateAt(learningRate, state.count);
+      const nu = mapTensors((v, g) => v.mul(decay).add(g.square().mul(1 - decay)), state.nu, grads);
+      const updates = mapTensors((g, v) => g.mul(-lr).div(v.sqrt().add(eps)), grads, nu);
+      return [updates, { count: state.count + 1, nu }];
+    },
+  };
+}
+
+/** The state of `adam` and `adamw`. */
+export interface AdamState {
+  /** Updates applied so far. */
+  count: number;
+  /** First-moment estimate. */
+  mu: unknown;
+  /** Second-moment estimate. */
+  nu: unknown;
+}
+
+/** Options of `adam`. */
+export interface AdamOptions {
+  /** Decay of the first moment (default 0.9). */
+  b1?: number;
+  /** Decay of the second moment (default 0.999). */
+  b2?: number;
+  /** Added to the root of the second moment (default 1e-8). */
+  eps?: number;
+}
+
+function adamDirection(
+  grads: unknown,
+  state: AdamState,
+  { b1 = 0.9, b2 = 0.999, eps = 1e-8 }: AdamOptions,
+): [unknown, AdamState] {
+  const t = state.count + 1;
+  const mu = mapTensors((m, g) => m.mul(b1).add(g.mul(1 - b1)), state.mu, grads);
+  const nu = mapTensors((v, g) => v.mul(b2).add(g.square().mul(1 - b2)), state.nu, grads);
+  const c1 = 1 - b1 ** t;
+  const c2 = 1 - b2 ** t;
+  const direction = mapTensors((m, v) => m.div(c1).div(v.div(c2).sqrt().add(eps)), mu, nu);
+  return [direction, { count: t, mu, nu }];
+}
+
+const adamInit = (params: unknown): AdamState => ({
+  count: 0,
+  mu: mapTensors(zerosLike, params),
+  nu: mapTensors(zerosLike, params),
+});
+
+/**
+ * Adam: `m = b1·m + (1-b1)g`, `v = b2·v + (1-b2)g²`, `m̂ = m/(1-b1^t)`, `v̂ = v/(1-b2^t)`;
+ * update `-lr·m̂/(√v̂ + eps)`.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const opt = optim.adam(0.1);
+ * const [u] = opt.update({ w: tensor(5) }, opt.init({ w: tensor(0) }));
+ * assert.ok(Math.abs((u.w.item() as number) + 0.1) < 1e-6); // the first step has size lr
+ * ```
+ */
+export function adam(
+  learningRate: LearningRate,
+  opts: AdamOptions = {},
+): GradientTransformation<AdamState> {
+  return {
+    init: adamInit,
+    update: (grads, state) => {
+      const lr = rateAt(learningRate, state.count);
+      const [direction, next] = adamDirection(grads, state, opts);
+      return [mapTensors((d) => d.mul(-lr), direction as typeof grads), next];
+    },
+  };
+}
+
+/**
+ * AdamW: Adam's direction plus `weightDecay·p`, all scaled by `-lr`.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const opt = optim.adamw(0.1, { weightDecay: 0.5 });
+ * const params = { w: tensor(2) };
+ * const [u] = opt.update({ w: tensor(5) }, opt.init(params), params);
+ * assert.ok(Math.abs((u.w.item() as number) + 0.1 * (1 + 0.5 * 2)) < 1e-6);
+ * ```
+ */
+export function adamw(
+  learningRate: LearningRate,
+  opts: AdamOptions & { weightDecay?: number } = {},
+): GradientTransformation<AdamState> {
+  const { weightDecay = 1e-4 } = opts;
+  return {
+    init: adamInit,
+    update: (grads, state, params) => {
+      requireParams("adamw", params);
+      const lr = rateAt(learningRate, state.count);
+      const [direction, next] = adamDirection(grads, state, opts);
+      const updates = mapTensors(
+        (d, p) => d.add(p.mul(weightDecay)).mul(-lr),
+        direction as typeof grads,
+        params,
+      );
+      return [updates, next];
+    },
+  };
+}

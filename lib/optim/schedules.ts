@@ -1,0 +1,106 @@
+/**
+ * Learning-rate schedules with optax's argument order; steps count from 0.
+ *
+ * @module
+ */
+
+import type { Schedule } from "./transform.ts";
+
+/**
+ * The same value at every step.
+ *
+ * @example
+ * ```ts
+ * import { optim } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * assert.equal(optim.constantSchedule(0.1)(1000), 0.1);
+ * ```
+ */
+export function constantSchedule(value: number): Schedule {
+  return () => value;
+}
+
+/**
+ * `initValue · decayRate^(step / transitionSteps)` (with `staircase`, the exponent is floored).
+ *
+ * @example
+ * ```ts
+ * import { optim } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const s = optim.exponentialDecay(1, 10, 0.5);
+ * assert.equal(s(20), 0.25);
+ * assert.equal(optim.exponentialDecay(1, 10, 0.5, { staircase: true })(15), 0.5);
+ * ```
+ */
+export function exponentialDecay(
+  initValue: number,
+  transitionSteps: number,
+  decayRate: number,
+  opts: { staircase?: boolean } = {},
+): Schedule {
+  if (!(transitionSteps > 0)) {
+    throw new RangeError(
+      `optim.exponentialDecay: transitionSteps must be > 0, got ${transitionSteps}`,
+    );
+  }
+  return (step) => {
+    const p = step / transitionSteps;
+    return initValue * decayRate ** (opts.staircase ? Math.floor(p) : p);
+  };
+}
+
+/**
+ * Cosine decay from `initValue` to `alpha·initValue` over `decaySteps`, constant after.
+ *
+ * @example
+ * ```ts
+ * import { optim } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const s = optim.cosineDecaySchedule(1, 100);
+ * assert.deepEqual([s(0), s(50), s(100), s(200)], [1, 0.5, 0, 0].map((v, i) => i === 1 ? s(50) : v));
+ * assert.ok(Math.abs(s(50) - 0.5) < 1e-12);
+ * ```
+ */
+export function cosineDecaySchedule(
+  initValue: number,
+  decaySteps: number,
+  opts: { alpha?: number } = {},
+): Schedule {
+  if (!(decaySteps > 0)) {
+    throw new RangeError(`optim.cosineDecaySchedule: decaySteps must be > 0, got ${decaySteps}`);
+  }
+  const { alpha = 0 } = opts;
+  return (step) => {
+    const t = Math.min(step, decaySteps) / decaySteps;
+    const cosine = 0.5 * (1 + Math.cos(Math.PI * t));
+    return initValue * ((1 - alpha) * cosine + alpha);
+  };
+}
+
+/**
+ * Linear warm-up from `initValue` to `peakValue` over `warmupSteps`, then cosine decay to
+ * `endValue` at `decaySteps` (which includes the warm-up).
+ *
+ * @example
+ * ```ts
+ * import { optim } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const s = optim.warmupCosineDecaySchedule({ initValue: 0, peakValue: 1, warmupSteps: 10, decaySteps: 110, endValue: 0.1 });
+ * assert.deepEqual([s(0), s(5), s(10), s(110)], [0, 0.5, 1, 0.1]);
+ * ```
+ */
+export function warmupCosineDecaySchedule(opts: {
+  initValue: number;
+  peakValue: number;
+  warmupSteps: number;
+  decaySteps: number;
+  endValue?: number;
+}): Schedule {
+  const { initValue, peakValue, warmupSteps, decaySteps, endValue = 0 } = opts;
+  return (step) => {
+    if (step < warmupSteps) return initValue + ((peakValue - initValue) * step) / warmupSteps;
+    const span = Math.max(1, decaySteps - warmupSteps);
+    const t = Math.min(step - warmupSteps, span) / span;
+    return endValue + (peakValue - endValue) * 0.5 * (1 + Math.cos(Math.PI * t));
+  };
+}
