@@ -7,7 +7,7 @@
  * @module
  */
 
-import { PNG } from "npm:pngjs@7.0.0";
+import { PNG } from "pngjs";
 import * as nb from "../mod.ts";
 import { data, nn, optim, random } from "../mod.ts";
 

@@ -31,27 +31,67 @@ const isNumeric = (x: unknown): boolean =>
   typeof x === "number" || typeof x === "boolean" ||
   (Array.isArray(x) && x.length > 0 && x.every(isNumeric));
 
-function nestedShape(x: unknown): number[] {
-  const shape: number[] = [];
-  for (let v = x; Array.isArray(v); v = v[0]) shape.push(v.length);
-  return shape;
+const isLeaf = (x: unknown): boolean => x instanceof Tensor || isNumeric(x);
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  if (x === null || typeof x !== "object") return false;
+  const proto = Object.getPrototypeOf(x);
+  return proto === Object.prototype || proto === null;
 }
 
-// Numeric nested arrays are one leaf; any other array or object is a pytree node.
-async function leavesOf(x: unknown): Promise<Flat[]> {
-  if (x instanceof Tensor) return [{ values: await x.data(), shape: x.shape }];
-  if (isNumeric(x)) {
-    return [{
-      values: (x as unknown[]).flat?.(Infinity).map(Number) ?? [Number(x)],
-      shape: nestedShape(x),
-    }];
+function describe(x: unknown): string {
+  if (x instanceof Tensor) return `a tensor ${x.describe()}`;
+  if (Array.isArray(x)) return `an array of ${x.length}`;
+  if (isPlainObject(x)) return `an object with keys [${Object.keys(x)}]`;
+  return x === null ? "null" : `${typeof x} ${String(x)}`;
+}
+
+function structureError(path: string, a: unknown, e: unknown): AssertionError {
+  return new AssertionError({
+    message: `assertAllClose: structure differs at ${path || "the root"}: got ${
+      describe(a)
+    }, expected ${describe(e)}`,
+  });
+}
+
+// Pairs each leaf of `actual` with the part of `expected` at the same place. The structure of
+// `actual` leads: where it is a tensor or numbers (or `expected` is a tensor or a number), the
+// two are compared as one array; so an expected `[[1, 2], [3, 4]]` matches an actual tensor
+// [2,2] as well as an array of two tensors [2].
+function pairLeaves(a: unknown, e: unknown, path: string, out: [unknown, unknown, string][]): void {
+  if (isLeaf(a) || e instanceof Tensor || typeof e === "number" || typeof e === "boolean") {
+    out.push([a, e, path]);
+  } else if (Array.isArray(a) && Array.isArray(e)) {
+    if (a.length !== e.length) throw structureError(path, a, e);
+    a.forEach((x, i) => pairLeaves(x, e[i], `${path}[${i}]`, out));
+  } else if (isPlainObject(a) && isPlainObject(e)) {
+    const keys = Object.keys(a);
+    if (keys.length !== Object.keys(e).length || keys.some((k) => !(k in e))) {
+      throw structureError(path, a, e);
+    }
+    keys.forEach((k) => pairLeaves(a[k], e[k], `${path}.${k}`, out));
+  } else if ((a === null || a === undefined) && a === e) {
+    // Empty nodes match themselves.
+  } else {
+    throw structureError(path, a, e);
   }
-  if (Array.isArray(x) && x.length === 0) return [{ values: [], shape: [0] }];
-  const [leaves] = flatten(x);
-  if (leaves.length === 1 && leaves[0] === x) {
-    throw new TypeError(`assertAllClose: cannot compare a value of type ${typeof x}`);
+}
+
+// One leaf as flat values: a tensor, a number, or nested arrays of numbers and tensors.
+async function toFlat(x: unknown, path: string): Promise<Flat> {
+  if (x instanceof Tensor) return { values: await x.data(), shape: x.shape };
+  if (typeof x === "number" || typeof x === "boolean") return { values: [Number(x)], shape: [] };
+  if (Array.isArray(x)) {
+    const parts = await Promise.all(x.map((c, i) => toFlat(c, `${path}[${i}]`)));
+    const inner = parts[0]?.shape ?? [];
+    if (parts.some((p) => p.shape.join() !== inner.join())) {
+      throw new AssertionError({
+        message: `assertAllClose: ragged nested array at ${path || "the root"}`,
+      });
+    }
+    return { values: parts.flatMap((p) => Array.from(p.values)), shape: [x.length, ...inner] };
   }
-  return (await Promise.all(leaves.map(leavesOf))).flat();
+  throw new TypeError(`assertAllClose: cannot compare ${describe(x)} at ${path || "the root"}`);
 }
 
 function unravel(i: number, shape: Shape): number[] {
@@ -63,51 +103,77 @@ function unravel(i: number, shape: Shape): number[] {
   return idx;
 }
 
-function compareFlat(a: Flat, e: Flat, leaf: number, rtol: number, atol: number, what: string) {
+interface Mismatch {
+  index: number;
+  excess: number;
+  actual: number;
+  expected: number;
+}
+
+// The element that exceeds the tolerance by the most (a NaN against a number counts as the
+// worst), or null when every element is within tolerance.
+function worstElement(a: Flat, e: Flat, rtol: number, atol: number): Mismatch | null {
   const broadcastE = e.values.length === 1 && a.values.length !== 1;
-  if (!broadcastE && a.shape.join() !== e.shape.join()) {
-    throw new AssertionError({
-      message: `${what}: leaf ${leaf} has shape ${fmt(a.shape)}, expected ${fmt(e.shape)}`,
-    });
-  }
-  let worst = -1;
-  let worstExcess = 0;
+  let worst: Mismatch | null = null;
   for (let i = 0; i < a.values.length; i++) {
     const x = a.values[i];
     const y = e.values[broadcastE ? 0 : i];
-    if (Number.isNaN(x) && Number.isNaN(y)) continue;
-    if (x === y) continue;
-    const excess = Math.abs(x - y) - (atol + rtol * Math.abs(y));
-    if (!(excess <= 0) && (worst < 0 || !(excess <= worstExcess))) {
-      worst = i;
-      worstExcess = excess;
+    if (x === y || (Number.isNaN(x) && Number.isNaN(y))) continue;
+    const diff = Math.abs(x - y) - (atol + rtol * Math.abs(y));
+    const excess = Number.isNaN(diff) ? Infinity : diff;
+    if (excess > 0 && (worst === null || excess > worst.excess)) {
+      worst = { index: i, excess, actual: x, expected: y };
     }
   }
-  if (worst >= 0) {
-    const x = a.values[worst];
-    const y = e.values[broadcastE ? 0 : worst];
+  return worst;
+}
+
+function checkShapes(a: Flat, e: Flat, where: string, what: string): void {
+  const broadcastE = e.values.length === 1 && a.values.length !== 1;
+  if (!broadcastE && a.shape.join() !== e.shape.join()) {
     throw new AssertionError({
-      message:
-        `${what}: leaf ${leaf} differs at index [${
-          unravel(worst, a.shape)
-        }]: got ${x}, expected ${y} ` +
-        `(|diff| = ${Math.abs(x - y)} > atol ${atol} + rtol ${rtol}·|expected|)`,
-      actual: x,
-      expected: y,
+      message: `${what}: ${where} has shape ${fmt(a.shape)}, expected ${fmt(e.shape)}`,
     });
   }
+}
+
+function mismatchError(
+  m: Mismatch,
+  a: Flat,
+  where: string,
+  rtol: number,
+  atol: number,
+  what: string,
+) {
+  const diff = Math.abs(m.actual - m.expected);
+  return new AssertionError({
+    message:
+      `${what}: ${where} differs at index [${unravel(m.index, a.shape)}]: got ${m.actual}, ` +
+      `expected ${m.expected} (|diff| = ${diff} > atol ${atol} + rtol ${rtol}·|expected|)`,
+    actual: m.actual,
+    expected: m.expected,
+  });
+}
+
+function compareFlat(a: Flat, e: Flat, leaf: number, rtol: number, atol: number, what: string) {
+  const where = `leaf ${leaf}`;
+  checkShapes(a, e, where, what);
+  const worst = worstElement(a, e, rtol, atol);
+  if (worst !== null) throw mismatchError(worst, a, where, rtol, atol, what);
 }
 
 /**
  * Resolves when `actual` and `expected` (pytrees of tensors, numbers and nested arrays) agree
  * within tolerance elementwise; rejects with an AssertionError naming the worst element, its
- * index and the tolerance otherwise. NaN equals NaN.
+ * index and the tolerance otherwise. NaN equals NaN. The structure of `actual` leads: a nested
+ * array of numbers in `expected` may stand for a tensor or for an array of tensors, and an
+ * expected number is compared with every element.
  *
  * @example
  * ```ts
  * import { tensor, testing } from "@nabla/nabla";
  * await testing.assertAllClose(tensor([1, 2]).div(3), [1 / 3, 2 / 3]);
- * await testing.assertAllClose({ a: tensor(1) }, { a: 1.0000001 });
+ * await testing.assertAllClose({ a: tensor(1), b: [tensor([2]), tensor([3])] }, { a: 1.0000001, b: [[2], [3]] });
  * ```
  */
 export async function assertAllClose(
@@ -116,13 +182,20 @@ export async function assertAllClose(
   opts: Tolerance = {},
 ): Promise<void> {
   const { rtol = 1e-5, atol = 1e-6 } = opts;
-  const [a, e] = await Promise.all([leavesOf(actual), leavesOf(expected)]);
-  if (a.length !== e.length) {
-    throw new AssertionError({
-      message: `assertAllClose: ${a.length} leaves, expected ${e.length}`,
-    });
+  const pairs: [unknown, unknown, string][] = [];
+  pairLeaves(actual, expected, "", pairs);
+  const what = "assertAllClose";
+  let worst: [Mismatch, Flat, string] | null = null;
+  for (const [i, [a, e, path]] of pairs.entries()) {
+    const [fa, fe] = await Promise.all([toFlat(a, path), toFlat(e, path)]);
+    const where = pairs.length === 1 && path === ""
+      ? "the value"
+      : `leaf ${i}${path ? ` (${path})` : ""}`;
+    checkShapes(fa, fe, where, what);
+    const m = worstElement(fa, fe, rtol, atol);
+    if (m !== null && (worst === null || m.excess > worst[0].excess)) worst = [m, fa, where];
   }
-  a.forEach((leaf, i) => compareFlat(leaf, e[i], i, rtol, atol, "assertAllClose"));
+  if (worst !== null) throw mismatchError(worst[0], worst[1], worst[2], rtol, atol, what);
 }
 
 /** Options of `checkGrads`. */

@@ -6,13 +6,29 @@ import { type Shape, sizeOf, stridesOf } from "./shape.ts";
 const SUMMARY_THRESHOLD = 1000;
 const EDGE_ITEMS = 3;
 
-function formatFloat(v: number): string {
+const PRECISION = 8;
+
+// The value with the fewest significant digits (at most PRECISION) that reads back as `v` in
+// its dtype, as NumPy prints: float32 0.3 prints as 0.3, not 0.30000001.
+function shortest(v: number, dtype: DType): number {
+  if (dtype === "float32") {
+    for (let p = 1; p < PRECISION; p++) {
+      const r = Number(v.toPrecision(p));
+      if (Math.fround(r) === v) return r;
+    }
+  }
+  return Number(v.toPrecision(PRECISION));
+}
+
+function formatFloat(v: number, dtype: DType): string {
   if (Number.isNaN(v)) return "nan";
   if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
-  if (Number.isInteger(v) && Math.abs(v) < 1e16) return `${v}.`;
-  const abs = Math.abs(v);
-  if (abs >= 1e-4 && abs < 1e16) return String(Number(v.toPrecision(8)));
-  return v.toExponential(7).replace(/\.?0+e/, "e");
+  if (Object.is(v, -0)) return "-0.";
+  const r = shortest(v, dtype);
+  if (Number.isInteger(r) && Math.abs(r) < 1e16) return `${r}.`;
+  const abs = Math.abs(r);
+  if (abs >= 1e-4 && abs < 1e16) return String(r);
+  return r.toExponential();
 }
 
 /** Formats values as `tensor([[1, 2], [3, 4]], dtype=int32)`; float32 omits its dtype. */
@@ -21,7 +37,7 @@ export function formatTensor(data: TypedArray, shape: Shape, dtype: DType): stri
     ? (v: number) => (v ? "true" : "false")
     : dtype === "int32"
     ? (v: number) => String(v)
-    : formatFloat;
+    : (v: number) => formatFloat(v, dtype);
   const summarise = sizeOf(shape) > SUMMARY_THRESHOLD;
   const strides = stridesOf(shape);
   const build = (dim: number, offset: number): string => {

@@ -10,7 +10,7 @@ import type { Params } from "./backend.ts";
 import * as lax from "./lax.ts";
 import type { BatchDim, Primitive } from "./primitive.ts";
 import type { Tensor } from "./tensor.ts";
-import { bind, Trace, Tracer, withTrace } from "./trace.ts";
+import { bind, bindCustomVjp, type CustomVjpFns, Trace, Tracer, withTrace } from "./trace.ts";
 
 /** A value inside `vmap`: the batched value and where its batch axis is. */
 export class BatchTracer extends Tracer {
@@ -59,6 +59,61 @@ export class BatchTrace extends Trace {
     const [out, dim] = prim.vmap(moved, zeroDims, params, this.size);
     return dim === null ? out : new BatchTracer(this, out, dim);
   }
+
+  // The custom rule must survive batching (as in `grad(x => vmap(f)(x).sum())`): the function
+  // is rebound with f, fwd and bwd vectorized, for the traces below this one to interpret.
+  override processCustomVjp(fns: CustomVjpFns, args: Tensor[]): Tensor[] {
+    const values = args.map((a) => (a as BatchTracer).value);
+    const dims = args.map((a) => (a as BatchTracer).batchDim);
+    if (dims.every((d) => d === null)) return bindCustomVjp(fns, values);
+    const moved = values.map((v, i) => (dims[i] === null ? v : lax.moveAxis(v, dims[i]!, 0)));
+    const inAxes = dims.map((d) => (d === null ? null : 0));
+    const size = this.size;
+    const batched: CustomVjpFns = {
+      f: (xs) => vmapFlat(fns.f, xs, inAxes, size, 0),
+      fwd: (xs) => {
+        let count = 0;
+        const all = vmapFlat(
+          (ys) => {
+            const [outs, residuals] = fns.fwd(ys);
+            count = outs.length;
+            return [...outs, ...residuals];
+          },
+          xs,
+          inAxes,
+          size,
+          0,
+        );
+        return [all.slice(0, count), all.slice(count)];
+      },
+      bwd: (residuals, cts) => {
+        const nRes = residuals.length;
+        const argCts = vmapFlat(
+          (ys) => {
+            const cs = fns.bwd(ys.slice(0, nRes), ys.slice(nRes));
+            // Symbolic zeros cannot leave vmap, so they become zeros of one example's argument.
+            return cs.map((c, i) =>
+              c ?? lax.zerosLike(inAxes[i] === null ? moved[i] : exampleOf(moved[i]))
+            );
+          },
+          [...residuals, ...cts],
+          [...residuals, ...cts].map(() => 0),
+          size,
+          0,
+        );
+        // An argument shared by every example gets the sum of their cotangents.
+        return argCts.map((c, i) => (inAxes[i] === null ? lax.reduceSum(c, [0]) : c));
+      },
+    };
+    return bindCustomVjp(batched, moved).map((o) => new BatchTracer(this, o, 0));
+  }
+}
+
+// The type of one example of a value batched at axis 0.
+function exampleOf(
+  x: Tensor,
+): { shape: number[]; dtype: Tensor["dtype"]; device: Tensor["device"] } {
+  return { shape: x.shape.slice(1), dtype: x.dtype, device: x.device };
 }
 
 /**

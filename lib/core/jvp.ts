@@ -9,7 +9,7 @@
 
 import { isFloat } from "./dtype.ts";
 import * as lax from "./lax.ts";
-import { type BatchDim, definePrimitive, type Primitive } from "./primitive.ts";
+import { definePrimitive, type Primitive } from "./primitive.ts";
 import type { Aval, Params } from "./backend.ts";
 import type { Tensor } from "./tensor.ts";
 import { bind, bindCustomVjp, type CustomVjpFns, Trace, Tracer, withTrace } from "./trace.ts";
@@ -94,11 +94,17 @@ export function jvpFlat(
 
 interface CustomLinParams extends Params {
   fns: CustomVjpFns;
-  residuals: unknown;
+  residuals: Tensor[];
   index: number;
   linear: number[];
   args: Tensor[];
   outs: Tensor[];
+}
+
+function forwardModeError(): never {
+  throw new TypeError(
+    "customVjp: a function with a custom VJP cannot be differentiated in forward mode (jvp, jacfwd); use grad, vjp or jacrev",
+  );
 }
 
 // The tangent map of a custom-VJP function: linear in the tangents of the arguments listed in
@@ -106,16 +112,10 @@ interface CustomLinParams extends Params {
 const customLin: Primitive<CustomLinParams> = definePrimitive<CustomLinParams>({
   name: "customLin",
   abstractEval: (_args, { outs, index }): Aval => outs[index],
-  jvp: () => {
-    throw new TypeError(
-      "customVjp: a function with a custom VJP cannot be differentiated in forward mode (jvp, jacfwd); use grad, vjp or jacrev",
-    );
-  },
-  impl: () => {
-    throw new TypeError(
-      "customVjp: a function with a custom VJP cannot be differentiated in forward mode (jvp, jacfwd); use grad, vjp or jacrev",
-    );
-  },
+  // Its tangents are only ever concrete (jvp), batched (jacfwd) or themselves differentiated
+  // in forward mode: all of them forward mode of the custom function, which has no rule.
+  jvp: forwardModeError,
+  impl: forwardModeError,
   transpose: (ct, _args, { fns, residuals, index, linear, args, outs }) => {
     const cts = outs.map((o, i) => (i === index ? ct : lax.zerosLike(o)));
     const argCts = fns.bwd(residuals, cts);
@@ -126,7 +126,5 @@ const customLin: Primitive<CustomLinParams> = definePrimitive<CustomLinParams>({
     }
     return linear.map((i) => argCts[i]);
   },
-  vmap: (): [Tensor, BatchDim] => {
-    throw new TypeError("customVjp: vmap of a linearized custom-VJP function is not supported");
-  },
+  vmap: forwardModeError,
 });

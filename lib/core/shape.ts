@@ -170,7 +170,9 @@ export function normalizeAxes(
   const list = typeof axis === "number" ? [axis] : axis;
   if (!Array.isArray(list)) {
     throw new TypeError(
-      `${op}: axis must be an integer or an array of integers, got ${typeof axis} for shape ${fmt(shape)}`,
+      `${op}: axis must be an integer or an array of integers, got ${typeof axis} for shape ${
+        fmt(shape)
+      }`,
     );
   }
   const out = list.map((a) => normalizeAxis(op, a, shape));

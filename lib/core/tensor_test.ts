@@ -135,8 +135,22 @@ Deno.test("toString prints like NumPy", async (t) => {
   await t.step("float32 prints the shortest float32 text, not float64 noise", () => {
     assert.equal(nb.tensor([0.1, 1 / 3]).toString(), "tensor([0.1, 0.33333334])");
   });
+  await t.step("float32 prints its shortest round-trip digits", () => {
+    assert.equal(nb.tensor([0.3, 0.7, 2.2]).toString(), "tensor([0.3, 0.7, 2.2])");
+    assert.equal(nb.tensor([1e-5, 123.456]).toString(), "tensor([1e-5, 123.456])");
+    assert.equal(nb.tensor([-0, -1.25]).toString(), "tensor([-0., -1.25])");
+  });
+  await t.step("float64 names its dtype and prints up to 8 digits", () => {
+    assert.equal(
+      nb.tensor([0.1 + 0.2, 1 / 3], { dtype: "float64" }).toString(),
+      "tensor([0.3, 0.33333333], dtype=float64)",
+    );
+  });
   await t.step("float64 names its dtype", () => {
-    assert.equal(nb.tensor([0.5, 2], { dtype: "float64" }).toString(), "tensor([0.5, 2.], dtype=float64)");
+    assert.equal(
+      nb.tensor([0.5, 2], { dtype: "float64" }).toString(),
+      "tensor([0.5, 2.], dtype=float64)",
+    );
   });
   await t.step("special values", () => {
     assert.equal(nb.tensor([NaN, Infinity, -Infinity]).toString(), "tensor([nan, inf, -inf])");

@@ -11,14 +11,17 @@ import { getBackend, type Params } from "./backend.ts";
 import type { Primitive } from "./primitive.ts";
 import { Tensor } from "./tensor.ts";
 
-/** The functions of a `customVjp`, over flat lists of tensors. */
+/**
+ * The functions of a `customVjp`, over flat lists of tensors. Residuals are tensors too, so
+ * that transformations (vmap) can carry them like any other value.
+ */
 export interface CustomVjpFns {
   /** The primal function. */
   f(args: Tensor[]): Tensor[];
   /** Returns the outputs and the residuals kept for the backward pass. */
-  fwd(args: Tensor[]): [Tensor[], unknown];
+  fwd(args: Tensor[]): [Tensor[], Tensor[]];
   /** Maps residuals and output cotangents to one cotangent per argument. */
-  bwd(residuals: unknown, cotangents: Tensor[]): (Tensor | null)[];
+  bwd(residuals: Tensor[], cotangents: Tensor[]): (Tensor | null)[];
 }
 
 /** One transformation in progress. */

@@ -54,6 +54,7 @@ export function asTensor(x: TensorLike, dtype: DType, device: Device): Tensor {
 /**
  * Validates, promotes and broadcasts operands to one dtype, device and shape. `arith` makes
  * booleans int32 (bool behaves as int32 in arithmetic); `float` makes the result floating.
+ * An integer number that does not fit an int32 result is a RangeError (as JAX), not a wrap.
  */
 export function coerce(
   op: string,
@@ -67,6 +68,10 @@ export function coerce(
   let dtype = resultType(args);
   if (arith && dtype === "bool") dtype = "int32";
   if (float && !isFloat(dtype)) dtype = "float32";
+  if (dtype === "int32") {
+    const big = args.find((a) => typeof a === "number" && (a < -(2 ** 31) || a >= 2 ** 31));
+    if (big !== undefined) throw new RangeError(`${op}: the number ${big} does not fit in int32`);
+  }
   const shape = broadcastShapes(op, ...args.map((a) => (a instanceof Tensor ? a.shape : [])));
   return args.map((a) => lax.broadcast(asTensor(a, dtype, device), shape));
 }

@@ -139,9 +139,21 @@ export function full(
   value: number | boolean,
   opts?: CreateOptions,
 ): Tensor {
-  const s = checkShape("full", shape);
+  return filled("full", shape, value, opts);
+}
+
+function filled(
+  op: string,
+  shape: readonly number[],
+  value: number | boolean,
+  opts: CreateOptions | undefined,
+): Tensor {
+  const s = checkShape(op, shape);
+  if (typeof value !== "number" && typeof value !== "boolean") {
+    throw new TypeError(`${op}: value must be a number or a boolean, got ${typeof value}`);
+  }
   const fallback: DType = typeof value === "boolean" ? "bool" : "float32";
-  const [dtype, device] = resolve("full", opts, fallback);
+  const [dtype, device] = resolve(op, opts, fallback);
   const data = allocate(dtype, sizeOf(s));
   data.fill(Number(value));
   return make(data, s, device);
@@ -158,7 +170,7 @@ export function full(
  * ```
  */
 export function zeros(shape: readonly number[], opts?: CreateOptions): Tensor {
-  return full(shape, 0, opts);
+  return filled("zeros", shape, 0, opts);
 }
 
 /**
@@ -172,7 +184,7 @@ export function zeros(shape: readonly number[], opts?: CreateOptions): Tensor {
  * ```
  */
 export function ones(shape: readonly number[], opts?: CreateOptions): Tensor {
-  return full(shape, 1, opts);
+  return filled("ones", shape, 1, opts);
 }
 
 /**
@@ -187,7 +199,10 @@ export function ones(shape: readonly number[], opts?: CreateOptions): Tensor {
  */
 export function zerosLike(x: Tensor, opts?: CreateOptions): Tensor {
   checkTensor("zerosLike", x);
-  return full(x.shape, 0, { dtype: opts?.dtype ?? x.dtype, device: opts?.device ?? x.device });
+  return filled("zerosLike", x.shape, 0, {
+    dtype: opts?.dtype ?? x.dtype,
+    device: opts?.device ?? x.device,
+  });
 }
 
 /**
@@ -202,7 +217,10 @@ export function zerosLike(x: Tensor, opts?: CreateOptions): Tensor {
  */
 export function onesLike(x: Tensor, opts?: CreateOptions): Tensor {
   checkTensor("onesLike", x);
-  return full(x.shape, 1, { dtype: opts?.dtype ?? x.dtype, device: opts?.device ?? x.device });
+  return filled("onesLike", x.shape, 1, {
+    dtype: opts?.dtype ?? x.dtype,
+    device: opts?.device ?? x.device,
+  });
 }
 
 /**
@@ -244,6 +262,11 @@ export function arange(start: number, stop?: number, step = 1, opts?: CreateOpti
  * ```
  */
 export function linspace(start: number, stop: number, num: number, opts?: CreateOptions): Tensor {
+  for (const v of [start, stop]) {
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      throw new TypeError(`linspace: start and stop must be finite numbers, got ${v}`);
+    }
+  }
   if (!Number.isInteger(num) || num < 0) {
     throw new RangeError(`linspace: num must be an integer >= 0, got ${num}`);
   }

@@ -373,7 +373,8 @@ export function where(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor {
  * ```
  */
 export function clip(x: TensorLike, lo: TensorLike, hi: TensorLike): Tensor {
-  return minimum(maximum(x, lo), hi);
+  const [a, l, h] = coerce("clip", [x, lo, hi], { arith: true });
+  return lax.min(lax.max(a, l), h);
 }
 
 /**

@@ -198,6 +198,12 @@ Deno.test("dtype promotion", async (t) => {
   await t.step("float32 with float64 gives float64", async () => {
     await expectExact(f.add(d), [1.5, 2.5, 3.5], "float64");
   });
+  await t.step("an integer too large for int32 is rejected, not wrapped", async () => {
+    assert.throws(() => i.add(2 ** 31), RangeError);
+    assert.throws(() => nb.mul(1e10, i), RangeError);
+    await expectExact(i.add(-(2 ** 31)), [-2147483647, -2147483646, -2147483645], "int32");
+    await expectExact(f.mul(1e10), [5e9, 5e9, 5e9], "float32");
+  });
   await t.step("int32 + 2.5 gives float32", async () => {
     await expectExact(i.add(2.5), [3.5, 4.5, 5.5], "float32");
     await expectExact(nb.add(2.5, i), [3.5, 4.5, 5.5], "float32");

@@ -7,7 +7,11 @@ type ErrorClass = typeof TypeError | typeof RangeError;
 function throwsWith(f: () => unknown, cls: ErrorClass, ...patterns: (string | RegExp)[]) {
   assert.throws(f, (e: unknown) => {
     assert.ok(e instanceof Error, `expected an Error, got ${String(e)}`);
-    assert.equal(e.constructor, cls, `expected ${cls.name}, got ${e.constructor.name}: ${e.message}`);
+    assert.equal(
+      e.constructor,
+      cls,
+      `expected ${cls.name}, got ${e.constructor.name}: ${e.message}`,
+    );
     for (const p of patterns) {
       if (typeof p === "string") assert.ok(e.message.includes(p), `"${e.message}" lacks "${p}"`);
       else assert.match(e.message, p);
@@ -41,15 +45,29 @@ Deno.test("broadcast mismatch", async (t) => {
       ["greaterEqual", nb.greaterEqual],
     ];
     for (const [name, f] of ops) {
-      throwsWith(() => f(nb.zeros([3, 2]), nb.zeros([3])), RangeError, `${name}: cannot broadcast shapes [3,2] and [3]`);
+      throwsWith(
+        () => f(nb.zeros([3, 2]), nb.zeros([3])),
+        RangeError,
+        `${name}: cannot broadcast shapes [3,2] and [3]`,
+      );
     }
   });
   await t.step("methods", () => {
-    throwsWith(() => m23().mul(nb.zeros([2])), RangeError, "mul: cannot broadcast shapes [2,3] and [2]");
+    throwsWith(
+      () => m23().mul(nb.zeros([2])),
+      RangeError,
+      "mul: cannot broadcast shapes [2,3] and [2]",
+    );
   });
   await t.step("where and clip", () => {
-    throwsWith(() => nb.where(nb.zeros([2], { dtype: "bool" }), m23(), 0), RangeError, "where", "[2]", "[2,3]");
-    throwsWith(() => nb.clip(m23(), nb.zeros([4]), 1), RangeError, "[2,3]", "[4]");
+    throwsWith(
+      () => nb.where(nb.zeros([2], { dtype: "bool" }), m23(), 0),
+      RangeError,
+      "where",
+      "[2]",
+      "[2,3]",
+    );
+    throwsWith(() => nb.clip(m23(), nb.zeros([4]), 1), RangeError, "clip:", "[2,3]", "[4]");
   });
   await t.step("broadcastTo", () => {
     throwsWith(() => nb.broadcastTo(m23(), [3, 3]), RangeError, "broadcastTo", "[2,3]", "[3,3]");
@@ -129,11 +147,23 @@ Deno.test("bad reshape", async (t) => {
 
 Deno.test("matmul and friends: inner-size mismatch", async (t) => {
   await t.step("2-d", () => {
-    throwsWith(() => nb.matmul(nb.zeros([2, 3]), nb.zeros([4, 5])), RangeError, "matmul:", "[2,3]", "[4,5]");
+    throwsWith(
+      () => nb.matmul(nb.zeros([2, 3]), nb.zeros([4, 5])),
+      RangeError,
+      "matmul:",
+      "[2,3]",
+      "[4,5]",
+    );
   });
   await t.step("1-d promotion", () => {
     throwsWith(() => nb.zeros([3]).matmul(nb.zeros([4])), RangeError, "matmul:", "[3]", "[4]");
-    throwsWith(() => nb.matmul(nb.zeros([2, 3]), nb.zeros([2])), RangeError, "matmul:", "[2,3]", "[2]");
+    throwsWith(
+      () => nb.matmul(nb.zeros([2, 3]), nb.zeros([2])),
+      RangeError,
+      "matmul:",
+      "[2,3]",
+      "[2]",
+    );
   });
   await t.step("batch dims that do not broadcast", () => {
     throwsWith(
@@ -149,7 +179,13 @@ Deno.test("matmul and friends: inner-size mismatch", async (t) => {
   });
   await t.step("dot", () => {
     throwsWith(() => nb.dot(nb.zeros([3]), nb.zeros([4])), RangeError, "dot:", "[3]", "[4]");
-    throwsWith(() => nb.dot(nb.zeros([2, 3]), nb.zeros([2, 4, 5])), RangeError, "dot:", "[2,3]", "[2,4,5]");
+    throwsWith(
+      () => nb.dot(nb.zeros([2, 3]), nb.zeros([2, 4, 5])),
+      RangeError,
+      "dot:",
+      "[2,3]",
+      "[2,4,5]",
+    );
   });
 });
 
@@ -176,6 +212,20 @@ Deno.test("wrong kinds are TypeErrors", async (t) => {
     ];
     for (const [name, f] of cases) throwsWith(f, TypeError, `${name}:`);
   });
+  await t.step("axes of the wrong kind", () => {
+    throwsWith(() => nb.sum(m23(), { axis: "0" as unknown as number }), TypeError, "sum:", "[2,3]");
+    throwsWith(() => nb.argmax(m23(), { axis: [0, 1] as unknown as number }), TypeError, "argmax:");
+    throwsWith(() => m23().transpose("10" as unknown as number[]), TypeError, "transpose:");
+    throwsWith(() => nb.split(m23(), "2" as unknown as number), TypeError, "split:");
+    throwsWith(() => nb.split(nb.zeros([4]), [1.5]), TypeError, "split:");
+    throwsWith(() => nb.slice(m23(), 0 as unknown as number[], [1, 1]), TypeError, "slice:");
+  });
+  await t.step("values of the wrong kind", () => {
+    throwsWith(() => nb.full([2], "1" as unknown as number), TypeError, "full:", "string");
+    throwsWith(() => nb.linspace("0" as unknown as number, 1, 3), TypeError, "linspace:");
+    throwsWith(() => nb.arange("3" as unknown as number), TypeError, "arange:");
+    throwsWith(() => nb.pad(m23(), [[0, 0], [0, 0]], "1" as unknown as number), TypeError, "pad:");
+  });
   await t.step("float indices", () => {
     throwsWith(() => nb.take(nb.zeros([3]), nb.tensor([0, 1])), TypeError, "take:", "int32");
     throwsWith(() => nb.take(nb.zeros([3]), [0.5]), TypeError, "take:");
@@ -191,10 +241,22 @@ Deno.test("squeeze of a non-1 axis", () => {
 
 Deno.test("concat and stack shape mismatch", async (t) => {
   await t.step("concat outside the axis", () => {
-    throwsWith(() => nb.concat([nb.zeros([2, 3]), nb.zeros([2, 4])]), RangeError, "concat:", "[2,3]", "[2,4]");
+    throwsWith(
+      () => nb.concat([nb.zeros([2, 3]), nb.zeros([2, 4])]),
+      RangeError,
+      "concat:",
+      "[2,3]",
+      "[2,4]",
+    );
   });
   await t.step("concat rank mismatch", () => {
-    throwsWith(() => nb.concat([nb.zeros([2, 3]), nb.zeros([3])]), RangeError, "concat:", "[2,3]", "[3]");
+    throwsWith(
+      () => nb.concat([nb.zeros([2, 3]), nb.zeros([3])]),
+      RangeError,
+      "concat:",
+      "[2,3]",
+      "[3]",
+    );
   });
   await t.step("concat of nothing and of scalars", () => {
     throwsWith(() => nb.concat([]), RangeError, "concat:");
@@ -222,8 +284,20 @@ Deno.test("split, slice and pad bounds", async (t) => {
   });
 });
 
+Deno.test("numbers that do not fit int32", () => {
+  const i = nb.zeros([2], { dtype: "int32" });
+  throwsWith(() => i.add(2 ** 31), RangeError, "add:", "2147483648", "int32");
+  throwsWith(() => nb.maximum(-1e12, i), RangeError, "maximum:", "int32");
+  throwsWith(() => nb.add(3e9, 1), RangeError, "add:", "int32");
+});
+
 Deno.test("bad dtype to astype", () => {
-  throwsWith(() => nb.astype(nb.zeros([2]), "float16" as nb.DType), TypeError, "astype:", "float16");
+  throwsWith(
+    () => nb.astype(nb.zeros([2]), "float16" as nb.DType),
+    TypeError,
+    "astype:",
+    "float16",
+  );
   throwsWith(() => nb.zeros([2]).astype("int64" as nb.DType), TypeError, "astype:", "int64");
   throwsWith(() => nb.zeros([2]).astype(undefined as unknown as nb.DType), TypeError, "astype:");
 });

@@ -49,7 +49,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       })`,
     );
   }
-  const batch = broadcastShapes("matmul", x2.shape.slice(0, -2), y2.shape.slice(0, -2));
+  const batch = batchShape(x2.shape.slice(0, -2), y2.shape.slice(0, -2), a, b);
   const m = x2.shape[x2.ndim - 2];
   const n = y2.shape[y2.ndim - 1];
   const out = lax.matmul(lax.broadcast(x2, [...batch, m, k]), lax.broadcast(y2, [...batch, k, n]));
@@ -71,9 +71,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 export function dot(a: Tensor, b: Tensor): Tensor {
   const [x, y] = operands("dot", a, b);
   if (x.ndim === 0 || y.ndim === 0) return lax.mul(...broadcastPair(x, y));
-  if (y.ndim <= 2) return matmul(x, y);
-  // [..., k] · [..., k, n]: move b's contracted axis first and fold the rest into columns.
-  const k = y.shape[y.ndim - 2];
+  // The sum runs over a's last axis and b's second-to-last (its only one for a vector).
+  const k = y.shape[Math.max(y.ndim - 2, 0)];
   if (x.shape[x.ndim - 1] !== k) {
     throw new RangeError(
       `dot: shapes ${fmt(a.shape)} and ${fmt(b.shape)} are not aligned (${
@@ -81,10 +80,23 @@ export function dot(a: Tensor, b: Tensor): Tensor {
       } vs ${k})`,
     );
   }
+  if (y.ndim <= 2) return matmul(x, y);
+  // [..., k] · [..., k, n]: move b's contracted axis first and fold the rest into columns.
   const rest = [...y.shape.slice(0, -2), y.shape[y.ndim - 1]];
   const cols = lax.reshape(lax.moveAxis(y, y.ndim - 2, 0), [k, rest.reduce((p, d) => p * d, 1)]);
   const out = matmul(lax.reshape(x, [x.size / k, k]), cols);
   return lax.reshape(out, [...x.shape.slice(0, -1), ...rest]);
+}
+
+// The broadcast of the batch dims, with an error that names the operands' full shapes.
+function batchShape(xb: readonly number[], yb: readonly number[], a: Tensor, b: Tensor): number[] {
+  try {
+    return broadcastShapes("matmul", xb, yb);
+  } catch {
+    throw new RangeError(
+      `matmul: cannot broadcast the batch dimensions of ${fmt(a.shape)} and ${fmt(b.shape)}`,
+    );
+  }
 }
 
 function broadcastPair(x: Tensor, y: Tensor): [Tensor, Tensor] {

@@ -116,15 +116,20 @@ function argExtremum(
   opts?: { axis?: number; keepdims?: boolean },
 ): Tensor {
   checkTensor(op, x);
-  if (x.size === 0) {
-    throw new RangeError(`${op}: attempt to take ${op} of an empty tensor ${fmt(x.shape)}`);
-  }
   const y = asArith(x);
   if (opts?.axis === undefined) {
+    if (x.size === 0) {
+      throw new RangeError(`${op}: attempt to take ${op} of an empty tensor ${fmt(x.shape)}`);
+    }
     const flat = lax[op](lax.reshape(y, [x.size]), 0);
     return opts?.keepdims ? lax.reshape(flat, x.shape.map(() => 1)) : flat;
   }
   const axis = normalizeAxis(op, opts.axis, x.shape);
+  if (x.shape[axis] === 0) {
+    throw new RangeError(
+      `${op}: cannot take ${op} along empty axis ${axis} of shape ${fmt(x.shape)}`,
+    );
+  }
   const out = lax[op](y, axis);
   return opts.keepdims ? lax.reshape(out, x.shape.map((d, i) => (i === axis ? 1 : d))) : out;
 }

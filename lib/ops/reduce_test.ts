@@ -246,6 +246,16 @@ Deno.test("empty reductions", async (t) => {
     assert.throws(() => nb.zeros([2, 0]).min({ axis: 1 }), RangeError);
     assert.throws(() => nb.zeros([0]).argmax(), RangeError);
   });
+  await t.step("a non-empty axis of a tensor with an empty dim", async () => {
+    const z = nb.zeros([2, 0]);
+    assert.deepEqual(z.max({ axis: 0 }).shape, [0]);
+    assert.deepEqual(z.argmax({ axis: 0 }).shape, [0]);
+    assert.deepEqual(z.argmin({ axis: 0, keepdims: true }).shape, [1, 0]);
+    assert.throws(() => z.argmax({ axis: 1 }), RangeError);
+  });
+  await t.step("logsumexp of nothing is -Infinity", async () => {
+    assert.equal(nb.logsumexp(nb.zeros([0])).item(), -Infinity);
+  });
   await t.step("an empty axis list reduces nothing", async () => {
     const m = nb.tensor([[1, 2], [3, 4]]);
     assert.deepEqual(await m.sum({ axis: [] }).toArray(), [[1, 2], [3, 4]]);

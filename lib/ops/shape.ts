@@ -54,6 +54,9 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
  */
 export function transpose(x: Tensor, axes?: readonly number[]): Tensor {
   checkTensor("transpose", x);
+  if (axes !== undefined && !Array.isArray(axes)) {
+    throw new TypeError(`transpose: axes must be an array of integers, got ${typeof axes}`);
+  }
   const perm = axes === undefined
     ? x.shape.map((_, i) => x.ndim - 1 - i)
     : axes.map((a) => normalizeAxis("transpose", a, x.shape));
@@ -212,8 +215,12 @@ export function split(x: Tensor, sections: number | number[], axis = 0): Tensor[
       );
     }
     bounds = Array.from({ length: sections - 1 }, (_, i) => ((i + 1) * n) / sections);
-  } else {
+  } else if (Array.isArray(sections) && sections.every(Number.isInteger)) {
     bounds = sections.map((s) => Math.min(Math.max(s < 0 ? s + n : s, 0), n));
+  } else {
+    throw new TypeError(
+      `split: sections must be an integer or an array of integer indices, got ${String(sections)}`,
+    );
   }
   const edges = [0, ...bounds, n];
   return edges.slice(1).map((end, i) => {
@@ -237,6 +244,9 @@ export function split(x: Tensor, sections: number | number[], axis = 0): Tensor[
  */
 export function slice(x: Tensor, begin: readonly number[], size: readonly number[]): Tensor {
   checkTensor("slice", x);
+  if (!Array.isArray(begin) || !Array.isArray(size)) {
+    throw new TypeError(`slice: begin and size must be arrays of integers, one per axis`);
+  }
   if (begin.length !== x.ndim || size.length !== x.ndim) {
     throw new RangeError(
       `slice: begin ${fmt(begin)} and size ${fmt(size)} need one entry per axis of shape ${

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Tensor } from "../core/tensor.ts";
+import { Tensor } from "../core/tensor.ts";
 import { bindCustomVjp } from "../core/trace.ts";
 import { flatten, type TreeDef, unflatten } from "../tree.ts";
 import { tensorLeaves } from "./_args.ts";
@@ -41,6 +41,9 @@ export function customVjp<A extends unknown[], Out, R>(
       return argParts.map(([ls, def]) => unflatten(def, xs.slice(pos, pos += ls.length))) as A;
     };
     let outDef: TreeDef | null = null;
+    // Residuals travel as their tensor leaves; the rest of the pytree is kept here.
+    let resDef: TreeDef | null = null;
+    let resLeaves: unknown[] = [];
     const outLeaves = (out: Out) => {
       const [ls, def] = tensorLeaves("customVjp", "the output", out, false);
       outDef = def;
@@ -50,10 +53,13 @@ export function customVjp<A extends unknown[], Out, R>(
       f: (xs) => outLeaves(f(...rebuild(xs))),
       fwd: (xs) => {
         const [out, residuals] = fwd(...rebuild(xs));
-        return [outLeaves(out), residuals];
+        [resLeaves, resDef] = flatten(residuals);
+        return [outLeaves(out), resLeaves.filter((l): l is Tensor => l instanceof Tensor)];
       },
-      bwd: (residuals, cts) => {
-        const argCts = bwd(residuals as R, unflatten<Out>(outDef!, cts));
+      bwd: (resTensors, cts) => {
+        let pos = 0;
+        const res = resLeaves.map((l) => (l instanceof Tensor ? resTensors[pos++] : l));
+        const argCts = bwd(unflatten<R>(resDef!, res), unflatten<Out>(outDef!, cts));
         if (!Array.isArray(argCts) || argCts.length !== args.length) {
           throw new TypeError(
             `customVjp: bwd must return an array with one cotangent per argument (${args.length})`,

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { isFloat } from "../core/dtype.ts";
 import { linearize, transposeLinear } from "../core/ir.ts";
 import * as lax from "../core/lax.ts";
 import { fmt } from "../core/shape.ts";
@@ -129,6 +130,11 @@ export function valueAndGrad<
           `grad: f must return a scalar tensor (shape []), got ${
             value instanceof Tensor ? `shape ${fmt(value.shape)}` : describeValue(value)
           }`,
+        );
+      }
+      if (!isFloat(value.dtype)) {
+        throw new TypeError(
+          `grad: f must return a floating-point scalar, got ${value.describe()} (integer and bool outputs have no gradient)`,
         );
       }
       // Tensor leaves of aux leave the trace as plain values, like the output.

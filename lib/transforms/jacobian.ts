@@ -7,7 +7,8 @@
 import * as lax from "../core/lax.ts";
 import { Tensor } from "../core/tensor.ts";
 import { jvp } from "./jvp.ts";
-import { describeValue, resolveArgnums } from "./_args.ts";
+import { type TreeDef, unflatten } from "../tree.ts";
+import { describeValue, resolveArgnums, tensorLeaves } from "./_args.ts";
 import { vjp } from "./grad.ts";
 import { vmap } from "./vmap.ts";
 
@@ -34,12 +35,20 @@ function checkTensor(op: string, what: string, x: unknown): Tensor {
   return x;
 }
 
+// The Jacobians in the structure of f's output: each output leaf becomes its Jacobian (one
+// argnum) or the array of its Jacobians, one per argnum (JAX's nesting).
+// deno-lint-ignore no-explicit-any
+function assemble(outDef: TreeDef, jacs: Tensor[][], single: boolean): any {
+  return unflatten(outDef, jacs[0].map((jac, j) => (single ? jac : jacs.map((jk) => jk[j]))));
+}
+
 /** A function from tensors to a tensor. */
 export type TensorFn = (...args: Tensor[]) => Tensor;
 
 /**
  * The Jacobian by forward mode (one JVP per input element, vectorized): shape
- * `[...out.shape, ...x.shape]`.
+ * `[...out.shape, ...x.shape]`. A pytree output gives the pytree of its leaves' Jacobians; an
+ * array of argnums gives, per output leaf, an array of Jacobians (as JAX nests them).
  *
  * @example
  * ```ts
@@ -54,22 +63,28 @@ export function jacfwd(f: TensorFn, opts: JacobianOptions = {}): (...args: Tenso
   const { argnums = 0 } = opts;
   return (...args) => {
     const nums = resolveArgnums("jacfwd", argnums, args.length);
+    let outDef: TreeDef | null = null;
+    // jacs[k][j]: the Jacobian of output leaf j with respect to argument nums[k].
     const jacs = nums.map((k) => {
       const x = checkTensor("jacfwd", `argument ${k}`, args[k]);
-      const g = (xk: Tensor) => f(...args.map((a, i) => (i === k ? xk : a)));
-      const column = (t: Tensor) => jvp(g, [x], [t])[1] as Tensor;
-      const cols = vmap(column)(basis(x)); // [n, ...out]
-      const outRank = cols.ndim - 1;
-      const moved = lax.moveAxis(cols, 0, outRank);
-      return lax.reshape(moved, [...cols.shape.slice(1), ...x.shape]);
+      const g = (xk: Tensor) => {
+        const out = f(...args.map((a, i) => (i === k ? xk : a)));
+        const [leaves, def] = tensorLeaves("jacfwd", "the output of f", out, false);
+        outDef = def;
+        return leaves;
+      };
+      const cols = vmap((t: Tensor) => jvp(g, [x], [t])[1])(basis(x)) as Tensor[]; // [n, ...out]
+      return cols.map((c) =>
+        lax.reshape(lax.moveAxis(c, 0, c.ndim - 1), [...c.shape.slice(1), ...x.shape])
+      );
     });
-    return typeof argnums === "number" ? jacs[0] : jacs;
+    return assemble(outDef!, jacs, typeof argnums === "number");
   };
 }
 
 /**
  * The Jacobian by reverse mode (one VJP per output element, vectorized): shape
- * `[...out.shape, ...x.shape]`.
+ * `[...out.shape, ...x.shape]`. Pytree outputs and arrays of argnums nest as in `jacfwd`.
  *
  * @example
  * ```ts
@@ -88,15 +103,22 @@ export function jacrev(f: TensorFn, opts: JacobianOptions = {}): (...args: Tenso
     const g = (...ys: Tensor[]) =>
       f(...args.map((a, i) => (nums.includes(i) ? ys[nums.indexOf(i)] : a)));
     const [out, back] = vjp(g, ...xs);
-    checkTensor("jacrev", "the output of f", out);
-    const rows = vmap((ct: Tensor) => back(ct) as Tensor[])(basis(out)) as Tensor[];
-    const jacs = rows.map((r, j) => lax.reshape(r, [...out.shape, ...xs[j].shape]));
-    return typeof argnums === "number" ? jacs[0] : jacs;
+    const [outs, outDef] = tensorLeaves("jacrev", "the output of f", out, false);
+    const jacs: Tensor[][] = nums.map(() => []);
+    // One vectorized VJP per output leaf, the other leaves' cotangents zero.
+    outs.forEach((o, j) => {
+      const cotangent = (c: Tensor) =>
+        unflatten<Tensor>(outDef, outs.map((p, i) => (i === j ? c : lax.zerosLike(p))));
+      const rows = vmap((c: Tensor) => back(cotangent(c)) as Tensor[])(basis(o)) as Tensor[];
+      rows.forEach((r, k) => jacs[k].push(lax.reshape(r, [...o.shape, ...xs[k].shape])));
+    });
+    return assemble(outDef, jacs, typeof argnums === "number");
   };
 }
 
 /**
- * The Hessian of a scalar function, `jacfwd(jacrev(f))`: shape `[...x.shape, ...x.shape]`.
+ * The Hessian of a scalar function, `jacfwd(jacrev(f))`: shape `[...x.shape, ...x.shape]`;
+ * with an array of argnums, the blocks `H[i][j]` (with respect to arguments i, then j).
  *
  * @example
  * ```ts

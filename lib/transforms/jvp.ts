@@ -7,7 +7,7 @@
 import { jvpFlat } from "../core/jvp.ts";
 import * as lax from "../core/lax.ts";
 import { fmt } from "../core/shape.ts";
-import { unflatten } from "../tree.ts";
+import { describe, sameStructure, unflatten } from "../tree.ts";
 import { tensorLeaves } from "./_args.ts";
 
 /**
@@ -33,9 +33,13 @@ export function jvp<Out = any>(
     throw new TypeError("jvp: primals and tangents must be arrays of the same length");
   }
   const [ps, def] = tensorLeaves("jvp", "primals", primals, true);
-  const [ts] = tensorLeaves("jvp", "tangents", tangents, false);
-  if (ts.length !== ps.length) {
-    throw new TypeError(`jvp: ${ps.length} primal leaves but ${ts.length} tangent leaves`);
+  const [ts, tdef] = tensorLeaves("jvp", "tangents", tangents, false);
+  if (!sameStructure(def, tdef)) {
+    throw new TypeError(
+      `jvp: tangents must have the structure of the primals: ${describe(def)}, got ${
+        describe(tdef)
+      }`,
+    );
   }
   ts.forEach((t, i) => {
     if (t.shape.join() !== ps[i].shape.join()) {

@@ -146,7 +146,7 @@ Deno.test("grad over pytree parameters", async (t) => {
       },
     ]);
     assert.equal(g[1].skip, null);
-    await assertAllClose(g, [[3, 4], { a: [1, 2] }]);
+    await assertAllClose(g, [[3, 4], { a: [1, 2], skip: null }]);
   });
   await t.step("several pytree arguments with argnums", async () => {
     const [ga, gb] = nb.grad((a: { u: T }, b: T[]) => a.u.mul(b[0]).add(b[1]).sum(), {
@@ -200,6 +200,11 @@ Deno.test("vjp and jvp over pytrees", async (t) => {
   await t.step("jvp: mismatched tangents are errors", () => {
     assert.throws(() => nb.jvp((x: T) => x, [nb.tensor([1, 2])], [nb.tensor([1])]), RangeError);
     assert.throws(() => nb.jvp((x: T) => x, [nb.tensor([1, 2])], []), TypeError);
+    const p = { a: nb.tensor(1), b: nb.tensor(2) };
+    assert.throws(() => nb.jvp((p: { a: T; b: T }) => p.a, [p], [[nb.tensor(1), nb.tensor(0)]]), {
+      name: "TypeError",
+      message: /structure/,
+    });
   });
 });
 
@@ -261,6 +266,28 @@ Deno.test("jacfwd, jacrev, hessian", async (t) => {
     const A = f64([[1, 2, 0], [0, 3, 1], [4, 0, 5]]);
     const h = nb.hessian((x: T) => x.matmul(A).matmul(x))(f64([0.1, 0.2, 0.3]));
     await assertAllClose(h, [[2, 2, 4], [2, 6, 1], [4, 1, 10]]);
+  });
+  await t.step("hessian with an array of argnums gives the blocks H[i][j]", async () => {
+    // f(a, b) = a²·b (scalars): H = [[2b, 2a], [2a, 0]]
+    const h = nb.hessian((a: T, b: T) => a.square().mul(b), { argnums: [0, 1] })(f64(3), f64(5));
+    await assertAllClose(h, [[10, 6], [6, 0]]);
+    const hv = nb.hessian((a: T, b: T) => a.mul(b).sum(), { argnums: [0, 1] })(
+      f64([1, 2]),
+      f64([3, 4]),
+    );
+    await assertAllClose(hv, [[[[0, 0], [0, 0]], [[1, 0], [0, 1]]], [[[1, 0], [0, 1]], [[0, 0], [
+      0,
+      0,
+    ]]]]);
+  });
+  await t.step("pytree outputs give a pytree of Jacobians (jacfwd and jacrev agree)", async () => {
+    const g = (x: T) => ({ s: x.square().sum(), v: [x.mul(2)] }) as unknown as T;
+    const x = f64([1, 2]);
+    const expected = { s: [2, 4], v: [[[2, 0], [0, 2]]] };
+    await assertAllClose(nb.jacrev(g)(x), expected);
+    await assertAllClose(nb.jacfwd(g)(x), expected);
+    const two = nb.jacrev((a: T, b: T) => [a.mul(b), b] as unknown as T, { argnums: [0, 1] });
+    await assertAllClose(two(f64([1]), f64([3])), [[[[3]], [[1]]], [[[0]], [[1]]]]);
   });
 });
 
@@ -451,6 +478,20 @@ Deno.test("customVjp", async (t) => {
   await t.step("grad of a vmapped customVjp function uses bwd", async () => {
     const g = nb.grad((x: T) => nb.vmap(cube)(x).sum())(nb.tensor([1, 2]));
     await assertAllClose(g, [10, 20]);
+    // A shared (unbatched) argument gets the sum over the batch of its cotangents.
+    const scaled = nb.customVjp(
+      (w: T, x: T) => w.mul(x),
+      (w: T, x: T) => [w.mul(x), { w, x, tag: "res" }] as [T, { w: T; x: T; tag: string }],
+      (r: { w: T; x: T; tag: string }, ct: T) => [ct.mul(r.x).mul(2), ct.mul(r.w)],
+    );
+    const xs = nb.tensor([1, 2, 3]);
+    const [gw, gx] = nb.grad(
+      (w: T, xs: T) => nb.vmap((x: T) => scaled(w, x))(xs).sum(),
+      { argnums: [0, 1] },
+    )(nb.tensor(5), xs);
+    await assertAllClose(gw, 2 * (1 + 2 + 3));
+    await assertAllClose(gx, [5, 5, 5]);
+    await assertAllClose(nb.vmap((x: T) => scaled(nb.tensor(5), x))(xs), [5, 10, 15]);
   });
   await t.step("forward mode raises the documented TypeError", () => {
     const message = /customVjp: .*forward mode/;
@@ -459,10 +500,13 @@ Deno.test("customVjp", async (t) => {
       message,
     });
     assert.throws(() => nb.jacfwd(cube)(nb.tensor([1, 2])), { name: "TypeError", message });
-    assert.throws(() => nb.hessian((x: T) => cube(x).sum())(nb.tensor([1, 2])), {
-      name: "TypeError",
-      message,
-    });
+  });
+  await t.step("forward over reverse (hessian) differentiates bwd in forward mode", async () => {
+    // jacrev gives bwd's 10x; its Jacobian is 10 on the diagonal.
+    await assertAllClose(nb.hessian((x: T) => cube(x).sum())(nb.tensor([1, 2])), [[10, 0], [
+      0,
+      10,
+    ]]);
   });
   await t.step("a bwd with the wrong number of cotangents is a TypeError", () => {
     const bad = nb.customVjp((x: T) => x, (x: T) => [x, null] as [T, null], () => []);
@@ -485,6 +529,12 @@ Deno.test("errors", async (t) => {
     });
     assert.throws(() => nb.grad((x: T) => x.sum())([1, 2] as unknown as T), TypeError);
   });
+  await t.step("an integer grad output is a TypeError naming the dtype", () => {
+    assert.throws(() => nb.grad((x: T) => x.argmax())(nb.tensor([1, 2])), {
+      name: "TypeError",
+      message: /int32\[\]/,
+    });
+  });
   await t.step("vmap with mismatched batch sizes is a RangeError", () => {
     assert.throws(() => nb.vmap((a: T, b: T) => a.add(b))(nb.zeros([2, 3]), nb.zeros([3, 3])), {
       name: "RangeError",
@@ -506,7 +556,7 @@ Deno.test("errors", async (t) => {
     assert.throws(() => leaked!.add(1), { name: "Error", message: /finished transformation/ });
     let leakedB: T | null = null;
     nb.vmap((x: T) => (leakedB = x.exp()))(nb.tensor([1, 2]));
-    assert.throws(() => leakedB!.sum(), { name: "Error", message: /finished transformation/ });
+    assert.throws(() => leakedB!.add(1), { name: "Error", message: /finished transformation/ });
     let leakedJ: T | null = null;
     nb.jvp((x: T) => (leakedJ = x.sin()), [nb.tensor(1)], [nb.tensor(1)]);
     assert.throws(() => nb.add(nb.tensor(1), leakedJ!), Error);

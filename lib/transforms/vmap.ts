@@ -7,7 +7,7 @@
 import { vmapFlat } from "../core/batch.ts";
 import { normalizeAxis } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
-import { flatten, unflatten } from "../tree.ts";
+import { type TreeDef, unflatten } from "../tree.ts";
 import { tensorLeaves } from "./_args.ts";
 
 /** Options of `vmap`. */
@@ -62,7 +62,7 @@ export function vmap<F extends (...args: any[]) => any>(f: F, opts: VmapOptions 
         `vmap: batched arguments have different sizes along their axes: ${[...sizes].join(", ")}`,
       );
     }
-    let outDef = null as ReturnType<typeof flatten>[1] | null;
+    let outDef: TreeDef | null = null;
     const outs = vmapFlat(
       (xs) => {
         let pos = 0;

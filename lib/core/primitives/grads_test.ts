@@ -4,6 +4,7 @@
 
 import * as nb from "../../../mod.ts";
 import assert from "node:assert/strict";
+import { primitiveNames } from "../primitive.ts";
 
 const { assertAllClose, checkGrads } = nb.testing;
 type T = nb.Tensor;
@@ -117,6 +118,20 @@ Deno.test("binary primitives: gradients of both operands with broadcasting", asy
     "comparisons feed where without a derivative of their own",
     () => order2((x) => nb.where(x.greater(0.1), x.sin(), x.cos()), [distinct([6], 31)]),
   );
+  await t.step("all six comparisons (eq ne lt le gt ge) as masks", () => {
+    const c = 0.05;
+    const masks = (
+      x: T,
+    ) => [x.equal(c), x.notEqual(c), x.less(c), x.lessEqual(c), x.greater(c), x.greaterEqual(c)];
+    return order2(
+      (x) =>
+        masks(x).reduce(
+          (acc: T, m, i) => acc.add(nb.where(m, x.mul(i + 1), x.square())),
+          nb.zerosLike(x),
+        ),
+      [distinct([6], 33)],
+    );
+  });
   await t.step("convert: int32 operands carry no tangent", () => {
     const n = ints([1, 2, 3]);
     return order2((x, k) => x.mul(k.astype("float64")).square(), [uniform([3], 32), n]);
@@ -391,4 +406,60 @@ Deno.test("rule values at known points", async (t) => {
     await assertAllClose(nb.grad(f)(nb.tensor(3)), 3);
     await assertAllClose(nb.grad(nb.grad(f))(nb.tensor(3)), 0);
   });
+});
+
+// Where each primitive's rules are exercised; a new primitive must be added here with tests.
+const COVERED: Record<string, string> = {
+  neg: "unary",
+  exp: "unary",
+  log: "unary",
+  sqrt: "unary",
+  sin: "unary",
+  cos: "unary",
+  tanh: "unary",
+  sigmoid: "unary",
+  abs: "unary",
+  sign: "unary",
+  log1p: "unary",
+  expm1: "unary",
+  add: "binary",
+  sub: "binary",
+  mul: "binary",
+  div: "binary",
+  pow: "binary",
+  max: "binary",
+  min: "binary",
+  eq: "comparisons",
+  ne: "comparisons",
+  lt: "comparisons",
+  le: "comparisons",
+  gt: "comparisons",
+  ge: "comparisons",
+  select: "where",
+  convert: "convert + known points",
+  stopGradient: "known points",
+  reduceSum: "reductions",
+  reduceMax: "reductions",
+  reduceMin: "reductions",
+  reduceProd: "reductions",
+  argmax: "takeAlongAxis of the argmax",
+  argmin: "vmap_test",
+  reshape: "movement",
+  broadcast: "movement",
+  transpose: "movement",
+  slice: "movement",
+  pad: "movement",
+  concat: "movement",
+  gather: "indexing",
+  scatterAdd: "indexing (transpose of gather, order 2)",
+  matmul: "matmul",
+  softmax: "softmax",
+  logSoftmax: "softmax",
+  iota: "arange in cross-entropy",
+  customLin: "transforms_test customVjp, testing_test",
+};
+
+Deno.test("every registered primitive is covered by these tests", () => {
+  const missing = primitiveNames().filter((name) => !(name in COVERED));
+  assert.deepEqual(missing, [], `primitives without rule tests: ${missing.join(", ")}`);
 });

@@ -91,8 +91,16 @@ Deno.test("vmap of elementwise primitives", async (t) => {
     ["maximum", nb.maximum],
     ["minimum", nb.minimum],
     [
-      "compare (greater, equal)",
-      (a, b) => nb.greater(a, b).astype("int32").add(nb.equal(a, a).astype("int32")),
+      "comparisons (eq ne lt le gt ge)",
+      (a, b) =>
+        nb.stack([
+          nb.equal(a, b.mul(0).add(a)),
+          nb.notEqual(a, b),
+          nb.less(a, b),
+          nb.lessEqual(a, b),
+          nb.greater(a, b),
+          nb.greaterEqual(a, b),
+        ]),
     ],
     ["where", (a, b) => nb.where(a.less(0), a, b)],
   ];
@@ -364,6 +372,32 @@ Deno.test("vmap of softmax, logSoftmax, iota and constants", async (t) => {
     const moved = nb.vmap((_x: T) => nb.tensor([1, 2]), { outAxes: 1 })(uniform([3, 2], 71));
     await assertAllClose(moved, [[1, 1, 1], [2, 2, 2]]);
   });
+  await t.step("nested vmap of take with both batched (indices merged twice)", async () => {
+    const x = uniform([2, 3, 4], 76);
+    const idx = nb.tensor([[[0, 3], [1, -1], [9, 2]], [[2, 2], [0, -4], [3, 3]]], {
+      dtype: "int32",
+    });
+    const nested = nb.vmap(nb.vmap((a: T, i: T) => nb.take(a, i)))(x, idx);
+    const loop = [0, 1].map((b) =>
+      nb.stack(
+        [0, 1, 2].map((c) =>
+          nb.take(
+            x.take(b, { axis: 0 }).take(c, { axis: 0 }),
+            idx.take(b, { axis: 0 }).take(c, { axis: 0 }),
+          )
+        ),
+      )
+    );
+    await assertAllClose(nested, nb.stack(loop));
+  });
+  await t.step("grad of a vmapped take (transpose of the batched gather)", async () => {
+    const idx = nb.tensor([[0, 0, 5], [1, -1, 1]], { dtype: "int32" });
+    const g = nb.grad((x: T) =>
+      nb.vmap((a: T, i: T) => nb.take(a, i, { axis: 0 }))(x, idx).square().sum()
+    )(nb.tensor([[1, 2], [3, 4]]));
+    // row 0 reads [1, 1, 2] (5 is clamped to 1); row 1 reads [4, 4, 4]
+    await assertAllClose(g, [[4, 4], [0, 24]]);
+  });
   await t.step("nested vmap (outer products of rows)", async () => {
     const a = uniform([3, 2], 72);
     const b = uniform([4, 2], 73);
@@ -377,4 +411,35 @@ Deno.test("vmap of softmax, logSoftmax, iota and constants", async (t) => {
     const out = nb.vmap(f)({ w: ws, b: bs });
     await assertAllClose(out, { y: ws.sum({ axis: 1 }).add(bs), z: [ws.neg()] });
   });
+});
+
+Deno.test("derivatives through vmapped primitives match finite differences", async (t) => {
+  const xs = nb.tensor([[0.3, -0.2, 0.9], [1.1, 0.4, -0.6]], { dtype: "float64" });
+  const order2 = (f: (x: T) => T, x: T) => nb.testing.checkGrads(f, [x], { order: 2 });
+  await t.step("take with batched indices", () => {
+    const idx = nb.tensor([[0, 2, 2], [1, -1, 0]], { dtype: "int32" });
+    return order2((x) => nb.vmap((r: T, i: T) => nb.take(r, i).exp())(x, idx), xs);
+  });
+  await t.step(
+    "prod with zeros",
+    () => order2((x) => nb.vmap((r: T) => r.prod())(x), nb.tensor([[0, 2, 0], [1, 0, 3]])),
+  );
+  await t.step(
+    "matmul against the unbatched whole",
+    () => order2((x) => nb.vmap((r: T) => nb.matmul(r, x.T))(x), xs),
+  );
+  await t.step(
+    "concat with an unbatched value, then max",
+    () => order2((x) => nb.vmap((r: T) => nb.concat([r, x.sum({ axis: 0 })]).max())(x), xs),
+  );
+  await t.step(
+    "softmax and pad along the batch at axis 1",
+    () => order2((x) => nb.vmap((r: T) => nb.softmax(r.pad([[1, 0]], 0.5)), { inAxes: 1 })(x), xs),
+  );
+  await t.step("grad inside vmap inside grad", () =>
+    nb.testing.checkGrads(
+      (w: T) => nb.vmap(nb.grad((x: T) => x.mul(w).sin().sum()))(xs).square().sum(),
+      [nb.tensor(0.7)],
+      { order: 2 },
+    ));
 });
