@@ -1,24 +1,6 @@
 import assert from "node:assert/strict";
-import type { DType } from "../../core/dtype.ts";
 import { cpuBackend as cpu } from "./mod.ts";
-import type { CpuBuffer } from "./buffer.ts";
-
-const f32 = (data: number[], shape: number[]): CpuBuffer =>
-  cpu.fromArray(new Float32Array(data), shape);
-const f64 = (data: number[], shape: number[]): CpuBuffer =>
-  cpu.fromArray(new Float64Array(data), shape);
-const i32 = (data: number[], shape: number[]): CpuBuffer =>
-  cpu.fromArray(new Int32Array(data), shape);
-const bool = (data: number[], shape: number[]): CpuBuffer =>
-  cpu.fromArray(new Uint8Array(data), shape);
-const run = (
-  name: string,
-  inputs: CpuBuffer[],
-  shape: number[],
-  dtype: DType,
-  params: Record<string, unknown> = {},
-): CpuBuffer => cpu.run(name, inputs, params, { shape, dtype, device: "cpu" });
-const read = (b: CpuBuffer): number[] => [...cpu.readSync(b)];
+import { bool, f32, f64, i32, read, run } from "./_test_util.ts";
 
 Deno.test("unary float32 kernels match Math", async (t) => {
   const xs = [-2, -0.5, 0, 0.5, 3];

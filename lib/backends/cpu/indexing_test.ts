@@ -1,20 +1,7 @@
 import assert from "node:assert/strict";
 import type { DType } from "../../core/dtype.ts";
 import { cpuBackend as cpu } from "./mod.ts";
-import type { CpuBuffer } from "./buffer.ts";
-
-const f32 = (data: number[], shape: number[]): CpuBuffer =>
-  cpu.fromArray(new Float32Array(data), shape);
-const i32 = (data: number[], shape: number[]): CpuBuffer =>
-  cpu.fromArray(new Int32Array(data), shape);
-const run = (
-  name: string,
-  inputs: CpuBuffer[],
-  shape: number[],
-  dtype: DType,
-  params: Record<string, unknown> = {},
-): CpuBuffer => cpu.run(name, inputs, params, { shape, dtype, device: "cpu" });
-const read = (b: CpuBuffer): number[] => [...cpu.readSync(b)];
+import { f32, i32, read, run } from "./_test_util.ts";
 
 Deno.test("gather", async (t) => {
   // x = [[0, 1], [10, 11], [20, 21]]

@@ -2,17 +2,8 @@ import assert from "node:assert/strict";
 import type { DType } from "../../core/dtype.ts";
 import { cpuBackend as cpu } from "./mod.ts";
 import type { CpuBuffer } from "./buffer.ts";
+import { f32, read, run } from "./_test_util.ts";
 
-const f32 = (data: number[], shape: number[]): CpuBuffer =>
-  cpu.fromArray(new Float32Array(data), shape);
-const run = (
-  name: string,
-  inputs: CpuBuffer[],
-  shape: number[],
-  dtype: DType,
-  params: Record<string, unknown> = {},
-): CpuBuffer => cpu.run(name, inputs, params, { shape, dtype, device: "cpu" });
-const read = (b: CpuBuffer): number[] => [...cpu.readSync(b)];
 const matmul = (a: CpuBuffer, b: CpuBuffer, shape: number[], dtype: DType = "float32") =>
   run("matmul", [a, b], shape, dtype);
 

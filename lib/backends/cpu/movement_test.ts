@@ -1,21 +1,6 @@
 import assert from "node:assert/strict";
-import type { DType } from "../../core/dtype.ts";
 import { cpuBackend as cpu } from "./mod.ts";
-import type { CpuBuffer } from "./buffer.ts";
-
-const f32 = (data: number[], shape: number[]): CpuBuffer =>
-  cpu.fromArray(new Float32Array(data), shape);
-const i32 = (data: number[], shape: number[]): CpuBuffer =>
-  cpu.fromArray(new Int32Array(data), shape);
-const run = (
-  name: string,
-  inputs: CpuBuffer[],
-  shape: number[],
-  dtype: DType,
-  params: Record<string, unknown> = {},
-): CpuBuffer => cpu.run(name, inputs, params, { shape, dtype, device: "cpu" });
-const read = (b: CpuBuffer): number[] => [...cpu.readSync(b)];
-const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+import { f32, i32, range, read, run } from "./_test_util.ts";
 
 Deno.test("reshape", async (t) => {
   const x = f32(range(6), [2, 3]);
