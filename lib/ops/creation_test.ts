@@ -1,19 +1,6 @@
 import assert from "node:assert/strict";
 import * as nb from "../../mod.ts";
-
-/** Checks dtype, shape and exact values. */
-async function expectExact(
-  x: nb.Tensor,
-  expected: nb.NestedArray,
-  shape: number[],
-  dtype: nb.DType,
-) {
-  assert.ok(x instanceof nb.Tensor);
-  assert.equal(x.dtype, dtype);
-  assert.deepEqual(x.shape, shape);
-  assert.equal(x.device, "cpu");
-  assert.deepEqual(await x.toArray(), expected);
-}
+import { expectExact } from "./_test_util.ts";
 
 Deno.test("tensor from JS data", async (t) => {
   await t.step("a number is a float32 scalar", async () => {

@@ -1,17 +1,6 @@
 import assert from "node:assert/strict";
 import * as nb from "../../mod.ts";
-
-/** Checks dtype, shape and exact values. */
-async function expectExact(
-  x: nb.Tensor,
-  expected: nb.NestedArray,
-  shape: number[],
-  dtype: nb.DType = "float32",
-) {
-  assert.equal(x.dtype, dtype);
-  assert.deepEqual(x.shape, shape);
-  assert.deepEqual(await x.toArray(), expected);
-}
+import { expectExact } from "./_test_util.ts";
 
 const i32 = (data: nb.NestedArray): nb.Tensor => nb.tensor(data, { dtype: "int32" });
 const m32 = (): nb.Tensor => nb.tensor([[1, 2], [3, 4], [5, 6]]);

@@ -9,47 +9,33 @@ import { primitiveNames } from "../primitive.ts";
 const { assertAllClose, checkGrads } = nb.testing;
 type T = nb.Tensor;
 
-// A tiny seeded generator (mulberry32), so every input is reproducible.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(s ^ (s >>> 15), 1 | s);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
-/** Uniform values in [lo, hi). */
+const { random } = nb;
+
+/** Uniform float64 values in [lo, hi), from the library's own seeded generator. */
 function uniform(shape: number[], seed: number, lo = -1, hi = 1): T {
-  const next = rng(seed);
-  const data = Float64Array.from({ length: sizeOf(shape) }, () => lo + (hi - lo) * next());
-  return nb.tensor(data, { shape });
+  return random.uniform(random.key(seed), shape, { minval: lo, maxval: hi, dtype: "float64" });
 }
 
 /** Values with |x| in [0.3, 1.3) and a random sign: far from the kink of abs/relu/sign at 0. */
 function awayFromZero(shape: number[], seed: number): T {
-  const next = rng(seed);
-  const data = Float64Array.from({ length: sizeOf(shape) }, () => {
-    const m = 0.3 + next();
-    return next() < 0.5 ? -m : m;
+  const [kMagnitude, kSign] = random.split(random.key(seed));
+  const magnitude = random.uniform(kMagnitude, shape, {
+    minval: 0.3,
+    maxval: 1.3,
+    dtype: "float64",
   });
-  return nb.tensor(data, { shape });
+  return nb.where(random.bernoulli(kSign, 0.5, shape), magnitude.neg(), magnitude);
 }
 
 /** Pairwise distinct values, at least 0.25 apart, in random order: no ties for max/min. */
 function distinct(shape: number[], seed: number): T {
-  const next = rng(seed);
+  const [kOrder, kJitter] = random.split(random.key(seed));
   const n = sizeOf(shape);
-  const perm = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [perm[i], perm[j]] = [perm[j], perm[i]];
-  }
-  const data = Float64Array.from(perm, (p) => (p - n / 2) * 0.35 + 0.1 * next());
-  return nb.tensor(data, { shape });
+  const jitter = random.uniform(kJitter, [n], { maxval: 0.1, dtype: "float64" });
+  const ranks = random.permutation(kOrder, n).astype("float64");
+  return ranks.sub(n / 2).mul(0.35).add(jitter).reshape(shape);
 }
 
 const ints = (xs: number[] | number[][]): T => nb.tensor(xs, { dtype: "int32" });

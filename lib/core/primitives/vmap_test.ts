@@ -7,35 +7,16 @@ import assert from "node:assert/strict";
 const { assertAllClose } = nb.testing;
 type T = nb.Tensor;
 
-// A tiny seeded generator (mulberry32), so every input is reproducible.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(s ^ (s >>> 15), 1 | s);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+const { random } = nb;
 
-const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-
+/** Uniform float32 values in [lo, hi), from the library's own seeded generator. */
 function uniform(shape: number[], seed: number, lo = -1, hi = 1): T {
-  const next = rng(seed);
-  return nb.tensor(Float32Array.from({ length: sizeOf(shape) }, () => lo + (hi - lo) * next()), {
-    shape,
-  });
+  return random.uniform(random.key(seed), shape, { minval: lo, maxval: hi });
 }
 
 /** Random int32 indices in [lo, hi). */
 function indices(shape: number[], seed: number, lo: number, hi: number): T {
-  const next = rng(seed);
-  return nb.tensor(
-    Int32Array.from({ length: sizeOf(shape) }, () => lo + Math.floor((hi - lo) * next())),
-    {
-      shape,
-    },
-  );
+  return random.randint(random.key(seed), shape, lo, hi);
 }
 
 type Axis = number | null;
