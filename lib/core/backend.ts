@@ -38,6 +38,11 @@ export interface Backend {
   run(name: string, inputs: readonly unknown[], params: Params, out: Aval): unknown;
   /** Releases a buffer at once (idempotent). */
   dispose(buffer: unknown): void;
+  /**
+   * Whether buffers hold memory the garbage collector cannot see (GPU buffers, a Wasm heap):
+   * then the buffer of every collected tensor is passed to `dispose`.
+   */
+  readonly releasesOnCollect?: boolean;
 }
 
 const backends = new Map<Device, Backend>();

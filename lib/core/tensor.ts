@@ -50,6 +50,12 @@ function op(name: string): AnyOp {
   return f;
 }
 
+// Device memory of tensors that were garbage-collected without `dispose()` goes back to its
+// backend here.
+const collected = new FinalizationRegistry<{ device: Device; buffer: unknown }>(
+  ({ device, buffer }) => getBackend(device).dispose(buffer),
+);
+
 /**
  * An immutable n-dimensional array. No operation mutates or consumes its inputs; a tensor
  * stays valid until it is garbage-collected or `dispose()`d.
@@ -82,6 +88,9 @@ export class Tensor implements Aval {
     this.dtype = aval.dtype;
     this.device = aval.device;
     this._buffer = buffer;
+    if (buffer !== null && getBackend(aval.device).releasesOnCollect) {
+      collected.register(this, { device: aval.device, buffer }, this);
+    }
   }
 
   /** The number of elements. */
@@ -167,7 +176,9 @@ export class Tensor implements Aval {
 
   /** Releases the storage now; later reads throw. Idempotent. */
   dispose(): void {
-    if (this._buffer !== null) getBackend(this.device).dispose(this._buffer);
+    if (this._buffer === null) return;
+    collected.unregister(this);
+    getBackend(this.device).dispose(this._buffer);
     this._buffer = null;
   }
 
