@@ -6,3 +6,5 @@
 
 export * from "./toy.ts";
 export * from "./batches.ts";
+export * from "./vocab.ts";
+export * from "./seq2seq.ts";

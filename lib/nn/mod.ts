@@ -22,3 +22,4 @@ export * from "./layers.ts";
 export * from "./recurrent.ts";
 export * from "./attention.ts";
 export * from "./losses.ts";
+export * from "./seq2seq.ts";
