@@ -10,7 +10,7 @@
 import type { Aval, Params } from "./backend.ts";
 import { JVPTrace, JVPTracer } from "./jvp.ts";
 import * as lax from "./lax.ts";
-import { LinearArg, type Primitive } from "./primitive.ts";
+import { BlockCotangent, LinearArg, type Primitive } from "./primitive.ts";
 import type { Tensor } from "./tensor.ts";
 import { Trace, Tracer, withTrace } from "./trace.ts";
 
@@ -113,12 +113,13 @@ export function transposeLinear(
   program: LinearProgram,
   cotangents: readonly (Tensor | null)[],
 ): (Tensor | null)[] {
-  const cts = new Map<Tensor, Tensor>();
+  const cts = new Map<Tensor, CotangentSum>();
   const isVar = (x: Tensor | null): x is StagingTracer =>
     x instanceof StagingTracer && x.trace === program.inputs[0]?.trace;
-  const accumulate = (v: Tensor, ct: Tensor) => {
-    const prev = cts.get(v);
-    cts.set(v, prev === undefined ? ct : lax.add(prev, ct));
+  const accumulate = (v: Tensor, ct: Tensor | BlockCotangent) => {
+    let sum = cts.get(v);
+    if (sum === undefined) cts.set(v, sum = new CotangentSum());
+    sum.add(ct);
   };
   program.outputs.forEach((o, i) => {
     const ct = cotangents[i];
@@ -126,8 +127,8 @@ export function transposeLinear(
   });
   for (let e = program.equations.length - 1; e >= 0; e--) {
     const { prim, params, inputs, out } = program.equations[e];
-    const ct = cts.get(out);
-    if (ct === undefined) continue;
+    const sum = cts.get(out);
+    if (sum === undefined) continue;
     cts.delete(out);
     if (!prim.transpose) {
       throw new Error(
@@ -135,11 +136,66 @@ export function transposeLinear(
       );
     }
     const args = inputs.map((x) => (isVar(x) ? new LinearArg(x) : x));
-    const argCts = prim.transpose(ct, args, params);
+    const argCts = prim.transpose(sum.total(), args, params);
     inputs.forEach((x, i) => {
       const c = argCts[i];
       if (isVar(x) && c !== null && c !== undefined) accumulate(x, c);
     });
   }
-  return program.inputs.map((v) => cts.get(v) ?? null);
+  return program.inputs.map((v) => cts.get(v)?.total() ?? null);
+}
+
+/** The running sum of the cotangents that reach one value: dense terms and sparse blocks. */
+class CotangentSum {
+  #dense: Tensor | null = null;
+  #blocks: BlockCotangent[] = [];
+
+  add(ct: Tensor | BlockCotangent): void {
+    if (ct instanceof BlockCotangent) this.#blocks.push(ct);
+    else this.#dense = this.#dense === null ? ct : lax.add(this.#dense, ct);
+  }
+
+  total(): Tensor {
+    const blocks = this.#blocks.length > 0 ? assemble(this.#blocks) : null;
+    return lax.addMaybe(this.#dense, blocks)!;
+  }
+}
+
+// Blocks that differ along a single axis and do not overlap (a sequence read step by step)
+// join into one concat with zero gaps; any other mix is summed as padded blocks.
+function assemble(blocks: BlockCotangent[]): Tensor {
+  const { shape } = blocks[0];
+  const pad = (b: BlockCotangent) =>
+    lax.pad(b.block, shape.map((d, i) => [b.begin[i], d - b.begin[i] - b.block.shape[i]]), 0);
+  const axis = tilingAxis(blocks);
+  if (axis < 0) return blocks.map(pad).reduce((a, b) => lax.add(a, b));
+  const sorted = [...blocks].sort((a, b) => a.begin[axis] - b.begin[axis]);
+  const like = sorted[0].block;
+  const pieces: Tensor[] = [];
+  let at = 0;
+  const gap = (to: number) => {
+    if (to > at) {
+      const gapShape = shape.map((d, i) => (i === axis ? to - at : d));
+      pieces.push(lax.full(gapShape, 0, like.dtype, like.device));
+    }
+  };
+  for (const b of sorted) {
+    gap(b.begin[axis]);
+    pieces.push(b.block);
+    at = b.begin[axis] + b.block.shape[axis];
+  }
+  gap(shape[axis]);
+  return lax.concat(pieces, axis);
+}
+
+// The one axis along which all blocks are partial, if they are disjoint and full elsewhere.
+function tilingAxis(blocks: BlockCotangent[]): number {
+  const { shape } = blocks[0];
+  const partial = shape.flatMap((d, i) => (blocks.some((b) => b.block.shape[i] !== d) ? [i] : []));
+  if (partial.length !== 1) return partial.length === 0 && blocks.length === 1 ? 0 : -1;
+  const axis = partial[0];
+  const spans = blocks.map((b) => [b.begin[axis], b.begin[axis] + b.block.shape[axis]]);
+  spans.sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < spans.length; i++) if (spans[i][0] < spans[i - 1][1]) return -1;
+  return axis;
 }

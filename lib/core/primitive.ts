@@ -27,6 +27,28 @@ export class LinearArg {
   }
 }
 
+/**
+ * A cotangent that is zero outside one block of a larger shape: what `slice` sends back to
+ * its input. Transposition sums such blocks lazily, so the cotangent of a tensor read slice by
+ * slice (a sequence step by step, gates split from one matrix) is assembled once, not padded
+ * to full size for every slice.
+ */
+export class BlockCotangent {
+  /** The nonzero block. */
+  readonly block: Tensor;
+  /** Where the block starts in the full shape. */
+  readonly begin: readonly number[];
+  /** The full shape. */
+  readonly shape: readonly number[];
+
+  /** Places `block` at `begin` inside zeros of `shape`. */
+  constructor(block: Tensor, begin: readonly number[], shape: readonly number[]) {
+    this.block = block;
+    this.begin = begin;
+    this.shape = shape;
+  }
+}
+
 /** A primitive operation and its rule table. */
 export interface Primitive<P extends Params = Params> {
   /** The unique name, also the key of its kernels in every backend. */
@@ -42,7 +64,11 @@ export interface Primitive<P extends Params = Params> {
    * For primitives linear in some arguments: the cotangent of each argument given the output
    * cotangent `ct` (`null` for non-linear arguments). Linear arguments arrive as `LinearArg`.
    */
-  transpose?(ct: Tensor, args: (Tensor | LinearArg)[], params: P): (Tensor | null)[];
+  transpose?(
+    ct: Tensor,
+    args: (Tensor | LinearArg)[],
+    params: P,
+  ): (Tensor | BlockCotangent | null)[];
   /**
    * The primitive applied to a batch: arguments arrive with their batch at axis 0 (or none),
    * and the result says where its own batch is.

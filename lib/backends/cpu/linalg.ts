@@ -6,7 +6,7 @@
  * multiply-adds and each output element is loaded and stored once per four products. Batches
  * are walked through strides, so a broadcast batch (stride 0) is never materialised; only a B
  * slice whose rows are not contiguous (such as a transposed view) is packed, once per distinct
- * slice.
+ * slice. Large float32 products go to the WebAssembly SIMD kernels instead.
  *
  * @module
  */
@@ -15,6 +15,7 @@ import type { Aval, Params } from "../../core/backend.ts";
 import { allocate, type TypedArray } from "../../core/dtype.ts";
 import { stridesOf } from "../../core/shape.ts";
 import { CpuBuffer, forEachRow, prod } from "./buffer.ts";
+import { WASM_MATMUL_MIN_WORK, wasmMatmul, wasmMatmulAvailable } from "./_wasm_matmul.ts";
 
 /** Rows of B per block: 256 × 512 float32 values (512 KiB) fit in a typical L2 cache. */
 const KC = 256;
@@ -186,7 +187,9 @@ export function matmul(inputs: readonly CpuBuffer[], _params: Params, out: Aval)
   const cStrides = stridesOf(batchShape).map((s) => s * m * n);
   const ad = a.data;
   const bd = b.data;
-  const needsPack = n > 1 && sbn !== 1;
+  const simd = out.dtype === "float32" && m * n * k >= WASM_MATMUL_MIN_WORK &&
+    wasmMatmulAvailable();
+  const needsPack = !simd && n > 1 && sbn !== 1;
   const packed = needsPack ? allocate(out.dtype, k * n) : bd;
   // A broadcast batch offers the same B slice again: pack it only when it changes.
   let packedFrom = -1;
@@ -198,6 +201,22 @@ export function matmul(inputs: readonly CpuBuffer[], _params: Params, out: Aval)
       const co = offs[2] + t * steps[2];
       if (n === 1) {
         matvec(ad, ao, sam, sak, bd, bo, sbk, c, co, m, k, int);
+      } else if (simd) {
+        wasmMatmul(
+          ad as Float32Array,
+          ao,
+          sam,
+          sak,
+          bd as Float32Array,
+          bo,
+          sbk,
+          sbn,
+          c as Float32Array,
+          co,
+          m,
+          k,
+          n,
+        );
       } else if (needsPack) {
         if (bo !== packedFrom) packSlice(bd, bo, sbk, sbn, k, n, packed);
         packedFrom = bo;

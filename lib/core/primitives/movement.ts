@@ -8,7 +8,7 @@
 
 import type { Aval } from "../backend.ts";
 import * as lax from "../lax.ts";
-import { definePrimitive, LinearArg } from "../primitive.ts";
+import { BlockCotangent, definePrimitive, LinearArg } from "../primitive.ts";
 import type { Shape } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { batchAll, instantiate } from "./_rules.ts";
@@ -59,10 +59,7 @@ definePrimitive<SliceParams>({
   name: "slice",
   abstractEval: ([x], { size }) => withShape(x, size),
   jvp: (_x, [t], _out, { begin, size }) => lax.slice(t!, begin, size),
-  transpose: (ct, [x], { begin, size }) => {
-    const src = inShape(x);
-    return [lax.pad(ct, src.map((d, i) => [begin[i], d - begin[i] - size[i]]), 0)];
-  },
+  transpose: (ct, [x], { begin }) => [new BlockCotangent(ct, begin, inShape(x))],
   vmap: ([x], _d, { begin, size }) => [lax.slice(x, [0, ...begin], [x.shape[0], ...size]), 0],
 });
 

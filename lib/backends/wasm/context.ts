@@ -1,0 +1,393 @@
+/**
+ * The wasm runtime: one shared `WebAssembly.Memory` with an {@linkcode Allocator}, the
+ * generated kernel module instantiated on the calling thread and on a pool of worker threads,
+ * and the synchronous matmul entry points built on them.
+ *
+ * Threads: big products are cut into chunks that the caller and the workers take from an
+ * atomic counter (see `_threads.ts`); small ones (fewer than `parallelThreshold`
+ * multiply-adds) run on the calling thread so per-op overhead stays in microseconds. Workers are
+ * `node:worker_threads` workers because Deno's web `Worker` has no `unref()`: an idle, unref'd
+ * worker never keeps the process alive, so scripts and tests exit as soon as their own work is
+ * done. Workers start lazily on the first big product and join when ready; until then the
+ * caller computes alone, so nothing ever waits for a worker to start.
+ *
+ * @example
+ * ```ts
+ * import { WasmContext } from "./context.ts";
+ * const ctx = new WasmContext({ threads: 1 });
+ * const [a, b, c] = [ctx.heap.alloc(16), ctx.heap.alloc(16), ctx.heap.alloc(16)];
+ * ctx.heap.f32().set([1, 2, 3, 4], a / 4); // A = [[1, 2], [3, 4]]
+ * ctx.heap.f32().set([1, 0, 0, 1], b / 4); // B = I
+ * ctx.gemm({ a, b, c, m: 2, n: 2, k: 2 });
+ * console.log(ctx.heap.f32().slice(c / 4, c / 4 + 4)); // Float32Array [1, 2, 3, 4]
+ * ```
+ *
+ * @module
+ */
+
+import { Worker } from "node:worker_threads";
+import { Allocator } from "./allocator.ts";
+import {
+  buildMatmulModule,
+  defaultMatmulConfig,
+  type MatmulConfig,
+  matmulWorkBytes,
+  relaxedSimdSupported,
+} from "./matmul.ts";
+import {
+  ARG,
+  CTRL,
+  CTRL_BYTES,
+  drainChunks,
+  type GemmFn,
+  JOB,
+  spinWhileEqual,
+  type WorkerInit,
+} from "./_threads.ts";
+
+/** Options of a {@linkcode WasmContext}. */
+export interface WasmContextOptions {
+  /** Threads including the caller (default `navigator.hardwareConcurrency`); 1 = no workers. */
+  threads?: number;
+  /** Initial memory size in 64 KiB pages (default 256 = 16 MiB). */
+  initialPages?: number;
+  /** Maximum memory size in pages (default 65536 = 4 GiB, the wasm32 limit). */
+  maximumPages?: number;
+  /** Force the relaxed-SIMD (true) or plain SIMD (false) kernel; default: detected. */
+  relaxed?: boolean;
+  /**
+   * Products with fewer multiply-adds (m·n·k·batch) stay on the caller (default 2²⁰: on the
+   * 2-core machines here 64³ = 2¹⁸ ran no faster on two threads than on one, 128³ did).
+   */
+  parallelThreshold?: number;
+  /**
+   * How long an idle worker spins for the next job before sleeping, in microseconds (default
+   * 500). Spinning burns a core briefly but saves the wake-up of a sleeping thread.
+   */
+  spinMicros?: number;
+  /** Overrides of the kernel's tile and block sizes. */
+  matmul?: Partial<MatmulConfig>;
+}
+
+/**
+ * A batched, strided float32 gemm over buffers in the context's memory: for each batch `i`,
+ * `C_i[m,n] (+)= A_i[m,k] · B_i[k,n]`. Offsets are in bytes; strides in elements.
+ */
+export interface GemmArgs {
+  /** Byte offset of A. */
+  a: number;
+  /** Byte offset of B. */
+  b: number;
+  /** Byte offset of C. */
+  c: number;
+  /** Rows of A and C. */
+  m: number;
+  /** Columns of B and C. */
+  n: number;
+  /** Columns of A, rows of B. */
+  k: number;
+  /** Element stride between rows of A (default k). Aᵀ stored as [k,m]: `rsa: 1, csa: m`. */
+  rsa?: number;
+  /** Element stride between columns of A (default 1). */
+  csa?: number;
+  /** Element stride between rows of B (default n). Bᵀ stored as [n,k]: `rsb: 1, csb: k`. */
+  rsb?: number;
+  /** Element stride between columns of B (default 1). */
+  csb?: number;
+  /** Element stride between rows of C (default n); C's columns are contiguous. */
+  ldc?: number;
+  /** Number of products (default 1). */
+  batch?: number;
+  /** Element stride between batches of A (default m·k; 0 broadcasts one A). */
+  strideA?: number;
+  /** Element stride between batches of B (default k·n; 0 broadcasts one B). */
+  strideB?: number;
+  /** Element stride between batches of C (default m·n). */
+  strideC?: number;
+  /** Add into C instead of overwriting it. */
+  accumulate?: boolean;
+}
+
+// A pool owns its control block: after `close()` a worker that is still shutting down may
+// touch the old block, so a new pool never reuses it (1 KiB per pool is left allocated).
+interface Pool {
+  workers: { worker: Worker; work: number }[];
+  ctrl: Int32Array;
+}
+
+function checkCount(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0) {
+    throw new RangeError(`gemm: ${name} must be a count, got ${v}`);
+  }
+}
+
+// Checks that an operand of `r`×`c` elements (strides `rs`, `cs`) in `batch` copies `sb` apart
+// lies inside the memory. Plain arguments, no arrays: this runs on every product.
+function checkSpan(
+  name: string,
+  offset: number,
+  batch: number,
+  sb: number,
+  r: number,
+  rs: number,
+  c: number,
+  cs: number,
+  bytes: number,
+): void {
+  for (const stride of [sb, rs, cs]) {
+    if (!Number.isInteger(stride) || stride < 0) {
+      throw new RangeError(`gemm: ${name} has a bad stride ${stride}`);
+    }
+  }
+  const last = (batch - 1) * sb + Math.max(0, r - 1) * rs + Math.max(0, c - 1) * cs;
+  const end = offset + 4 * (last + 1);
+  if (!Number.isInteger(offset) || offset < 0 || offset % 4 !== 0 || end > bytes) {
+    throw new RangeError(
+      `gemm: ${name} [${batch}×${r}×${c}] at byte ${offset} does not fit in the memory (${bytes} bytes)`,
+    );
+  }
+}
+
+/**
+ * Memory, allocator, compiled kernels and worker pool of the wasm backend.
+ *
+ * @example
+ * ```ts
+ * import { WasmContext } from "./context.ts";
+ * const ctx = new WasmContext({ threads: 2 });
+ * const n = 256;
+ * const [a, b, c] = [0, 1, 2].map(() => ctx.heap.alloc(4 * n * n));
+ * ctx.heap.f32().fill(1, a / 4, a / 4 + n * n);
+ * ctx.heap.f32().fill(2, b / 4, b / 4 + n * n);
+ * ctx.gemm({ a, b, c, m: n, n, k: n }); // big enough to start the worker pool
+ * console.log(ctx.heap.f32()[c / 4]); // 512
+ * ctx.close();
+ * ```
+ */
+export class WasmContext {
+  /** The shared linear memory every thread computes in. */
+  readonly memory: WebAssembly.Memory;
+  /** Allocator of operand buffers in {@linkcode WasmContext.memory}. */
+  readonly heap: Allocator;
+  /** The kernel configuration this context was generated with. */
+  readonly config: MatmulConfig;
+  /** The compiled kernel module (shared with the workers). */
+  readonly module: WebAssembly.Module;
+  /** Threads including the caller. */
+  readonly threads: number;
+  /** Multiply-add count below which products stay on the calling thread. */
+  readonly parallelThreshold: number;
+  /** How long an idle worker spins for the next job before it sleeps (microseconds). */
+  readonly spinMicros: number;
+  readonly #gemm: GemmFn;
+  readonly #work: number;
+  #pool: Pool | undefined;
+
+  /** Creates the memory, compiles the kernels for this engine and reserves the control block. */
+  constructor(options: WasmContextOptions = {}) {
+    const maximum = options.maximumPages ?? 65536;
+    this.threads = Math.max(1, Math.floor(options.threads ?? navigator.hardwareConcurrency ?? 1));
+    this.parallelThreshold = options.parallelThreshold ?? 2 ** 20;
+    this.spinMicros = options.spinMicros ?? 500;
+    const relaxed = options.relaxed ?? relaxedSimdSupported();
+    // Without a fused multiply-add the product needs a temporary register: a 4-row tile fits.
+    this.config = defaultMatmulConfig({
+      relaxed,
+      mr: relaxed ? 6 : 4,
+      maxPages: maximum,
+      ...options.matmul,
+    });
+    this.memory = new WebAssembly.Memory({
+      initial: Math.min(options.initialPages ?? 256, maximum),
+      maximum,
+      shared: true,
+    });
+    this.module = new WebAssembly.Module(buildMatmulModule(this.config));
+    const instance = new WebAssembly.Instance(this.module, { env: { memory: this.memory } });
+    this.#gemm = instance.exports.gemm as GemmFn;
+    this.heap = new Allocator(this.memory);
+    this.#work = this.heap.alloc(matmulWorkBytes(this.config));
+  }
+
+  /** Worker threads that have started and joined the pool. */
+  get readyWorkers(): number {
+    return this.#pool ? Atomics.load(this.#pool.ctrl, CTRL.READY) : 0;
+  }
+
+  /**
+   * Runs a batched gemm on buffers in {@linkcode WasmContext.memory} (see {@linkcode GemmArgs});
+   * synchronous: C is complete when it returns.
+   */
+  gemm(args: GemmArgs): void {
+    const { m, n, k, batch = 1 } = args;
+    checkCount("m", m);
+    checkCount("n", n);
+    checkCount("k", k);
+    checkCount("batch", batch);
+    const acc = args.accumulate ? 1 : 0;
+    const rsa = args.rsa ?? k, csa = args.csa ?? 1, rsb = args.rsb ?? n, csb = args.csb ?? 1;
+    const ldc = args.ldc ?? n;
+    const sba = args.strideA ?? m * k, sbb = args.strideB ?? k * n, sbc = args.strideC ?? m * n;
+    if (m === 0 || n === 0 || batch === 0) return;
+    // Fail here, naming the operand, rather than with a trap inside the kernel. (C must not
+    // overlap A or B; that is the caller's contract and is not checked.)
+    const bytes = this.memory.buffer.byteLength;
+    checkSpan("A", args.a, batch, sba, m, rsa, k, csa, bytes);
+    checkSpan("B", args.b, batch, sbb, k, rsb, n, csb, bytes);
+    checkSpan("C", args.c, batch, sbc, m, ldc, n, 1, bytes);
+    if (k === 0) {
+      if (acc) return;
+      const f32 = this.heap.f32();
+      for (let bi = 0; bi < batch; bi++) {
+        for (let i = 0; i < m; i++) {
+          const row = (args.c >>> 2) + bi * sbc + i * ldc;
+          f32.fill(0, row, row + n);
+        }
+      }
+      return;
+    }
+    const parallel = this.threads > 1 && m * n * k * batch >= this.parallelThreshold;
+    if (parallel && this.#pool === undefined) this.#startPool();
+    const workers = parallel ? Math.min(this.readyWorkers, this.threads - 1) : 0;
+    if (workers === 0) {
+      for (let bi = 0; bi < batch; bi++) {
+        const { a, b, c } = args;
+        const g = this.#gemm;
+        g(
+          a + 4 * bi * sba,
+          rsa,
+          csa,
+          b + 4 * bi * sbb,
+          rsb,
+          csb,
+          c + 4 * bi * sbc,
+          ldc,
+          m,
+          n,
+          k,
+          acc,
+          this.#work,
+        );
+      }
+      return;
+    }
+    // Chunk grid: about three chunks per thread so a late worker costs little; split the
+    // longer output side, in whole register tiles, so duplicated packing stays small.
+    const { mr, nr } = this.config;
+    const want = Math.ceil((3 * (workers + 1)) / batch);
+    let gridM = 1, gridN = 1, chunkM = m, chunkN = n;
+    if (want > 1) {
+      const tilesM = Math.ceil(m / mr), tilesN = Math.ceil(n / nr);
+      if (tilesM >= tilesN) {
+        chunkM = Math.ceil(tilesM / Math.min(want, tilesM)) * mr;
+        gridM = Math.ceil(m / chunkM);
+      } else {
+        chunkN = Math.ceil(tilesN / Math.min(want, tilesN)) * nr;
+        gridN = Math.ceil(n / chunkN);
+      }
+    }
+    const args32 = this.#pool!.ctrl.subarray(CTRL.ARGS);
+    args32[ARG.KIND] = JOB.GEMM;
+    args32[ARG.A] = args.a;
+    args32[ARG.RSA] = rsa;
+    args32[ARG.CSA] = csa;
+    args32[ARG.SBA] = sba;
+    args32[ARG.B] = args.b;
+    args32[ARG.RSB] = rsb;
+    args32[ARG.CSB] = csb;
+    args32[ARG.SBB] = sbb;
+    args32[ARG.C] = args.c;
+    args32[ARG.LDC] = ldc;
+    args32[ARG.SBC] = sbc;
+    args32[ARG.M] = m;
+    args32[ARG.N] = n;
+    args32[ARG.K] = k;
+    args32[ARG.ACC] = acc;
+    args32[ARG.BATCH] = batch;
+    args32[ARG.GRID_M] = gridM;
+    args32[ARG.GRID_N] = gridN;
+    args32[ARG.CHUNK_M] = chunkM;
+    args32[ARG.CHUNK_N] = chunkN;
+    this.#run(batch * gridM * gridN);
+  }
+
+  // Publishes the job whose arguments are written, works on it, waits for the stragglers and
+  // closes it. Arguments are plain stores: the seq-cst store of GEN below publishes them.
+  #run(total: number): void {
+    const ctrl = this.#pool!.ctrl;
+    Atomics.store(ctrl, CTRL.NEXT, 0);
+    Atomics.store(ctrl, CTRL.DONE, 0);
+    Atomics.store(ctrl, CTRL.ERROR, 0);
+    const gen = (Atomics.load(ctrl, CTRL.GEN) + 1) | 0 || 1; // 0 means "closed" in OPEN
+    Atomics.store(ctrl, CTRL.OPEN, gen);
+    Atomics.store(ctrl, CTRL.GEN, gen);
+    Atomics.notify(ctrl, CTRL.GEN);
+    const error = total > 0 ? drainChunks(ctrl, this.#gemm, this.#work, total) : undefined;
+    // The caller has nothing else to do: spin on the last chunks, sleep only if they are slow.
+    for (let d; (d = Atomics.load(ctrl, CTRL.DONE)) < total;) {
+      if (!spinWhileEqual(ctrl, CTRL.DONE, d, 2000)) Atomics.wait(ctrl, CTRL.DONE, d, 5);
+    }
+    Atomics.store(ctrl, CTRL.OPEN, 0);
+    for (let a; (a = Atomics.load(ctrl, CTRL.ACTIVE)) > 0;) Atomics.wait(ctrl, CTRL.ACTIVE, a, 5);
+    if (error !== undefined) throw error;
+    if (Atomics.load(ctrl, CTRL.ERROR)) throw new Error("gemm: a wasm worker failed (see stderr)");
+  }
+
+  #startPool(): void {
+    const ctrlPtr = this.heap.alloc(CTRL_BYTES);
+    this.heap.u8().fill(0, ctrlPtr, ctrlPtr + CTRL_BYTES);
+    const ctrl = new Int32Array(this.memory.buffer, ctrlPtr, CTRL_BYTES / 4);
+    Atomics.store(ctrl, CTRL.SPIN_US, this.spinMicros);
+    this.#pool = { workers: [], ctrl };
+    for (let t = 1; t < this.threads; t++) {
+      let worker: Worker;
+      try {
+        worker = new Worker(new URL("./worker.ts", import.meta.url));
+      } catch {
+        // Without permission to load the worker module (Deno's --allow-read), products stay
+        // on the calling thread: slower, still correct.
+        break;
+      }
+      const work = this.heap.alloc(matmulWorkBytes(this.config));
+      const init: WorkerInit = { module: this.module, memory: this.memory, ctrl: ctrlPtr, work };
+      worker.postMessage(init);
+      worker.on("error", (e: unknown) => console.error("nabla wasm worker error:", e));
+      // An idle worker sleeps in Atomics.wait; it must not keep the process alive.
+      worker.unref();
+      this.#pool.workers.push({ worker, work });
+    }
+  }
+
+  /**
+   * Stops the worker threads (the memory and allocator stay usable; later products run on the
+   * calling thread until a big one starts a new pool).
+   */
+  close(): void {
+    const pool = this.#pool;
+    if (pool === undefined) return;
+    pool.ctrl[CTRL.ARGS + ARG.KIND] = JOB.EXIT;
+    this.#run(0);
+    this.#pool = undefined;
+    // Safe to free the work buffers: no chunk is in flight once the exit job has drained, and
+    // a worker still starting up only ever touches the (kept) control block.
+    for (const { worker, work } of pool.workers) {
+      worker.terminate();
+      this.heap.free(work);
+    }
+  }
+}
+
+let defaultContext: WasmContext | undefined;
+
+/**
+ * The process-wide context used by {@linkcode matmulF32} (created on first use).
+ *
+ * @example
+ * ```ts
+ * import { defaultWasmContext } from "./context.ts";
+ * console.log(defaultWasmContext().threads >= 1); // true
+ * ```
+ */
+export function defaultWasmContext(): WasmContext {
+  return defaultContext ??= new WasmContext();
+}

@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import { matmulF32 } from "./api.ts";
+import { WasmContext } from "./context.ts";
+import { relaxedSimdSupported } from "./matmul.ts";
+import { assertMatmulClose, naiveMatmul, randomF32 } from "./_test_util.ts";
+
+async function untilReady(ctx: WasmContext, workers: number): Promise<void> {
+  for (let i = 0; i < 500 && ctx.readyWorkers < workers; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(ctx.readyWorkers, workers, "workers did not start within 5 s");
+}
+
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1],
+  [37, 53, 29],
+  [7, 300, 500],
+  [500, 300, 7],
+  [130, 600, 1030],
+  [64, 64, 64],
+];
+
+for (const relaxed of relaxedSimdSupported() ? [true, false] : [false]) {
+  Deno.test(`threaded matmul (${relaxed ? "relaxed_madd" : "mul+add"}) matches naive`, async () => {
+    // Three threads on any machine, and every product split, so the hand-off is exercised.
+    const ctx = new WasmContext({ threads: 3, parallelThreshold: 0, relaxed, initialPages: 16 });
+    try {
+      // The first call starts the pool and computes alone; later calls share the work.
+      const a0 = randomF32(64 * 64, 1);
+      assertMatmulClose(
+        matmulF32(a0, a0, 64, 64, 64, { context: ctx }),
+        naiveMatmul(a0, a0, 64, 64, 64),
+        "before the workers are ready",
+      );
+      await untilReady(ctx, 2);
+      for (const [m, k, n] of SHAPES) {
+        const a = randomF32(m * k, m + k), b = randomF32(k * n, n + 2 * k);
+        for (const [transA, transB] of [[false, false], [true, false], [false, true]]) {
+          const c = matmulF32(a, b, m, k, n, { transA, transB, context: ctx });
+          assertMatmulClose(
+            c,
+            naiveMatmul(a, b, m, k, n, transA, transB),
+            `threaded ${m}×${k}×${n} transA=${transA} transB=${transB}`,
+          );
+        }
+      }
+    } finally {
+      ctx.close();
+    }
+  });
+}
+
+Deno.test("threaded batched gemm with accumulation, repeated many times", async () => {
+  const ctx = new WasmContext({ threads: 3, parallelThreshold: 0, initialPages: 16 });
+  try {
+    const [m, k, n, batch] = [19, 33, 21, 5];
+    const a = randomF32(batch * m * k, 3), b = randomF32(batch * k * n, 4);
+    const pa = ctx.heap.alloc(4 * a.length), pb = ctx.heap.alloc(4 * b.length);
+    const pc = ctx.heap.alloc(4 * batch * m * n);
+    ctx.heap.f32().set(a, pa / 4);
+    ctx.heap.f32().set(b, pb / 4);
+    ctx.gemm({ a: pa, b: pb, c: pc, m, n, k, batch }); // starts the pool
+    await untilReady(ctx, 2);
+    // Many back-to-back jobs: catches hand-off races (a late worker taking a stale chunk).
+    const reps = 200;
+    for (let r = 0; r < reps; r++) {
+      ctx.gemm({ a: pa, b: pb, c: pc, m, n, k, batch, accumulate: true });
+    }
+    for (let i = 0; i < batch; i++) {
+      const ref = naiveMatmul(
+        a.subarray(i * m * k, (i + 1) * m * k),
+        b.subarray(i * k * n, (i + 1) * k * n),
+        m,
+        k,
+        n,
+      );
+      const scaled = {
+        c: ref.c.map((x) => (reps + 1) * x),
+        scale: ref.scale.map((x) => (reps + 1) * x),
+      };
+      const got = ctx.heap.f32().slice(pc / 4 + i * m * n, pc / 4 + (i + 1) * m * n);
+      assertMatmulClose(got, scaled, `batch ${i} after ${reps} accumulations`);
+    }
+  } finally {
+    ctx.close();
+  }
+});
+
+Deno.test("close() stops the workers; the context keeps working and can restart them", async () => {
+  const ctx = new WasmContext({ threads: 2, parallelThreshold: 0, initialPages: 16 });
+  const a = randomF32(50 * 40, 9), b = randomF32(40 * 30, 10);
+  const expected = naiveMatmul(a, b, 50, 40, 30);
+  matmulF32(a, b, 50, 40, 30, { context: ctx });
+  await untilReady(ctx, 1);
+  ctx.close();
+  assert.equal(ctx.readyWorkers, 0);
+  assertMatmulClose(matmulF32(a, b, 50, 40, 30, { context: ctx }), expected, "restarted pool");
+  await untilReady(ctx, 1);
+  assertMatmulClose(matmulF32(a, b, 50, 40, 30, { context: ctx }), expected, "with new workers");
+  ctx.close();
+  ctx.close(); // idempotent
+});
+
+Deno.test("small products stay on the calling thread (no pool is started)", async () => {
+  const ctx = new WasmContext({ threads: 2, parallelThreshold: 2 ** 18 });
+  const a = randomF32(32 * 32, 11);
+  assertMatmulClose(
+    matmulF32(a, a, 32, 32, 32, { context: ctx }),
+    naiveMatmul(a, a, 32, 32, 32),
+    "small",
+  );
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(ctx.readyWorkers, 0);
+});
+
+Deno.test("the default context computes with its pool left running (the process still exits)", () => {
+  const [m, k, n] = [128, 256, 96];
+  const a = randomF32(m * k, 12), b = randomF32(k * n, 13);
+  assertMatmulClose(matmulF32(a, b, m, k, n), naiveMatmul(a, b, m, k, n), "default context");
+});
