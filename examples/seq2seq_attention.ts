@@ -108,6 +108,9 @@ const bar = new cliProgress.SingleBar(
   {
     format: "  {bar} {percentage}% | {value}/{total} batches | loss {loss} | {duration}s",
     hideCursor: true,
+    // Without a terminal (logs, CI) the bar still reports, as a line every 30 s.
+    noTTYOutput: true,
+    notTTYSchedule: 30_000,
   },
   cliProgress.Presets.shades_classic,
 );
