@@ -148,14 +148,14 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
 }
 console.log(`saved parameters to ${paramsPath.pathname}`);
 
-// ---- Attention maps of a few test examples, as SVG heatmaps.
+// ---- Attention maps of a few test examples, as SVG heatmaps (darker: more attention).
 if (model.config.attention) {
   const shown = 3;
   const x = test.x.slice([0, 0], [shown, -1]);
   const { ids, weights } = model.generate(params, x, startId, answerLength);
   const w = await weights!.data();
   const outputs = vocab.decode(ids);
-  const inputs = corpus.test.questions.slice(0, shown).map(reverse);
+  const inputs = corpus.test.questions.slice(0, shown);
   const cell = 14;
   const [Tout, Tin] = [answerLength, x.shape[1]];
   const panelW = 60 + Tin * cell;
@@ -166,7 +166,8 @@ if (model.config.attention) {
     parts.push(`<g transform="translate(${ox},0)">`);
     for (let i = 0; i < Tout; i++) {
       for (let j = 0; j < Tin; j++) {
-        const v = w[(e * Tout + i) * Tin + j];
+        // Column j shows input character j; the encoder read the input reversed.
+        const v = w[(e * Tout + i) * Tin + (Tin - 1 - j)];
         const shade = Math.round(255 * (1 - v));
         parts.push(
           `<rect x="${50 + j * cell}" y="${
@@ -185,7 +186,7 @@ if (model.config.attention) {
         }</text>`,
       )
     );
-    parts.push(`<text x="50" y="16">input (reversed) →, output ↓</text></g>`);
+    parts.push(`<text x="50" y="16">input →, output ↓</text></g>`);
   }
   const svg =
     `<svg xmlns="http://www.w3.org/2000/svg" width="${shown * (panelW + 20)}" height="${panelH}" ` +
