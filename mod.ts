@@ -21,6 +21,7 @@
  */
 
 import "./lib/backends/cpu/mod.ts";
+import "./lib/backends/webgpu/mod.ts";
 
 export { type Aval, type Device, getDefaultDevice, setDevice } from "./lib/core/backend.ts";
 export type { DType, TypedArray } from "./lib/core/dtype.ts";

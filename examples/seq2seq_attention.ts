@@ -63,7 +63,7 @@ const encodeSplit = (split: { questions: string[]; answers: string[] }) => {
 };
 const train = encodeSplit(corpus.train);
 const test = encodeSplit(corpus.test);
-const startId = vocab.encode(["_"]).dataSync()[0];
+const startId = vocab.id("_");
 const answerLength = test.decoderOut.shape[1];
 console.log(
   `${flags.task}: ${corpus.train.questions.length} train / ${corpus.test.questions.length} test examples, ` +
@@ -90,7 +90,10 @@ const loss = (p: Params, x: Tensor, decoderIn: Tensor, decoderOut: Tensor) =>
 const step = nb.valueAndGrad(loss);
 
 // Greedy decoding of a split in chunks; returns the decoded answers and the exact-match rate.
-function evaluate(split: typeof test, answers: string[]): { decoded: string[]; accuracy: number } {
+async function evaluate(
+  split: typeof test,
+  answers: string[],
+): Promise<{ decoded: string[]; accuracy: number }> {
   const decoded: string[] = [];
   const chunk = 1000;
   const N = split.x.shape[0];
@@ -98,7 +101,7 @@ function evaluate(split: typeof test, answers: string[]): { decoded: string[]; a
     const size = Math.min(chunk, N - start);
     const x = split.x.slice([start, 0], [size, -1]);
     const { ids } = model.generate(params, x, startId, answerLength);
-    decoded.push(...vocab.decode(ids));
+    decoded.push(...vocab.decode(await ids.to("cpu")));
   }
   const right = decoded.filter((d, i) => d === answers[i].slice(1)).length;
   return { decoded, accuracy: right / N };
@@ -134,7 +137,7 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
   bar.stop();
   const trainSeconds = (performance.now() - t0) / 1000;
   const t1 = performance.now();
-  const { decoded, accuracy } = evaluate(test, corpus.test.answers);
+  const { decoded, accuracy } = await evaluate(test, corpus.test.answers);
   const evalSeconds = (performance.now() - t1) / 1000;
   console.log(
     `  loss ${(total / count).toFixed(4)}  test exact match ${(100 * accuracy).toFixed(2)}%  ` +
@@ -154,7 +157,7 @@ if (model.config.attention) {
   const x = test.x.slice([0, 0], [shown, -1]);
   const { ids, weights } = model.generate(params, x, startId, answerLength);
   const w = await weights!.data();
-  const outputs = vocab.decode(ids);
+  const outputs = vocab.decode(await ids.to("cpu"));
   const inputs = corpus.test.questions.slice(0, shown);
   const cell = 14;
   const [Tout, Tin] = [answerLength, x.shape[1]];

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Aval, type Device, getBackend } from "./backend.ts";
+import { type Aval, type Device, getBackend, initBackend } from "./backend.ts";
 import type { DType, TypedArray } from "./dtype.ts";
 import { fmt, type Shape, sizeOf } from "./shape.ts";
 import { formatTensor } from "./_format.ts";
@@ -167,10 +167,10 @@ export class Tensor implements Aval {
   /** A copy on another device. */
   async to(device: Device): Promise<Tensor> {
     if (device === this.device) return this;
-    const data = await this.data();
+    const [data, target] = await Promise.all([this.data(), initBackend(device)]);
     return new Tensor(
       { shape: this.shape, dtype: this.dtype, device },
-      getBackend(device).fromArray(data, this.shape),
+      target.fromArray(data, this.shape),
     );
   }
 

@@ -35,8 +35,9 @@ export function spiral(opts: { train?: boolean } = {}): Labeled {
   const classes = 3;
   const n = perClass * classes;
   const [noiseKey, shuffleKey] = split(key(train ? 1984 : 2020));
-  const noise = normal(noiseKey, [n]).dataSync();
-  const order = permutation(shuffleKey, n).dataSync();
+  // Drawn on the CPU to be read here, whatever the default device.
+  const noise = normal(noiseKey, [n], { device: "cpu" }).dataSync();
+  const order = permutation(shuffleKey, n, { device: "cpu" }).dataSync();
   const xs = new Float32Array(2 * n);
   const ts = new Int32Array(n);
   for (let k = 0; k < n; k++) {

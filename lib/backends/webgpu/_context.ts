@@ -1,0 +1,367 @@
+/**
+ * The GPU context: one device, its buffer pool, the pipeline cache, and the command batching
+ * that keeps enqueueing synchronous. Kernels record dispatches into one open compute pass;
+ * the batch is submitted when values are read, when it is full, or at the end of the current
+ * JavaScript task (a microtask), so a training step becomes a handful of submits.
+ *
+ * Every dispatch binds, at binding 0, a slice of a per-batch parameter arena (`P`: a u32
+ * array holding shapes, strides, offsets and constants), then its inputs read-only and its
+ * outputs read-write. The arena is written once per batch just before the submit.
+ *
+ * @module
+ */
+
+import type { DType, TypedArray } from "../../core/dtype.ts";
+import { type Shape, sizeOf, stridesOf } from "../../core/shape.ts";
+import { GpuArray, GpuStorage } from "./_array.ts";
+import { BufferPool, type PoolStats } from "./_pool.ts";
+
+/** A kernel variant: its cache key and the WGSL it compiles from (built only on a miss). */
+export interface KernelSpec {
+  /** Unique per generated code. */
+  readonly key: string;
+  /** Generates the WGSL source; entry point `main`. */
+  readonly code: () => string;
+}
+
+/** Bytes per parameter slot: the storage-buffer binding offset alignment. */
+const SLOT = 256;
+/** The parameter arena: 4096 slots per batch. */
+const ARENA_BYTES = 1 << 20;
+/** Dispatches per batch before a submit, so the GPU starts while JavaScript keeps recording. */
+const MAX_BATCH = 512;
+/** The most workgroups along one dispatch dimension. */
+const MAX_GROUPS = 65535;
+
+/** The error every operation gives once the device is lost. */
+function lostError(reason: string): Error {
+  return new Error(`webgpu: the GPU device was lost (${reason}); its tensors are gone`);
+}
+
+/**
+ * A WebGPU device with batching, pooling and pipeline caching.
+ *
+ * @example
+ * ```ts
+ * import { GpuContext } from "./_context.ts";
+ * import assert from "node:assert/strict";
+ * const adapter = await navigator.gpu?.requestAdapter();
+ * if (adapter) {
+ *   const ctx = new GpuContext(await adapter.requestDevice());
+ *   const x = ctx.upload(new Float32Array([1, 2, 3]), [3]);
+ *   assert.deepEqual([...await ctx.read(x)], [1, 2, 3]);
+ *   ctx.device.destroy();
+ * }
+ * ```
+ */
+export class GpuContext {
+  /** The device. */
+  readonly device: GPUDevice;
+  /** Storage buffers of tensors. */
+  readonly pool: BufferPool;
+  readonly #staging: BufferPool;
+  readonly #pipelines = new Map<string, GPUComputePipeline>();
+  readonly #layouts = new Map<string, [GPUBindGroupLayout, GPUPipelineLayout]>();
+  #encoder: GPUCommandEncoder | null = null;
+  #pass: GPUComputePassEncoder | null = null;
+  #dispatches = 0;
+  readonly #arena: GPUBuffer;
+  readonly #arenaData = new Uint32Array(ARENA_BYTES / 4);
+  #arenaUsed = 0;
+  #flushScheduled = false;
+  #lost: string | null = null;
+  #error: string | null = null;
+  readonly #pendingReads = new Set<(e: Error) => void>();
+  readonly #scalars = new Map<string, GpuStorage>();
+  /**
+   * Whether kernels cooperate through workgroup memory (matmul tiles, softmax rows, long
+   * reductions). True on hardware. False on software adapters (llvmpipe, SwiftShader), where
+   * workgroup memory is ordinary CPU memory, each barrier switches coroutines, and kernels
+   * using them take seconds to compile: there one thread per output is faster. Tests flip it
+   * to cover both families.
+   */
+  useWorkgroupMemory: boolean;
+  /** How many reads went back to the CPU (tests check that training steps make none). */
+  reads = 0;
+
+  /** Wraps a device; listens for its loss and for validation errors. */
+  constructor(device: GPUDevice) {
+    this.device = device;
+    this.useWorkgroupMemory = !device.adapterInfo?.isFallbackAdapter;
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    // Keep up to a quarter of the largest buffer size of released memory, within 256 MiB to
+    // 4 GiB: beyond the cap, released buffers are destroyed rather than kept.
+    const cap = Math.max(2 ** 28, Math.min(2 ** 32, device.limits.maxBufferSize / 4));
+    this.pool = new BufferPool(device, usage, cap);
+    this.#staging = new BufferPool(
+      device,
+      GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      64 << 20,
+      device.limits.maxBufferSize,
+    );
+    this.#arena = device.createBuffer({
+      size: ARENA_BYTES,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+    });
+    device.lost.then((info) => {
+      this.#lost = info.message || info.reason || "unknown reason";
+      const err = lostError(this.#lost);
+      for (const reject of this.#pendingReads) reject(err);
+      this.#pendingReads.clear();
+    });
+    device.addEventListener("uncapturederror", (e) => {
+      // A validation error means a kernel bug; the next read reports it rather than
+      // returning garbage.
+      this.#error ??= (e as GPUUncapturedErrorEvent).error.message;
+    });
+  }
+
+  /** Throws when the device can no longer run work. */
+  checkAlive(): void {
+    if (this.#lost !== null) throw lostError(this.#lost);
+  }
+
+  /** The pool's counters. */
+  stats(): PoolStats {
+    return this.pool.stats();
+  }
+
+  /**
+   * A fresh row-major array of `dtype`, for a kernel to write (`upload` false) or for
+   * `writeBuffer` (`upload` true, which must not reuse a buffer of the unsubmitted batch).
+   */
+  alloc(shape: Shape, dtype: DType, upload = false): GpuArray {
+    this.checkAlive();
+    const bytes = Math.max(4, sizeOf(shape) * 4);
+    const buffer = this.pool.acquire(bytes, !upload);
+    const storage = new GpuStorage(buffer, (b) => this.pool.release(b));
+    return new GpuArray(storage, shape, stridesOf(shape), 0, dtype);
+  }
+
+  /**
+   * Uploads row-major 4-byte values. Scalars are cached by value: storage is immutable, so
+   * every `x.mul(2)` can share one buffer holding 2 instead of writing a new one.
+   */
+  upload(data: Float32Array | Int32Array | Uint32Array, shape: Shape, dtype?: DType): GpuArray {
+    const dt: DType = dtype ??
+      (data instanceof Float32Array ? "float32" : data instanceof Int32Array ? "int32" : "bool");
+    if (data.length === 1 && shape.length === 0) {
+      const key = `${dt}:${new Uint32Array(data.buffer, data.byteOffset, 1)[0]}`;
+      const cached = this.#scalars.get(key);
+      if (cached && cached.refs > 0) {
+        cached.refs++;
+        return new GpuArray(cached, shape, [], 0, dt);
+      }
+      const a = this.#write(data, shape, dt);
+      if (this.#scalars.size >= 1024) {
+        // Keep the cache small: drop every entry (each keeps one reference on its storage).
+        for (const s of this.#scalars.values()) s.unref();
+        this.#scalars.clear();
+      }
+      a.storage.refs++;
+      this.#scalars.set(key, a.storage);
+      return a;
+    }
+    return this.#write(data, shape, dt);
+  }
+
+  #write(data: Float32Array | Int32Array | Uint32Array, shape: Shape, dtype: DType): GpuArray {
+    const a = this.alloc(shape, dtype, true);
+    if (data.length > 0) {
+      this.device.queue.writeBuffer(a.buffer, 0, data as Uint32Array<ArrayBuffer>);
+    }
+    return a;
+  }
+
+  /** The pipeline of a kernel variant, compiled on first use. */
+  pipeline(spec: KernelSpec, inputs: number, outputs: number): GPUComputePipeline {
+    const cached = this.#pipelines.get(spec.key);
+    if (cached) return cached;
+    const [, layout] = this.#layout(inputs, outputs);
+    const code = spec.code();
+    this.device.pushErrorScope("validation");
+    const pipeline = this.device.createComputePipeline({
+      label: spec.key,
+      layout,
+      compute: {
+        module: this.device.createShaderModule({ code, label: spec.key }),
+        entryPoint: "main",
+      },
+    });
+    this.device.popErrorScope().then((err) => {
+      if (err) this.#error ??= `kernel ${spec.key} failed to compile: ${err.message}\n${code}`;
+    });
+    this.#pipelines.set(spec.key, pipeline);
+    return pipeline;
+  }
+
+  /** The number of distinct kernel variants compiled so far. */
+  get pipelineCount(): number {
+    return this.#pipelines.size;
+  }
+
+  #layout(inputs: number, outputs: number): [GPUBindGroupLayout, GPUPipelineLayout] {
+    const key = `${inputs}:${outputs}`;
+    const cached = this.#layouts.get(key);
+    if (cached) return cached;
+    const entries: GPUBindGroupLayoutEntry[] = [];
+    for (let i = 0; i < 1 + inputs + outputs; i++) {
+      entries.push({
+        binding: i,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: i <= inputs ? "read-only-storage" : "storage" },
+      });
+    }
+    const group = this.device.createBindGroupLayout({ entries });
+    const made: [GPUBindGroupLayout, GPUPipelineLayout] = [
+      group,
+      this.device.createPipelineLayout({ bindGroupLayouts: [group] }),
+    ];
+    this.#layouts.set(key, made);
+    return made;
+  }
+
+  /**
+   * Records one dispatch of `groups` workgroups (spread over x and y when there are more than
+   * a dimension holds; shaders rebuild the linear id from `num_workgroups`).
+   */
+  dispatch(
+    spec: KernelSpec,
+    inputs: readonly GPUBuffer[],
+    outputs: readonly GPUBuffer[],
+    params: readonly number[],
+    groups: number,
+  ): void {
+    this.checkAlive();
+    if (groups === 0) return;
+    const pipeline = this.pipeline(spec, inputs.length, outputs.length);
+    const words = Math.max(1, params.length);
+    const bytes = Math.ceil((words * 4) / SLOT) * SLOT;
+    if (this.#arenaUsed + bytes > ARENA_BYTES) this.flush();
+    const at = this.#arenaUsed;
+    for (let i = 0; i < params.length; i++) this.#arenaData[at / 4 + i] = params[i];
+    this.#arenaUsed += bytes;
+    const entries: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: this.#arena, offset: at, size: bytes } },
+    ];
+    let b = 1;
+    for (const buffer of inputs) entries.push({ binding: b++, resource: { buffer } });
+    for (const buffer of outputs) entries.push({ binding: b++, resource: { buffer } });
+    const group = this.device.createBindGroup({
+      layout: this.#layout(inputs.length, outputs.length)[0],
+      entries,
+    });
+    const pass = this.#computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    const x = Math.min(groups, MAX_GROUPS);
+    pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+    if (++this.#dispatches >= MAX_BATCH) this.flush();
+    else this.#scheduleFlush();
+  }
+
+  #computePass(): GPUComputePassEncoder {
+    if (this.#pass) return this.#pass;
+    this.#encoder ??= this.device.createCommandEncoder();
+    this.#pass = this.#encoder.beginComputePass();
+    return this.#pass;
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => {
+      this.#flushScheduled = false;
+      if (this.#lost === null) this.flush();
+    });
+  }
+
+  /** Submits every recorded command; released buffers become reusable. */
+  flush(): void {
+    if (this.#pass) {
+      this.#pass.end();
+      this.#pass = null;
+    }
+    if (this.#encoder) {
+      if (this.#arenaUsed > 0) {
+        this.device.queue.writeBuffer(this.#arena, 0, this.#arenaData, 0, this.#arenaUsed / 4);
+      }
+      this.device.queue.submit([this.#encoder.finish()]);
+      this.#encoder = null;
+    }
+    this.#arenaUsed = 0;
+    this.#dispatches = 0;
+    this.pool.commit();
+    this.#staging.commit();
+  }
+
+  /** Resolves when all submitted work has finished. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.#guard(this.device.queue.onSubmittedWorkDone());
+  }
+
+  /** Races a GPU promise against device loss, so reads never hang on a dead device. */
+  #guard<T>(promise: Promise<T>): Promise<T> {
+    this.checkAlive();
+    return new Promise<T>((resolve, reject) => {
+      this.#pendingReads.add(reject);
+      promise.then(
+        (v) => {
+          this.#pendingReads.delete(reject);
+          resolve(v);
+        },
+        (e) => {
+          this.#pendingReads.delete(reject);
+          reject(this.#lost !== null ? lostError(this.#lost) : new Error(`webgpu: ${e}`));
+        },
+      );
+    });
+  }
+
+  /**
+   * Copies `count` 4-byte words from element `offset` of a buffer back to the CPU, as a
+   * Uint32Array. Rejects with an Error when the device is lost or a kernel failed.
+   */
+  async readWords(buffer: GPUBuffer, offset: number, count: number): Promise<Uint32Array> {
+    this.checkAlive();
+    this.reads++;
+    if (count === 0) return new Uint32Array(0);
+    const bytes = count * 4;
+    const staging = this.#staging.acquire(bytes);
+    if (this.#pass) {
+      this.#pass.end();
+      this.#pass = null;
+    }
+    this.#encoder ??= this.device.createCommandEncoder();
+    this.#encoder.copyBufferToBuffer(buffer, offset * 4, staging, 0, bytes);
+    this.flush();
+    try {
+      await this.#guard(staging.mapAsync(GPUMapMode.READ, 0, bytes));
+    } catch (e) {
+      throw this.#takeError() ?? e;
+    }
+    const out = new Uint32Array(staging.getMappedRange(0, bytes).slice(0));
+    staging.unmap();
+    this.#staging.release(staging);
+    const err = this.#takeError();
+    if (err) throw err;
+    return out;
+  }
+
+  #takeError(): Error | null {
+    if (this.#error === null) return null;
+    const e = new Error(`webgpu: ${this.#error}`);
+    this.#error = null;
+    return e;
+  }
+
+  /** The values of a contiguous array, as the typed array of its dtype. */
+  async read(a: GpuArray): Promise<TypedArray> {
+    if (!a.contiguous) throw new Error("webgpu: read needs a contiguous array");
+    const words = await this.readWords(a.buffer, a.offset, a.size);
+    if (a.dtype === "float32") return new Float32Array(words.buffer);
+    if (a.dtype === "int32") return new Int32Array(words.buffer);
+    return Uint8Array.from(words, (w) => (w !== 0 ? 1 : 0));
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * The elementwise engine: one generated kernel maps strided input views to a strided output
+ * region, one thread per element. Every elementwise primitive, `convert`, dense copies of
+ * views, fills, and the copies behind `pad` and `concat` are instances of it.
+ *
+ * Variants are keyed by the expression, the dtypes, the rank after {@linkcode collapse} and
+ * each operand's access pattern (dense, scalar or strided), while sizes, strides and offsets
+ * travel in the parameter array: a training loop with many shapes compiles a few kernels.
+ *
+ * @module
+ */
+
+import type { DType } from "../../core/dtype.ts";
+import type { Shape } from "../../core/shape.ts";
+import { collapse, type GpuArray, stridesOf } from "./_array.ts";
+import type { GpuContext } from "./_context.ts";
+import { type Binding, coords, entry, header, HELPERS, strided, wgslType } from "./_wgsl.ts";
+
+/** An elementwise function: a name for the cache key and its WGSL expression. */
+export interface MapFn {
+  /** Identifies the expression (with everything that changes its code). */
+  readonly name: string;
+  /** The expression of the loaded operands `a0, a1, ...` (`P[c]` for constants at `c`). */
+  readonly expr: (args: readonly string[], constAt: number) => string;
+  /** Constants (u32 bits) the expression reads from `P`. */
+  readonly constants?: readonly number[];
+}
+
+/** Where a map writes: a region of an output array. */
+export interface MapTarget {
+  /** The array written. */
+  readonly array: GpuArray;
+  /** The iteration shape (the shape of every input). */
+  readonly shape: Shape;
+  /** Element offset of the region in the output. */
+  readonly offset: number;
+  /** Output strides of the region. */
+  readonly strides: readonly number[];
+}
+
+const WG = 256;
+
+type Pattern = "c" | "s" | "g";
+
+function pattern(strides: readonly number[], dense: readonly number[]): Pattern {
+  if (strides.every((s) => s === 0)) return "s";
+  if (strides.every((s, d) => s === dense[d])) return "c";
+  return "g";
+}
+
+/**
+ * Runs `fn` over `inputs` (all of `target.shape`) into `target`. Returns nothing: the caller
+ * owns the output array.
+ */
+export function mapInto(
+  ctx: GpuContext,
+  fn: MapFn,
+  inputs: readonly GpuArray[],
+  target: MapTarget,
+): void {
+  let n = 1;
+  for (const d of target.shape) n *= d;
+  if (n === 0) return;
+  const c = collapse(target.shape, [target.strides, ...inputs.map((a) => a.strides)]);
+  const rank = c.shape.length;
+  const dense = stridesOf(c.shape);
+  const outPattern = pattern(c.strides[0], dense) === "c" ? "c" : "g";
+  const patterns = inputs.map((_, j) => pattern(c.strides[j + 1], dense));
+  const needCoords = outPattern === "g" || patterns.includes("g");
+
+  // P: [n, dense strides (rank-1), out offset, (out strides), per input: offset, (strides),
+  // constants].
+  const params: number[] = [n, ...dense.slice(0, Math.max(0, rank - 1))];
+  const outAt = params.length;
+  params.push(target.offset);
+  if (outPattern === "g") params.push(...c.strides[0]);
+  const inAt: number[] = [];
+  inputs.forEach((a, j) => {
+    inAt.push(params.length);
+    params.push(a.offset);
+    if (patterns[j] === "g") params.push(...c.strides[j + 1]);
+  });
+  const constAt = params.length;
+  params.push(...(fn.constants ?? []));
+
+  const inTypes = inputs.map((a) => wgslType(a.dtype));
+  const outType = wgslType(target.array.dtype);
+  const key = `map:${fn.name}:${inTypes.join(",")}>${outType}:${rank}:${outPattern}${
+    patterns.join("")
+  }`;
+  const code = () => {
+    const ins: Binding[] = inputs.map((_, j) => ({ name: `X${j}`, type: inTypes[j] }));
+    let body = `  let i = gid;\n  if (i >= P[0]) { return; }\n`;
+    if (needCoords) body += coords("i", rank, 1, "c");
+    const args = inputs.map((_, j) => {
+      const at = inAt[j];
+      const idx = patterns[j] === "s"
+        ? `P[${at}]`
+        : patterns[j] === "c"
+        ? `P[${at}] + i`
+        : strided(rank, at, "c");
+      body += `  let a${j} = X${j}[${idx}];\n`;
+      return `a${j}`;
+    });
+    const o = outPattern === "c" ? `P[${outAt}] + i` : strided(rank, outAt, "c");
+    body += `  Y[${o}] = ${fn.expr(args, constAt)};\n`;
+    return header(ins, [{ name: "Y", type: outType }]) + HELPERS + entry(WG, body);
+  };
+  ctx.dispatch(
+    { key, code },
+    inputs.map((a) => a.buffer),
+    [target.array.buffer],
+    params,
+    Math.ceil(n / WG),
+  );
+}
+
+/** Runs `fn` over same-shaped inputs into a fresh row-major array of `dtype`. */
+export function map(
+  ctx: GpuContext,
+  fn: MapFn,
+  inputs: readonly GpuArray[],
+  shape: Shape,
+  dtype: DType,
+): GpuArray {
+  const out = ctx.alloc(shape, dtype);
+  mapInto(ctx, fn, inputs, { array: out, shape, offset: 0, strides: stridesOf(shape) });
+  return out;
+}
+
+/** The identity: copies a view. */
+export const COPY: MapFn = { name: "copy", expr: ([a]) => a };
+
+/** A dense row-major copy of a view, or the view itself (with a new reference) if dense. */
+export function dense(ctx: GpuContext, a: GpuArray): GpuArray {
+  if (a.contiguous) return a.view(a.shape, stridesOf(a.shape), a.offset);
+  return map(ctx, COPY, [a], a.shape, a.dtype);
+}
+
+/** A fresh array of `shape` filled with the constant whose bits are `bits`. */
+export function fill(ctx: GpuContext, shape: Shape, dtype: DType, bits: number): GpuArray {
+  const fn: MapFn = {
+    name: "fill",
+    expr: (_a, at) => dtype === "bool" ? `P[${at}]` : `bitcast<${wgslType(dtype)}>(P[${at}])`,
+    constants: [bits],
+  };
+  return map(ctx, fn, [], shape, dtype);
+}

@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import * as nb from "../../../mod.ts";
+import { gpu, ignore } from "./_test_util.ts";
+
+const { nn, optim, random } = nb;
+
+Deno.test({
+  name: "webgpu 1000 training steps keep the buffer pool bounded",
+  ignore,
+  fn: async () => {
+    await nb.setDevice("webgpu");
+    try {
+      const model = nn.mlp([2, 8, 3]);
+      let params = model.init(random.key(0));
+      const opt = optim.sgd(0.5);
+      let state = opt.init(params);
+      const x = random.uniform(random.key(1), [16, 2]);
+      const t = random.randint(random.key(2), [16], 0, 3);
+      const step = nb.valueAndGrad((p: typeof params) =>
+        nn.softmaxCrossEntropy(model.apply(p, x), t)
+      );
+      let first = NaN;
+      let last = NaN;
+      for (let i = 0; i < 1000; i++) {
+        const [loss, grads] = step(params);
+        const [updates, next] = opt.update(grads, state);
+        params = optim.applyUpdates(params, updates);
+        state = next;
+        // Read the loss every tenth step: each read waits for the device's poll (~10 ms).
+        if (i % 10 === 9) {
+          last = (await loss.data())[0];
+          if (Number.isNaN(first)) first = last;
+        }
+      }
+      const s = gpu().stats();
+      // Every step allocates about 60 buffers; without reuse 1000 steps would create 60000.
+      // Collected tensors return theirs, so the pool stays at a few garbage-collection
+      // cycles' worth of small buffers.
+      assert.ok(s.created < 8000, `pool grew to ${s.created} buffers: ${JSON.stringify(s)}`);
+      assert.ok(s.liveBytes + s.pooledBytes < 8 << 20, `pool holds ${JSON.stringify(s)}`);
+      assert.ok(s.hits > 40000, `pool reuse: ${JSON.stringify(s)}`);
+      assert.ok(last < first, `the loss went down from ${first} to ${last}`);
+    } finally {
+      await nb.setDevice("cpu");
+    }
+  },
+});
+
+Deno.test({
+  name: "webgpu dispose() and using return buffers at once",
+  ignore,
+  fn: async () => {
+    const x = await nb.tensor([1, 2, 3, 4]).to("webgpu");
+    const run = () => {
+      using a = x.mul(2);
+      using b = a.add(1);
+      using c = b.exp();
+      return c.size;
+    };
+    for (let i = 0; i < 10; i++) run();
+    const before = gpu().stats().created;
+    for (let i = 0; i < 500; i++) run();
+    assert.equal(gpu().stats().created, before, "no new buffer after warm-up");
+    assert.deepEqual(await x.toArray(), [1, 2, 3, 4]);
+  },
+});
