@@ -81,6 +81,25 @@ export function registerBackendInitializer(
 }
 
 /**
+ * Drops a backend that can no longer work (a lost GPU device), so that the next
+ * `setDevice`/`initBackend` sets its device up anew.
+ *
+ * @example
+ * ```ts
+ * import { forgetBackend, getBackend, hasBackend, registerBackend } from "./backend.ts";
+ * import "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const cpu = getBackend("cpu");
+ * forgetBackend(cpu);
+ * assert.ok(!hasBackend("cpu"));
+ * registerBackend(cpu);
+ * ```
+ */
+export function forgetBackend(backend: Backend): void {
+  if (backends.get(backend.device) === backend) backends.delete(backend.device);
+}
+
+/**
  * Whether a backend for `device` is ready.
  *
  * @example

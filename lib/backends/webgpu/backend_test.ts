@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import * as nb from "../../../mod.ts";
+import { getBackend } from "../../core/backend.ts";
 import { primitiveNames } from "../../core/primitive.ts";
-import { createWebGpuBackend, requestWebGpuBackend, webgpuKernelNames } from "./mod.ts";
+import {
+  createWebGpuBackend,
+  requestWebGpuBackend,
+  type WebGpuBackend,
+  webgpuKernelNames,
+} from "./mod.ts";
 import { ignore } from "./_test_util.ts";
 
 Deno.test("webgpu has a kernel for every primitive the backends run", () => {
@@ -91,5 +97,21 @@ Deno.test({
     await device.lost;
     assert.throws(() => gpu.run("exp", [x], {}, aval), /device was lost/);
     await assert.rejects(() => gpu.read(x), /device was lost/);
+  },
+});
+
+Deno.test({
+  name: "webgpu after losing its device, setDevice sets up a new one",
+  ignore,
+  fn: async () => {
+    await nb.setDevice("webgpu");
+    const lost = getBackend("webgpu") as WebGpuBackend;
+    lost.context.device.destroy();
+    await lost.context.device.lost;
+    await nb.setDevice("webgpu");
+    const fresh = getBackend("webgpu");
+    assert.notEqual(fresh, lost);
+    assert.deepEqual(await nb.tensor([1, 2]).mul(3).toArray(), [3, 6]);
+    await nb.setDevice("cpu");
   },
 });

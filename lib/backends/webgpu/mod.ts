@@ -33,6 +33,7 @@
 import {
   type Aval,
   type Backend,
+  forgetBackend,
   type Params,
   registerBackendInitializer,
 } from "../../core/backend.ts";
@@ -284,6 +285,12 @@ export async function requestWebGpuBackend(
 }
 
 registerBackendInitializer("webgpu", async () => {
-  active = await requestWebGpuBackend();
-  return active;
+  const backend = await requestWebGpuBackend();
+  active = backend;
+  // A lost device cannot come back: the next setDevice("webgpu") asks for a new one.
+  backend.context.device.lost.then(() => {
+    forgetBackend(backend);
+    if (active === backend) active = null;
+  });
+  return backend;
 });
