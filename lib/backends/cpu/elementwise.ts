@@ -10,6 +10,7 @@ import type { Aval, Params } from "../../core/backend.ts";
 import { allocate, type DType, isFloat, type TypedArray } from "../../core/dtype.ts";
 import { stridesOf } from "../../core/shape.ts";
 import { CpuBuffer, forEachRow, type Kernel, pack } from "./buffer.ts";
+import { wasmBinary, wasmUnary } from "./_wasm_elementwise.ts";
 
 function sigmoid(x: number): number {
   // Two forms so that exp never overflows: for large |x| the result saturates to 0 or 1.
@@ -261,6 +262,8 @@ function finish(work: TypedArray, out: Aval): CpuBuffer {
 export function unaryKernel(op: string): Kernel {
   return (inputs, _params, out) => {
     const x = inputs[0];
+    const fast = out.dtype === "float32" ? wasmUnary(op, x) : undefined;
+    if (fast) return new CpuBuffer(fast, out.shape);
     const row = isFloat(out.dtype) ? unaryFloatRow : unaryIntRow;
     const o = workArray(out.dtype, x.size);
     const xd = x.data;
@@ -311,6 +314,8 @@ function binaryLoop(
  */
 export function binaryKernel(op: string): Kernel {
   return (inputs, _params, out) => {
+    const fast = out.dtype === "float32" ? wasmBinary(op, inputs[0], inputs[1]) : undefined;
+    if (fast) return new CpuBuffer(fast, out.shape);
     const row = isFloat(out.dtype) ? binaryFloatRow : binaryIntRow;
     const o = workArray(out.dtype, inputs[0].size);
     binaryLoop(row, op, inputs[0], inputs[1], o);

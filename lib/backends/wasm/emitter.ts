@@ -308,6 +308,23 @@ export class FunctionBuilder {
       if (bytes.length !== 16) throw new RangeError("v128.const needs 16 bytes");
       return this.emit(...this.#simd(0x0c), ...Array.from(bytes));
     },
+    not: (): this => this.emit(...this.#simd(0x4d)),
+    and: (): this => this.emit(...this.#simd(0x4e)),
+    andnot: (): this => this.emit(...this.#simd(0x4f)),
+    or: (): this => this.emit(...this.#simd(0x50)),
+    xor: (): this => this.emit(...this.#simd(0x51)),
+    /** `(v1 & c) | (v2 & ~c)` (stack: v1 v2 c). */
+    bitselect: (): this => this.emit(...this.#simd(0x52)),
+  };
+
+  /** i32x4 instructions (exponent arithmetic of the float kernels). */
+  readonly i32x4 = {
+    splat: (): this => this.emit(...this.#simd(0x11)),
+    shl: (): this => this.emit(...this.#simd(0xab)),
+    shr_s: (): this => this.emit(...this.#simd(0xac)),
+    add: (): this => this.emit(...this.#simd(0xae)),
+    sub: (): this => this.emit(...this.#simd(0xb1)),
+    trunc_sat_f32x4_s: (): this => this.emit(...this.#simd(0xf8)),
   };
 
   /** i8x16 instructions (only shuffle is needed for transposes). */
@@ -328,6 +345,23 @@ export class FunctionBuilder {
     sub: (): this => this.emit(...this.#simd(0xe5)),
     mul: (): this => this.emit(...this.#simd(0xe6)),
     div: (): this => this.emit(...this.#simd(0xe7)),
+    abs: (): this => this.emit(...this.#simd(0xe0)),
+    neg: (): this => this.emit(...this.#simd(0xe1)),
+    sqrt: (): this => this.emit(...this.#simd(0xe3)),
+    /** Lanewise minimum; NaN if either lane is NaN, and -0 < +0 (like `Math.min`). */
+    min: (): this => this.emit(...this.#simd(0xe8)),
+    max: (): this => this.emit(...this.#simd(0xe9)),
+    /** Pseudo-minimum `b < a ? b : a` (one x86 instruction; NaN in `a` passes through). */
+    pmin: (): this => this.emit(...this.#simd(0xea)),
+    /** Pseudo-maximum `a < b ? b : a`. */
+    pmax: (): this => this.emit(...this.#simd(0xeb)),
+    nearest: (): this => this.emit(...this.#simd(0x6a)),
+    eq: (): this => this.emit(...this.#simd(0x41)),
+    lt: (): this => this.emit(...this.#simd(0x43)),
+    gt: (): this => this.emit(...this.#simd(0x44)),
+    le: (): this => this.emit(...this.#simd(0x45)),
+    ge: (): this => this.emit(...this.#simd(0x46)),
+    convert_i32x4_s: (): this => this.emit(...this.#simd(0xfa)),
     /** `a * b + c` (stack: a b c), fused or not at the engine's choice (relaxed SIMD). */
     relaxed_madd: (): this => this.emit(...this.#simd(0x105)),
   };
