@@ -14,7 +14,7 @@
 import * as jax from "@jax-js/jax";
 import { parseArgs } from "node:util";
 import * as nb from "../mod.ts";
-import { webgpuBackend } from "../lib/backends/webgpu/mod.ts";
+import { probeWebGpu, throughputTable } from "./_throughput.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -22,37 +22,13 @@ const { values: args } = parseArgs({
 });
 const SIZES = args.sizes!.split(",").map(Number);
 
-const gpuReady = await nb.setDevice("webgpu").then(() => true, (e) => {
-  console.log(`nabla webgpu skipped: ${e.message}`);
-  return false;
-});
-await nb.setDevice("cpu");
-// A hardware GPU finishes a small product in microseconds: it gets more products per
-// iteration than the CPU, so that the ~10 ms wait for completion stays a small part.
-const hardware = gpuReady && !webgpuBackend()!.context.device.adapterInfo.isFallbackAdapter;
+const { gpuReady, hardware } = await probeWebGpu();
 const jaxDevices = await jax.init("wasm", "webgpu");
 const np = jax.numpy;
 
 // ---- throughput table -----------------------------------------------------------------------
 
-const totals = new Map<string, { gflop: number; seconds: number }>();
-
-/** Times `body` (which awaits completion) and books `gflop` of work under `label`. */
-async function timed(label: string, gflop: number, body: () => Promise<void>): Promise<void> {
-  const t0 = performance.now();
-  await body();
-  const t = totals.get(label) ?? { gflop: 0, seconds: 0 };
-  t.gflop += gflop;
-  t.seconds += (performance.now() - t0) / 1000;
-  totals.set(label, t);
-}
-
-globalThis.addEventListener("unload", () => {
-  console.log("\nGFLOP/s (2·n³ per product, completion included):");
-  for (const [label, t] of totals) {
-    console.log(`  ${label.padEnd(32)} ${(t.gflop / t.seconds).toFixed(2).padStart(9)}`);
-  }
-});
+const timed = throughputTable("GFLOP/s (2·n³ per product, completion included):", 32);
 
 // ---- the benchmarks -------------------------------------------------------------------------
 

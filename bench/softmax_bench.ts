@@ -15,7 +15,7 @@
 import * as jax from "@jax-js/jax";
 import { parseArgs } from "node:util";
 import * as nb from "../mod.ts";
-import { webgpuBackend } from "../lib/backends/webgpu/mod.ts";
+import { probeWebGpu, throughputTable } from "./_throughput.ts";
 
 const COLS = 1024;
 const { values: args } = parseArgs({
@@ -24,37 +24,16 @@ const { values: args } = parseArgs({
 });
 const ROWS = args.rows!.split(",").map(Number);
 
-const gpuReady = await nb.setDevice("webgpu").then(() => true, (e) => {
-  console.log(`nabla webgpu skipped: ${e.message}`);
-  return false;
-});
-await nb.setDevice("cpu");
-// A hardware GPU gets more softmaxes per iteration than the CPU, so that the ~10 ms wait for
-// completion stays a small part of the time.
-const hardware = gpuReady && !webgpuBackend()!.context.device.adapterInfo.isFallbackAdapter;
+const { gpuReady, hardware } = await probeWebGpu();
 const jaxDevices = await jax.init("wasm", "webgpu");
 const np = jax.numpy;
 
 // ---- throughput table -----------------------------------------------------------------------
 
-const totals = new Map<string, { gb: number; seconds: number }>();
-
-/** Times `body` (which awaits completion) and books `gb` of traffic under `label`. */
-async function timed(label: string, gb: number, body: () => Promise<void>): Promise<void> {
-  const t0 = performance.now();
-  await body();
-  const t = totals.get(label) ?? { gb: 0, seconds: 0 };
-  t.gb += gb;
-  t.seconds += (performance.now() - t0) / 1000;
-  totals.set(label, t);
-}
-
-globalThis.addEventListener("unload", () => {
-  console.log("\nGB/s (one read and one write of the array, completion included):");
-  for (const [label, t] of totals) {
-    console.log(`  ${label.padEnd(34)} ${(t.gb / t.seconds).toFixed(2).padStart(9)}`);
-  }
-});
+const timed = throughputTable(
+  "GB/s (one read and one write of the array, completion included):",
+  34,
+);
 
 // ---- the benchmarks -------------------------------------------------------------------------
 
