@@ -181,3 +181,69 @@ export function normalizeAxes(
   }
   return out.sort((a, b) => a - b);
 }
+
+/**
+ * Whether strides describe row-major order. Dimensions of size 1 are ignored since their stride
+ * never moves the index, and an empty view is contiguous whatever its strides.
+ *
+ * @example
+ * ```ts
+ * import { isRowMajor } from "./shape.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok(isRowMajor([2, 1, 3], [3, 99, 1]));
+ * assert.ok(!isRowMajor([2, 3], [1, 2]));
+ * ```
+ */
+export function isRowMajor(shape: Shape, strides: readonly number[]): boolean {
+  let expected = 1;
+  let dense = true;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const d = shape[i];
+    if (d === 0) return true;
+    if (d !== 1 && strides[i] !== expected) dense = false;
+    expected *= d;
+  }
+  return dense;
+}
+
+/**
+ * The strides of a view broadcast (NumPy rules) from `shape`/`strides` to `target`: 0 along new
+ * and stretched dimensions. Backends use it to broadcast without copying.
+ *
+ * @example
+ * ```ts
+ * import { broadcastStrides } from "./shape.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(broadcastStrides([3], [1], [2, 3]), [0, 1]);
+ * ```
+ */
+export function broadcastStrides(
+  shape: Shape,
+  strides: readonly number[],
+  target: Shape,
+): number[] {
+  const lead = target.length - shape.length;
+  return target.map((n, d) => {
+    const i = d - lead;
+    return i < 0 || (shape[i] === 1 && n !== 1) ? 0 : strides[i];
+  });
+}
+
+/**
+ * The element offset of `begin` in a view with `strides` starting at `offset`.
+ *
+ * @example
+ * ```ts
+ * import { offsetOf } from "./shape.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(offsetOf(0, [3, 1], [1, 2]), 5);
+ * ```
+ */
+export function offsetOf(
+  offset: number,
+  strides: readonly number[],
+  begin: readonly number[],
+): number {
+  for (let d = 0; d < begin.length; d++) offset += begin[d] * strides[d];
+  return offset;
+}

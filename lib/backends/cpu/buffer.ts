@@ -8,31 +8,7 @@
 
 import type { Aval, Params } from "../../core/backend.ts";
 import { allocate, type DType, dtypeOfArray, type TypedArray } from "../../core/dtype.ts";
-import { type Shape, sizeOf, stridesOf } from "../../core/shape.ts";
-
-/**
- * Whether strides describe row-major order. Dimensions of size 1 are ignored since their stride
- * never moves the index, and an empty view is contiguous whatever its strides.
- *
- * @example
- * ```ts
- * import { isRowMajor } from "./buffer.ts";
- * import assert from "node:assert/strict";
- * assert.ok(isRowMajor([2, 1, 3], [3, 99, 1]));
- * assert.ok(!isRowMajor([2, 3], [1, 2]));
- * ```
- */
-export function isRowMajor(shape: Shape, strides: readonly number[]): boolean {
-  let expected = 1;
-  let dense = true;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    const d = shape[i];
-    if (d === 0) return true;
-    if (d !== 1 && strides[i] !== expected) dense = false;
-    expected *= d;
-  }
-  return dense;
-}
+import { isRowMajor, type Shape, sizeOf, stridesOf } from "../../core/shape.ts";
 
 /**
  * A strided view: element `[i0, i1, ...]` lives at `data[offset + i0 * strides[0] + ...]`.

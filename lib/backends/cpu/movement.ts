@@ -7,7 +7,7 @@
 
 import type { Aval, Params } from "../../core/backend.ts";
 import { allocate } from "../../core/dtype.ts";
-import { stridesOf } from "../../core/shape.ts";
+import { broadcastStrides, offsetOf, stridesOf } from "../../core/shape.ts";
 import { copyInto, CpuBuffer, pack, prod } from "./buffer.ts";
 
 /**
@@ -45,14 +45,12 @@ export function reshape(inputs: readonly CpuBuffer[], _params: Params, out: Aval
  */
 export function broadcast(inputs: readonly CpuBuffer[], _params: Params, out: Aval): CpuBuffer {
   const x = inputs[0];
-  const shape = out.shape;
-  const lead = shape.length - x.shape.length;
-  const strides = new Array<number>(shape.length);
-  for (let d = 0; d < shape.length; d++) {
-    const i = d - lead;
-    strides[d] = i < 0 || (x.shape[i] === 1 && shape[d] !== 1) ? 0 : x.strides[i];
-  }
-  return new CpuBuffer(x.data, shape, strides, x.offset);
+  return new CpuBuffer(
+    x.data,
+    out.shape,
+    broadcastStrides(x.shape, x.strides, out.shape),
+    x.offset,
+  );
 }
 
 /**
@@ -91,9 +89,7 @@ export function transpose(inputs: readonly CpuBuffer[], params: Params, out: Ava
 export function slice(inputs: readonly CpuBuffer[], params: Params, out: Aval): CpuBuffer {
   const x = inputs[0];
   const begin = params.begin as readonly number[];
-  let offset = x.offset;
-  for (let d = 0; d < begin.length; d++) offset += begin[d] * x.strides[d];
-  return new CpuBuffer(x.data, out.shape, x.strides, offset);
+  return new CpuBuffer(x.data, out.shape, x.strides, offsetOf(x.offset, x.strides, begin));
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 
 import type { DType } from "../../core/dtype.ts";
-import { type Shape, sizeOf, stridesOf } from "../../core/shape.ts";
+import { isRowMajor, type Shape, sizeOf, stridesOf } from "../../core/shape.ts";
 
 /** A GPU buffer shared by views, with the number of live views holding it. */
 export class GpuStorage {
@@ -29,30 +29,6 @@ export class GpuStorage {
   unref(): void {
     if (--this.refs === 0) this.#free(this.buffer);
   }
-}
-
-/**
- * Whether strides describe row-major order (size-1 dimensions never move the index, and an
- * empty view is contiguous whatever its strides).
- *
- * @example
- * ```ts
- * import { isRowMajor } from "./_array.ts";
- * import assert from "node:assert/strict";
- * assert.ok(isRowMajor([2, 1, 3], [3, 7, 1]));
- * assert.ok(!isRowMajor([2, 3], [1, 2]));
- * ```
- */
-export function isRowMajor(shape: Shape, strides: readonly number[]): boolean {
-  let expected = 1;
-  let dense = true;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    const d = shape[i];
-    if (d === 0) return true;
-    if (d !== 1 && strides[i] !== expected) dense = false;
-    expected *= d;
-  }
-  return dense;
 }
 
 /**

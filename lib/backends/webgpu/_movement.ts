@@ -7,6 +7,7 @@
  */
 
 import type { Aval, Params } from "../../core/backend.ts";
+import { broadcastStrides, offsetOf } from "../../core/shape.ts";
 import { type GpuArray, stridesOf } from "./_array.ts";
 import type { GpuContext } from "./_context.ts";
 import { COPY, dense, fill, mapInto } from "./_map.ts";
@@ -32,13 +33,7 @@ export function broadcast(
   _p: Params,
   out: Aval,
 ): GpuArray {
-  const shape = out.shape;
-  const lead = shape.length - x.shape.length;
-  const strides = shape.map((n, d) => {
-    const i = d - lead;
-    return i < 0 || (x.shape[i] === 1 && n !== 1) ? 0 : x.strides[i];
-  });
-  return x.view(shape, strides, x.offset);
+  return x.view(out.shape, broadcastStrides(x.shape, x.strides, out.shape), x.offset);
 }
 
 /** `transpose({ perm })`: output dimension `i` is input dimension `perm[i]`. */
@@ -60,9 +55,7 @@ export function slice(
   out: Aval,
 ): GpuArray {
   const begin = params.begin as readonly number[];
-  let offset = x.offset;
-  for (let d = 0; d < begin.length; d++) offset += begin[d] * x.strides[d];
-  return x.view(out.shape, x.strides, offset);
+  return x.view(out.shape, x.strides, offsetOf(x.offset, x.strides, begin));
 }
 
 /** `pad({ widths, value })`: a fill of `value` (bool: `value != 0`), then the interior copy. */
