@@ -21,6 +21,7 @@
  */
 
 import "./lib/backends/cpu/mod.ts";
+import "./lib/backends/wasm/backend.ts";
 import "./lib/backends/webgpu/mod.ts";
 
 export { type Aval, type Device, getDefaultDevice, setDevice } from "./lib/core/backend.ts";

@@ -10,14 +10,15 @@ import { webgpuBackend } from "../lib/backends/webgpu/mod.ts";
 
 /**
  * Whether nabla's WebGPU device works here, and whether it is a hardware GPU (not a software
- * fallback adapter). Leaves the CPU as the default device.
+ * fallback adapter). Leaves the default device as it was.
  */
 export async function probeWebGpu(): Promise<{ gpuReady: boolean; hardware: boolean }> {
+  const before = nb.getDefaultDevice();
   const gpuReady = await nb.setDevice("webgpu").then(() => true, (e) => {
     console.log(`nabla webgpu skipped: ${e.message}`);
     return false;
   });
-  await nb.setDevice("cpu");
+  await nb.setDevice(before);
   const hardware = gpuReady && !webgpuBackend()!.context.device.adapterInfo.isFallbackAdapter;
   return { gpuReady, hardware };
 }

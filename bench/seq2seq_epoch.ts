@@ -7,15 +7,16 @@
  * shapes (batch 128, encoder length 29, decoder length 10) with softmax cross-entropy,
  * clipping by global norm 5 and Adam(1e-3). nabla runs `nn.seq2seq` with
  * `optim.chain(optim.clipByGlobalNorm(5), optim.adam(1e-3))` exactly as
- * `examples/seq2seq_attention.ts` does, reading the loss back every step, on the `cpu` device
- * (float32 matmuls through the Wasm SIMD kernels). Each side does 2 warm-up steps and then N
+ * `examples/seq2seq_attention.ts` does, reading the loss back every step, on the `wasm` device
+ * (the default: SIMD kernels, matmul on worker threads) and on the reference `cpu` device
+ * (plain TypeScript; a few steps only, it is slow). Each run does 2 warm-up steps and then N
  * timed steps; an epoch of 45,000 examples is 352 steps.
  *
  * NumPy runs with the inherited environment, then once more with `OPENBLAS_NUM_THREADS=1`
  * (OpenBLAS's threads spin against other work on a busy machine), and, where
  * `OPENBLAS_CORETYPE` or `OPENBLAS_L2_SIZE` is set, once more with both unset.
  *
- * Run: `deno run -A bench/seq2seq_epoch.ts [--steps 20]`
+ * Run: `deno run -A bench/seq2seq_epoch.ts [--steps 20] [--reference-steps 2]`
  *
  * @module
  */
@@ -23,14 +24,17 @@
 import { parseArgs } from "node:util";
 import * as nb from "../mod.ts";
 import { nn, optim, random, type Tensor } from "../mod.ts";
-import { wasmMatmulAvailable } from "../lib/backends/cpu/_wasm_matmul.ts";
 import { defaultWasmContext } from "../lib/backends/wasm/context.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
-  options: { steps: { type: "string", default: "20" } },
+  options: {
+    steps: { type: "string", default: "20" },
+    "reference-steps": { type: "string", default: "2" },
+  },
 });
 const steps = Number(flags.steps);
+const referenceSteps = Number(flags["reference-steps"]);
 const STEPS_PER_EPOCH = 352; // ceil(45_000 / 128)
 const [V, BATCH, T_IN, T_ANSWER] = [59, 128, 29, 11];
 
@@ -39,48 +43,50 @@ console.log(`${navigator.hardwareConcurrency} cores, load average ${load} (1, 5,
 
 // ---- nabla ----------------------------------------------------------------------------------
 
-await nb.setDevice("cpu");
 const model = nn.seq2seq({ vocabSize: V, embedDim: 16, hiddenSize: 256, attention: true });
 type Params = nn.Seq2seqParams;
-let params: Params = model.init(random.key(0));
 const opt = optim.chain(optim.clipByGlobalNorm(5), optim.adam(1e-3));
-let state = opt.init(params);
-
 const loss = (p: Params, x: Tensor, decoderIn: Tensor, decoderOut: Tensor) =>
   nn.softmaxCrossEntropy(model.apply(p, x, decoderIn).logits, decoderOut);
 const step = nb.valueAndGrad(loss);
 
-// Random batches of the dates task's shapes (the time of a step does not depend on the ids).
-const batches = Array.from({ length: 2 + steps }, (_, i) => {
-  const [kx, ky] = random.split(random.key(100 + i));
-  const y = random.randint(ky, [BATCH, T_ANSWER], 0, V);
-  return {
-    x: random.randint(kx, [BATCH, T_IN], 0, V),
-    decoderIn: y.slice([0, 0], [BATCH, T_ANSWER - 1]),
-    decoderOut: y.slice([0, 1], [BATCH, T_ANSWER - 1]),
-  };
-});
-
-async function trainStep(b: (typeof batches)[number]): Promise<number> {
-  const [value, grads] = step(params, b.x, b.decoderIn, b.decoderOut);
-  const [updates, next] = opt.update(grads, state, params);
-  params = optim.applyUpdates(params, updates);
-  state = next;
-  return (await value.data())[0];
+// Seconds per training step on `device`, after 2 warm-up steps, on random batches of the dates
+// task's shapes (the time of a step does not depend on the ids).
+async function nablaSecondsPerStep(device: nb.Device, timed: number): Promise<number> {
+  await nb.setDevice(device);
+  let params: Params = model.init(random.key(0));
+  let state = opt.init(params);
+  const losses: number[] = [];
+  let t0 = 0;
+  for (let i = 0; i < 2 + timed; i++) {
+    if (i === 2) t0 = performance.now();
+    const [kx, ky] = random.split(random.key(100 + i));
+    const y = random.randint(ky, [BATCH, T_ANSWER], 0, V);
+    const x = random.randint(kx, [BATCH, T_IN], 0, V);
+    const decoderIn = y.slice([0, 0], [BATCH, T_ANSWER - 1]);
+    const decoderOut = y.slice([0, 1], [BATCH, T_ANSWER - 1]);
+    const [value, grads] = step(params, x, decoderIn, decoderOut);
+    const [updates, next] = opt.update(grads, state, params);
+    params = optim.applyUpdates(params, updates);
+    state = next;
+    losses.push((await value.data())[0]);
+  }
+  const perStep = (performance.now() - t0) / 1000 / timed;
+  console.log(
+    `nabla ${device}: ${timed} steps, loss ${losses[2].toFixed(4)} → ${
+      losses.at(-1)!.toFixed(4)
+    }, ${perStep.toFixed(3)} s/step`,
+  );
+  return perStep;
 }
 
-for (const b of batches.slice(0, 2)) await trainStep(b);
-const losses: number[] = [];
-const t0 = performance.now();
-for (const b of batches.slice(2)) losses.push(await trainStep(b));
-const nablaStep = (performance.now() - t0) / 1000 / steps;
-const ctx = wasmMatmulAvailable() ? defaultWasmContext() : null;
-const backend = ctx
-  ? `cpu, Wasm ${ctx.config.relaxed ? "relaxed-" : ""}SIMD matmul, ${ctx.threads} threads`
-  : "cpu, TypeScript matmul (no Wasm SIMD here)";
+const ctx = defaultWasmContext();
 console.log(
-  `nabla (${backend}): ${steps} steps, loss ${losses[0].toFixed(4)} → ${losses.at(-1)!.toFixed(4)}`,
+  `wasm device: ${ctx.config.relaxed ? "relaxed-" : ""}SIMD kernels, ${ctx.threads} threads`,
 );
+const nablaStep = await nablaSecondsPerStep("wasm", steps);
+const referenceStep = referenceSteps > 0 ? await nablaSecondsPerStep("cpu", referenceSteps) : NaN;
+await nb.setDevice("wasm");
 
 // ---- NumPy ----------------------------------------------------------------------------------
 
@@ -125,7 +131,8 @@ console.log(
 // ---- Table ----------------------------------------------------------------------------------
 
 const rows = [
-  { name: "nabla", perStep: nablaStep },
+  { name: "nabla wasm", perStep: nablaStep },
+  ...(referenceSteps > 0 ? [{ name: "nabla cpu (reference)", perStep: referenceStep }] : []),
   ...runs.map((r) => ({ name: r.name, perStep: r.result.seconds_per_step })),
 ];
 const width = Math.max(...rows.map((r) => r.name.length));
@@ -138,4 +145,7 @@ for (const r of rows) {
       }`,
   );
 }
-console.log(`(${steps} timed steps each after 2 warm-up steps; epoch = 352 steps of batch 128)`);
+console.log(
+  `(${steps} timed steps after 2 warm-up steps, ${referenceSteps} on the reference cpu; ` +
+    `epoch = 352 steps of batch 128)`,
+);

@@ -1,8 +1,9 @@
 /**
- * float32 matmul on the CPU: nabla's wasm kernels (SIMD, relaxed-SIMD FMA when available,
- * worker threads) beside jax-js on its `wasm` device and a plain blocked JS loop, at 256²,
- * 512², 1024² and the LSTM shape [128×256]·[256×1024]. Every iteration includes reading the
- * result back (jax-js: `await y.data()`; nabla: copying C out of the wasm memory).
+ * float32 matmul on the CPU: nabla's `wasm` device (`nb.matmul` on heap-resident tensors) and
+ * its raw kernels (SIMD, relaxed-SIMD FMA when available, worker threads) beside jax-js on its
+ * `wasm` device and a plain blocked JS loop, at 256², 512², 1024² and the LSTM shape
+ * [128×256]·[256×1024]. Every iteration includes reading the result back (jax-js:
+ * `await y.data()`; nabla: copying C out of the wasm memory).
  *
  * After the run a GFLOP/s table (median of the iterations, peers from the same run) is printed.
  *
@@ -12,7 +13,8 @@
  */
 
 import * as jax from "@jax-js/jax";
-import { matmulF32, WasmContext } from "../lib/backends/wasm/mod.ts";
+import * as nb from "../mod.ts";
+import { defaultWasmContext, matmulF32, WasmContext } from "../lib/backends/wasm/mod.ts";
 
 interface Shape {
   name: string;
@@ -84,9 +86,16 @@ for (const [si, shape] of SHAPES.entries()) {
       return ctx.heap.f32().slice(pc / 4, pc / 4 + m * n);
     };
   };
+  const na = nb.tensor(a, { shape: [m, k], device: "wasm" });
+  const nbB = nb.tensor(b, { shape: [k, n], device: "wasm" });
+  const device = () => {
+    using c = nb.matmul(na, nbB);
+    return c.dataSync();
+  };
   const slow = m * k * n >= 2 ** 28; // keep the slow JS peer to a few iterations
   const peers: [string, () => unknown, boolean?][] = [
     ["jax-js wasm", async () => await jax.numpy.matmul(ja.ref, jb.ref).data(), true],
+    ["nabla wasm device (nb.matmul)", device],
     [`nabla wasm ${threaded.threads} threads`, resident(threaded)],
     ["nabla wasm 1 thread", resident(single)],
     ["nabla matmulF32 (copy in/out)", () => matmulF32(a, b, m, k, n, { context: threaded })],
@@ -110,8 +119,12 @@ for (const [si, shape] of SHAPES.entries()) {
 
 // Workers start on the first big product; let them join before anything is measured.
 matmulF32(random(256 * 256, 9), random(256 * 256, 10), 256, 256, 256, { context: threaded });
-for (let i = 0; i < 500 && threaded.readyWorkers < threaded.threads - 1; i++) {
-  await new Promise((r) => setTimeout(r, 10));
+const device = defaultWasmContext();
+nb.matmul(nb.ones([256, 256], { device: "wasm" }), nb.ones([256, 256], { device: "wasm" }));
+for (const ctx of [threaded, device]) {
+  for (let i = 0; i < 500 && ctx.readyWorkers < ctx.threads - 1; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 globalThis.addEventListener("unload", () => {

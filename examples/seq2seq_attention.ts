@@ -7,7 +7,7 @@
  *
  * Run: `deno run -A examples/seq2seq_attention.ts [--task dates|addition]
  *   [--model attention|seq2seq] [--epochs 10] [--hidden 256] [--batch 128]
- *   [--device cpu|webgpu] [--limit N] [--resume]`
+ *   [--device wasm|cpu|webgpu] [--limit N] [--resume]`
  *
  * @module
  */
@@ -25,7 +25,7 @@ const { values: flags } = parseArgs({
     epochs: { type: "string", default: "10" },
     hidden: { type: "string", default: "256" },
     batch: { type: "string", default: "128" },
-    device: { type: "string", default: "cpu" },
+    device: { type: "string", default: nb.getDefaultDevice() },
     limit: { type: "string" },
     resume: { type: "boolean", default: false },
     seed: { type: "string", default: "0" },

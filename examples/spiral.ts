@@ -2,7 +2,7 @@
  * Classifies DeZero's three-arm spiral with a 2-10-3 sigmoid MLP trained by minibatch SGD,
  * then draws the decision regions, the data and the loss curve to `spiral.png`.
  *
- * Run: `deno run --allow-write examples/spiral.ts [--device webgpu]`
+ * Run: `deno run --allow-write examples/spiral.ts [--device wasm|cpu|webgpu]`
  *
  * @module
  */
@@ -14,11 +14,11 @@ import { data, nn, optim, random } from "../mod.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
-  options: { device: { type: "string", default: "cpu" } },
+  options: { device: { type: "string", default: nb.getDefaultDevice() } },
 });
 const device = args.device as nb.Device;
-if (device !== "cpu" && device !== "webgpu") {
-  throw new TypeError(`--device must be cpu or webgpu, got ${device}`);
+if (device !== "cpu" && device !== "wasm" && device !== "webgpu") {
+  throw new TypeError(`--device must be wasm, cpu or webgpu, got ${device}`);
 }
 
 const epochs = 300;

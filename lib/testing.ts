@@ -221,7 +221,7 @@ function directions(seed: number): () => number {
 
 function randomLike(x: Tensor, next: () => number): Tensor {
   const data = new Float64Array(x.size).map(next);
-  return lax.fromArray(data, x.shape, "cpu");
+  return lax.fromArray(data, x.shape, x.device);
 }
 
 function outLeaves(y: unknown): Tensor[] {
@@ -278,7 +278,7 @@ function checkOnce(
         const dir = xs.map((
           y,
           i,
-        ) => (i === k ? lax.fromArray(e, y.shape, "cpu") : lax.zerosLike(y)));
+        ) => (i === k ? lax.fromArray(e, y.shape, y.device) : lax.zerosLike(y)));
         numeric[j] = (inner(vs, at(o.eps, dir)) - inner(vs, at(-o.eps, dir))) / (2 * o.eps);
       }
       const what = `${label("rev")}, argument ${varying[k]}`;

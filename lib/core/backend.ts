@@ -39,15 +39,38 @@ export interface Backend {
   /** Releases a buffer at once (idempotent). */
   dispose(buffer: unknown): void;
   /**
-   * Whether buffers hold memory the garbage collector cannot see (GPU buffers, a Wasm heap):
-   * then the buffer of every collected tensor is passed to `dispose`.
+   * Whether a buffer holds memory the garbage collector cannot see (a GPU buffer, a block of a
+   * Wasm heap): then, when its tensor is collected, the buffer is passed to `dispose`.
+   * Absent: never.
    */
-  readonly releasesOnCollect?: boolean;
+  releasesOnCollect?(buffer: unknown): boolean;
 }
 
 const backends = new Map<Device, Backend>();
 const initializers = new Map<Device, () => Promise<Backend>>();
 let defaultDevice: Device = "cpu";
+
+// `NABLA_DEVICE=cpu` (or `wasm`) picks the starting default, e.g. to run a test suite on the
+// reference backend. Read only when the permission is already granted: never a prompt.
+function requestedDevice(): string | undefined {
+  const env = { name: "env", variable: "NABLA_DEVICE" } as const;
+  try {
+    if (Deno.permissions.querySync(env).state !== "granted") return undefined;
+    return Deno.env.get("NABLA_DEVICE");
+  } catch {
+    return undefined;
+  }
+}
+const requested = requestedDevice();
+
+/** Options of {@linkcode registerBackend}. */
+export interface RegisterOptions {
+  /**
+   * Make this device the default for new tensors, unless the `NABLA_DEVICE` environment
+   * variable names another one (the wasm device does this when it loads).
+   */
+  preferred?: boolean;
+}
 
 /**
  * Registers a ready backend.
@@ -60,8 +83,10 @@ let defaultDevice: Device = "cpu";
  * assert.ok(hasBackend("cpu"));
  * ```
  */
-export function registerBackend(backend: Backend): void {
+export function registerBackend(backend: Backend, opts: RegisterOptions = {}): void {
   backends.set(backend.device, backend);
+  const device = backend.device;
+  if (requested === undefined ? opts.preferred : requested === device) defaultDevice = device;
 }
 
 /**
@@ -159,9 +184,9 @@ export async function initBackend(device: Device): Promise<Backend> {
  *
  * @example
  * ```ts
- * import { getDefaultDevice } from "./backend.ts";
+ * import { getDefaultDevice } from "@nabla/nabla";
  * import assert from "node:assert/strict";
- * assert.equal(getDefaultDevice(), "cpu");
+ * assert.ok(["wasm", "cpu"].includes(getDefaultDevice()));
  * ```
  */
 export function getDefaultDevice(): Device {

@@ -117,7 +117,7 @@ Deno.test("size and ndim", () => {
   assert.deepEqual([nb.zeros([2, 3, 4]).size, nb.zeros([2, 3, 4]).ndim], [24, 3]);
   assert.deepEqual([nb.tensor(1).size, nb.tensor(1).ndim], [1, 0]);
   assert.deepEqual([nb.zeros([3, 0]).size, nb.zeros([3, 0]).ndim], [0, 2]);
-  assert.equal(nb.tensor([1, 2]).device, "cpu");
+  assert.equal(nb.tensor([1, 2]).device, nb.getDefaultDevice());
 });
 
 Deno.test("toString prints like NumPy", async (t) => {

@@ -57,8 +57,22 @@ export class CpuBuffer {
   }
 }
 
-/** A CPU kernel: input views and static parameters to a new buffer described by `out`. */
-export type Kernel = (inputs: readonly CpuBuffer[], params: Params, out: Aval) => CpuBuffer;
+/**
+ * Makes the storage of a kernel's result: ordinary typed arrays on the CPU backend, views into
+ * the Wasm heap on the wasm device. Scratch space a kernel drops again is never made with it.
+ */
+export type Allocate = (dtype: DType, size: number) => TypedArray;
+
+/**
+ * A CPU kernel: input views and static parameters to a new buffer described by `out`, whose
+ * storage comes from `alloc` (default: {@linkcode allocate}).
+ */
+export type Kernel = (
+  inputs: readonly CpuBuffer[],
+  params: Params,
+  out: Aval,
+  alloc?: Allocate,
+) => CpuBuffer;
 
 /**
  * Called once per row by {@linkcode forEachRow}: `offsets[j]` is the row's start in operand
@@ -181,8 +195,12 @@ export function copyInto(
  * assert.deepEqual([...pack(t)], [1, 4, 2, 5, 3, 6]);
  * ```
  */
-export function pack(src: CpuBuffer, dtype: DType = src.dtype): TypedArray {
-  const out = allocate(dtype, src.size);
+export function pack(
+  src: CpuBuffer,
+  dtype: DType = src.dtype,
+  alloc: Allocate = allocate,
+): TypedArray {
+  const out = alloc(dtype, src.size);
   if (src.contiguous) {
     out.set(src.data.subarray(src.offset, src.offset + src.size));
   } else {

@@ -9,8 +9,7 @@
 import type { Aval, Params } from "../../core/backend.ts";
 import { allocate, type DType, isFloat, type TypedArray } from "../../core/dtype.ts";
 import { stridesOf } from "../../core/shape.ts";
-import { CpuBuffer, forEachRow, type Kernel, pack } from "./buffer.ts";
-import { wasmBinary, wasmUnary } from "./_wasm_elementwise.ts";
+import { type Allocate, CpuBuffer, forEachRow, type Kernel, pack } from "./buffer.ts";
 
 function sigmoid(x: number): number {
   // Two forms so that exp never overflows: for large |x| the result saturates to 0 or 1.
@@ -19,7 +18,19 @@ function sigmoid(x: number): number {
   return e / (1 + e);
 }
 
-function unaryFloatRow(
+/**
+ * One row of a float unary op: `o[oi + i] = op(x[xi + i·xs])` for `i < n`.
+ *
+ * @example
+ * ```ts
+ * import { unaryFloatRow } from "./elementwise.ts";
+ * import assert from "node:assert/strict";
+ * const o = new Float64Array(2);
+ * unaryFloatRow("sqrt", new Float64Array([4, 0, 9]), 0, 2, o, 0, 2);
+ * assert.deepEqual([...o], [2, 3]);
+ * ```
+ */
+export function unaryFloatRow(
   op: string,
   x: TypedArray,
   xi: number,
@@ -102,7 +113,19 @@ function unaryIntRow(
   throw new Error(`cpu backend: no kernel for primitive "${op}" on int32`);
 }
 
-function binaryFloatRow(
+/**
+ * One row of a float binary op: `o[oi + i] = a[ai + i·as] op b[bi + i·bs]` for `i < n`.
+ *
+ * @example
+ * ```ts
+ * import { binaryFloatRow } from "./elementwise.ts";
+ * import assert from "node:assert/strict";
+ * const o = new Float64Array(2);
+ * binaryFloatRow("sub", new Float64Array([5, 7]), 0, 1, new Float64Array([1]), 0, 0, o, 0, 2);
+ * assert.deepEqual([...o], [4, 6]);
+ * ```
+ */
+export function binaryFloatRow(
   op: string,
   a: TypedArray,
   ai: number,
@@ -230,19 +253,19 @@ function compareRow(
 }
 
 /** Integer results stored as bool become 0/1, since a Uint8Array would keep e.g. 1 + 1 = 2. */
-function toBool(values: TypedArray): Uint8Array {
-  const out = new Uint8Array(values.length);
+function toBool(values: TypedArray, alloc: Allocate): TypedArray {
+  const out = alloc("bool", values.length);
   for (let i = 0; i < values.length; i++) out[i] = values[i] !== 0 ? 1 : 0;
   return out;
 }
 
 /** The storage a kernel computes into: bool results go through int32 first. */
-function workArray(dtype: DType, size: number): TypedArray {
-  return dtype === "bool" ? new Int32Array(size) : allocate(dtype, size);
+function workArray(dtype: DType, size: number, alloc: Allocate): TypedArray {
+  return dtype === "bool" ? new Int32Array(size) : alloc(dtype, size);
 }
 
-function finish(work: TypedArray, out: Aval): CpuBuffer {
-  return new CpuBuffer(out.dtype === "bool" ? toBool(work) : work, out.shape);
+function finish(work: TypedArray, out: Aval, alloc: Allocate): CpuBuffer {
+  return new CpuBuffer(out.dtype === "bool" ? toBool(work, alloc) : work, out.shape);
 }
 
 /**
@@ -260,12 +283,10 @@ function finish(work: TypedArray, out: Aval): CpuBuffer {
  * ```
  */
 export function unaryKernel(op: string): Kernel {
-  return (inputs, _params, out) => {
+  return (inputs, _params, out, alloc = allocate) => {
     const x = inputs[0];
-    const fast = out.dtype === "float32" ? wasmUnary(op, x) : undefined;
-    if (fast) return new CpuBuffer(fast, out.shape);
     const row = isFloat(out.dtype) ? unaryFloatRow : unaryIntRow;
-    const o = workArray(out.dtype, x.size);
+    const o = workArray(out.dtype, x.size, alloc);
     const xd = x.data;
     if (x.contiguous) {
       row(op, xd, x.offset, 1, o, 0, x.size);
@@ -274,7 +295,7 @@ export function unaryKernel(op: string): Kernel {
         row(op, xd, offs[0], steps[0], o, offs[1], n);
       });
     }
-    return finish(o, out);
+    return finish(o, out, alloc);
   };
 }
 
@@ -313,13 +334,11 @@ function binaryLoop(
  * ```
  */
 export function binaryKernel(op: string): Kernel {
-  return (inputs, _params, out) => {
-    const fast = out.dtype === "float32" ? wasmBinary(op, inputs[0], inputs[1]) : undefined;
-    if (fast) return new CpuBuffer(fast, out.shape);
+  return (inputs, _params, out, alloc = allocate) => {
     const row = isFloat(out.dtype) ? binaryFloatRow : binaryIntRow;
-    const o = workArray(out.dtype, inputs[0].size);
+    const o = workArray(out.dtype, inputs[0].size, alloc);
     binaryLoop(row, op, inputs[0], inputs[1], o);
-    return finish(o, out);
+    return finish(o, out, alloc);
   };
 }
 
@@ -337,8 +356,8 @@ export function binaryKernel(op: string): Kernel {
  * ```
  */
 export function compareKernel(op: string): Kernel {
-  return (inputs, _params, out) => {
-    const o = new Uint8Array(inputs[0].size);
+  return (inputs, _params, out, alloc = allocate) => {
+    const o = alloc("bool", inputs[0].size);
     binaryLoop(compareRow, op, inputs[0], inputs[1], o);
     return new CpuBuffer(o, out.shape);
   };
@@ -359,9 +378,14 @@ export function compareKernel(op: string): Kernel {
  * assert.deepEqual([...r.data], [1, 4]);
  * ```
  */
-export function select(inputs: readonly CpuBuffer[], _params: Params, out: Aval): CpuBuffer {
+export function select(
+  inputs: readonly CpuBuffer[],
+  _params: Params,
+  out: Aval,
+  alloc: Allocate = allocate,
+): CpuBuffer {
   const [c, a, b] = inputs;
-  const o = allocate(out.dtype, c.size);
+  const o = alloc(out.dtype, c.size);
   const cd = c.data;
   const ad = a.data;
   const bd = b.data;
@@ -395,14 +419,19 @@ export function select(inputs: readonly CpuBuffer[], _params: Params, out: Aval)
  * assert.deepEqual([...r.data], [-1, 2, 0]);
  * ```
  */
-export function convert(inputs: readonly CpuBuffer[], _params: Params, out: Aval): CpuBuffer {
+export function convert(
+  inputs: readonly CpuBuffer[],
+  _params: Params,
+  out: Aval,
+  alloc: Allocate = allocate,
+): CpuBuffer {
   const x = inputs[0];
   if (x.dtype === out.dtype) return x;
   if (out.dtype !== "bool") {
     // Typed-array assignment is exactly the conversion wanted (ToInt32 truncates, NaN is 0).
-    return new CpuBuffer(pack(x, out.dtype), out.shape);
+    return new CpuBuffer(pack(x, out.dtype, alloc), out.shape);
   }
-  const o = new Uint8Array(x.size);
+  const o = alloc("bool", x.size);
   const xd = x.data;
   forEachRow(x.shape, [x.strides, stridesOf(x.shape)], [x.offset, 0], (offs, n, steps) => {
     let xi = offs[0];

@@ -8,7 +8,7 @@
 
 import type { Aval, Params } from "../../core/backend.ts";
 import { allocate, type TypedArray } from "../../core/dtype.ts";
-import { CpuBuffer, dense, prod } from "./buffer.ts";
+import { type Allocate, CpuBuffer, dense, prod } from "./buffer.ts";
 
 function copyRow(src: TypedArray, from: number, dst: TypedArray, to: number, n: number): void {
   if (n >= 32) {
@@ -33,7 +33,12 @@ function copyRow(src: TypedArray, from: number, dst: TypedArray, to: number, n: 
  * assert.deepEqual([...gather([x, idx], { axis: 0 }, out).data], [30, 30, 30]);
  * ```
  */
-export function gather(inputs: readonly CpuBuffer[], params: Params, out: Aval): CpuBuffer {
+export function gather(
+  inputs: readonly CpuBuffer[],
+  params: Params,
+  out: Aval,
+  alloc: Allocate = allocate,
+): CpuBuffer {
   const [x, idxBuf] = inputs;
   const axis = params.axis as number;
   const xd = dense(x);
@@ -42,7 +47,7 @@ export function gather(inputs: readonly CpuBuffer[], params: Params, out: Aval):
   const n = x.shape[axis];
   const inner = prod(x.shape, axis + 1);
   const k = ids.length;
-  const o = allocate(out.dtype, outer * k * inner);
+  const o = alloc(out.dtype, outer * k * inner);
   if (n === 0) return new CpuBuffer(o, out.shape);
   const rows = new Int32Array(k);
   for (let i = 0; i < k; i++) {
@@ -78,7 +83,12 @@ export function gather(inputs: readonly CpuBuffer[], params: Params, out: Aval):
  * assert.deepEqual([...scatterAdd([upd, idx], { axis: 0, size: 2 }, out).data], [3, 0]);
  * ```
  */
-export function scatterAdd(inputs: readonly CpuBuffer[], params: Params, out: Aval): CpuBuffer {
+export function scatterAdd(
+  inputs: readonly CpuBuffer[],
+  params: Params,
+  out: Aval,
+  alloc: Allocate = allocate,
+): CpuBuffer {
   const [u, idxBuf] = inputs;
   const axis = params.axis as number;
   const size = params.size as number;
@@ -87,7 +97,7 @@ export function scatterAdd(inputs: readonly CpuBuffer[], params: Params, out: Av
   const outer = prod(u.shape, 0, axis);
   const k = ids.length;
   const inner = prod(u.shape, axis + idxBuf.shape.length);
-  const o = allocate(out.dtype, outer * size * inner);
+  const o = alloc(out.dtype, outer * size * inner);
   const int = out.dtype === "int32";
   const bool = out.dtype === "bool";
   // -1 marks an index that is dropped.
@@ -124,10 +134,15 @@ export function scatterAdd(inputs: readonly CpuBuffer[], params: Params, out: Av
  * assert.deepEqual([...r.data], [0, 1, 2, 0, 1, 2]);
  * ```
  */
-export function iota(_inputs: readonly CpuBuffer[], params: Params, out: Aval): CpuBuffer {
+export function iota(
+  _inputs: readonly CpuBuffer[],
+  params: Params,
+  out: Aval,
+  alloc: Allocate = allocate,
+): CpuBuffer {
   const shape = out.shape;
   const axis = params.axis as number;
-  const o = allocate(out.dtype, prod(shape));
+  const o = alloc(out.dtype, prod(shape));
   const outer = prod(shape, 0, axis);
   const n = shape[axis];
   const inner = prod(shape, axis + 1);

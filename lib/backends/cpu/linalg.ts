@@ -14,8 +14,7 @@
 import type { Aval, Params } from "../../core/backend.ts";
 import { allocate, type TypedArray } from "../../core/dtype.ts";
 import { stridesOf } from "../../core/shape.ts";
-import { CpuBuffer, forEachRow, prod } from "./buffer.ts";
-import { WASM_MATMUL_MIN_WORK, wasmMatmul, wasmMatmulAvailable } from "./_wasm_matmul.ts";
+import { type Allocate, CpuBuffer, forEachRow, prod } from "./buffer.ts";
 
 /** Rows of B per block: 256 × 512 float32 values (512 KiB) fit in a typical L2 cache. */
 const KC = 256;
@@ -169,14 +168,19 @@ function packSlice(
  * assert.deepEqual([...matmul([a, b], {}, out).data], [19, 22, 43, 50]);
  * ```
  */
-export function matmul(inputs: readonly CpuBuffer[], _params: Params, out: Aval): CpuBuffer {
+export function matmul(
+  inputs: readonly CpuBuffer[],
+  _params: Params,
+  out: Aval,
+  alloc: Allocate = allocate,
+): CpuBuffer {
   const [a, b] = inputs;
   const ra = a.shape.length;
   const rb = b.shape.length;
   const m = a.shape[ra - 2];
   const k = a.shape[ra - 1];
   const n = b.shape[rb - 1];
-  const c = allocate(out.dtype, prod(out.shape));
+  const c = alloc(out.dtype, prod(out.shape));
   if (c.length === 0 || k === 0) return new CpuBuffer(c, out.shape);
   const int = out.dtype === "int32";
   const sam = a.strides[ra - 2];
@@ -187,9 +191,7 @@ export function matmul(inputs: readonly CpuBuffer[], _params: Params, out: Aval)
   const cStrides = stridesOf(batchShape).map((s) => s * m * n);
   const ad = a.data;
   const bd = b.data;
-  const simd = out.dtype === "float32" && m * n * k >= WASM_MATMUL_MIN_WORK &&
-    wasmMatmulAvailable();
-  const needsPack = !simd && n > 1 && sbn !== 1;
+  const needsPack = n > 1 && sbn !== 1;
   const packed = needsPack ? allocate(out.dtype, k * n) : bd;
   // A broadcast batch offers the same B slice again: pack it only when it changes.
   let packedFrom = -1;
@@ -201,22 +203,6 @@ export function matmul(inputs: readonly CpuBuffer[], _params: Params, out: Aval)
       const co = offs[2] + t * steps[2];
       if (n === 1) {
         matvec(ad, ao, sam, sak, bd, bo, sbk, c, co, m, k, int);
-      } else if (simd) {
-        wasmMatmul(
-          ad as Float32Array,
-          ao,
-          sam,
-          sak,
-          bd as Float32Array,
-          bo,
-          sbk,
-          sbn,
-          c as Float32Array,
-          co,
-          m,
-          k,
-          n,
-        );
       } else if (needsPack) {
         if (bo !== packedFrom) packSlice(bd, bo, sbk, sbn, k, n, packed);
         packedFrom = bo;

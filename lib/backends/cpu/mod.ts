@@ -8,47 +8,8 @@
 import { type Aval, type Backend, type Params, registerBackend } from "../../core/backend.ts";
 import type { TypedArray } from "../../core/dtype.ts";
 import { sizeOf } from "../../core/shape.ts";
-import { CpuBuffer, type Kernel, pack } from "./buffer.ts";
-import {
-  BINARY,
-  binaryKernel,
-  COMPARE,
-  compareKernel,
-  convert,
-  select,
-  stopGradient,
-  UNARY,
-  unaryKernel,
-} from "./elementwise.ts";
-import { gather, iota, scatterAdd } from "./indexing.ts";
-import { matmul } from "./linalg.ts";
-import { broadcast, concat, pad, reshape, slice, transpose } from "./movement.ts";
-import { logSoftmax, softmax } from "./nn.ts";
-import { argmax, argmin, REDUCE, reduceKernel } from "./reduce.ts";
-
-const kernels = new Map<string, Kernel>([
-  ["select", select],
-  ["convert", convert],
-  ["stopGradient", stopGradient],
-  ["argmax", argmax],
-  ["argmin", argmin],
-  ["reshape", reshape],
-  ["broadcast", broadcast],
-  ["transpose", transpose],
-  ["slice", slice],
-  ["pad", pad],
-  ["concat", concat],
-  ["gather", gather],
-  ["scatterAdd", scatterAdd],
-  ["iota", iota],
-  ["matmul", matmul],
-  ["softmax", softmax],
-  ["logSoftmax", logSoftmax],
-]);
-for (const name of UNARY) kernels.set(name, unaryKernel(name));
-for (const name of BINARY) kernels.set(name, binaryKernel(name));
-for (const name of COMPARE) kernels.set(name, compareKernel(name));
-for (const name of REDUCE) kernels.set(name, reduceKernel(name));
+import { CpuBuffer, pack } from "./buffer.ts";
+import { cpuKernels as kernels } from "./kernels.ts";
 
 function asBuffer(buffer: unknown): CpuBuffer {
   if (buffer instanceof CpuBuffer) return buffer;

@@ -8,7 +8,7 @@
 import type { Aval, Params } from "../../core/backend.ts";
 import { allocate } from "../../core/dtype.ts";
 import { broadcastStrides, offsetOf, stridesOf } from "../../core/shape.ts";
-import { copyInto, CpuBuffer, pack, prod } from "./buffer.ts";
+import { type Allocate, copyInto, CpuBuffer, pack, prod } from "./buffer.ts";
 
 /**
  * `reshape({ shape })`: a view when the input is dense, else a dense copy.
@@ -23,10 +23,15 @@ import { copyInto, CpuBuffer, pack, prod } from "./buffer.ts";
  * assert.equal(y.data, x.data);
  * ```
  */
-export function reshape(inputs: readonly CpuBuffer[], _params: Params, out: Aval): CpuBuffer {
+export function reshape(
+  inputs: readonly CpuBuffer[],
+  _params: Params,
+  out: Aval,
+  alloc: Allocate = allocate,
+): CpuBuffer {
   const x = inputs[0];
   if (x.contiguous) return new CpuBuffer(x.data, out.shape, stridesOf(out.shape), x.offset);
-  return new CpuBuffer(pack(x), out.shape);
+  return new CpuBuffer(pack(x, x.dtype, alloc), out.shape);
 }
 
 /**
@@ -107,11 +112,16 @@ export function slice(inputs: readonly CpuBuffer[], params: Params, out: Aval): 
  * assert.deepEqual([...y.data], [9, 1, 2, 9, 9]);
  * ```
  */
-export function pad(inputs: readonly CpuBuffer[], params: Params, out: Aval): CpuBuffer {
+export function pad(
+  inputs: readonly CpuBuffer[],
+  params: Params,
+  out: Aval,
+  alloc: Allocate = allocate,
+): CpuBuffer {
   const x = inputs[0];
   const widths = params.widths as readonly (readonly [number, number])[];
   const value = params.value as number;
-  const o = allocate(out.dtype, prod(out.shape));
+  const o = alloc(out.dtype, prod(out.shape));
   // A bool fill is `value != 0`, as `convert` would give.
   if (value !== 0) o.fill(out.dtype === "bool" ? 1 : value);
   const strides = stridesOf(out.shape);
@@ -135,9 +145,14 @@ export function pad(inputs: readonly CpuBuffer[], params: Params, out: Aval): Cp
  * assert.deepEqual([...concat([a, b], { axis: 1 }, out).data], [1, 3, 2, 4]);
  * ```
  */
-export function concat(inputs: readonly CpuBuffer[], params: Params, out: Aval): CpuBuffer {
+export function concat(
+  inputs: readonly CpuBuffer[],
+  params: Params,
+  out: Aval,
+  alloc: Allocate = allocate,
+): CpuBuffer {
   const axis = params.axis as number;
-  const o = allocate(out.dtype, prod(out.shape));
+  const o = alloc(out.dtype, prod(out.shape));
   const strides = stridesOf(out.shape);
   let at = 0;
   for (const x of inputs) {

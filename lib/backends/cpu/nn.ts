@@ -70,11 +70,11 @@ function innerAxis(
 }
 
 function softmaxKernel(log: boolean): Kernel {
-  return (inputs, params, out) => {
+  return (inputs, params, out, alloc = allocate) => {
     const x = inputs[0];
     const axis = params.axis as number;
     const xd = dense(x);
-    const o = allocate(out.dtype, x.size);
+    const o = alloc(out.dtype, x.size);
     const outer = prod(x.shape, 0, axis);
     const n = x.shape[axis];
     const inner = prod(x.shape, axis + 1);

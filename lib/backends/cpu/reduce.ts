@@ -107,7 +107,7 @@ function foldRow(
  * ```
  */
 export function reduceKernel(op: string): Kernel {
-  return (inputs, params, out) => {
+  return (inputs, params, out, alloc = allocate) => {
     const x = inputs[0];
     const axes = params.axes as readonly number[];
     const dtype = out.dtype;
@@ -118,7 +118,7 @@ export function reduceKernel(op: string): Kernel {
       ? new Int32Array(size)
       : dtype === "float32" && (op === "reduceSum" || op === "reduceProd")
       ? new Float64Array(size)
-      : allocate(dtype, size);
+      : alloc(dtype, size);
     const init = identity(op, dtype);
     if (init !== 0) acc.fill(init);
 
@@ -150,24 +150,25 @@ export function reduceKernel(op: string): Kernel {
 
     let result: TypedArray = acc;
     if (dtype === "bool") {
-      result = new Uint8Array(size);
+      result = alloc("bool", size);
       for (let i = 0; i < size; i++) result[i] = acc[i] !== 0 ? 1 : 0;
     } else if (dtype === "float32" && acc instanceof Float64Array) {
-      result = new Float32Array(acc);
+      result = alloc("float32", size);
+      result.set(acc);
     }
     return new CpuBuffer(result, out.shape);
   };
 }
 
 function argKernel(isMax: boolean): Kernel {
-  return (inputs: readonly CpuBuffer[], params: Params, out) => {
+  return (inputs: readonly CpuBuffer[], params: Params, out, alloc = allocate) => {
     const x = inputs[0];
     const axis = params.axis as number;
     const xd = dense(x);
     const outer = prod(x.shape, 0, axis);
     const n = x.shape[axis];
     const inner = prod(x.shape, axis + 1);
-    const idx = new Int32Array(outer * inner);
+    const idx = alloc("int32", outer * inner);
     const best = new Float64Array(inner);
     for (let p = 0; p < outer; p++) {
       const base = p * n * inner;

@@ -72,10 +72,15 @@ const TANH_P = [
   -3.33332819422e-1,
 ];
 
-interface Temps {
+/** Four scratch v128 locals that {@linkcode emitExp} clobbers. */
+export interface ExpTemps {
+  /** Scratch vector. */
   t: Local;
+  /** Scratch vector. */
   n: Local;
+  /** Scratch vector. */
   r: Local;
+  /** Scratch vector. */
   z: Local;
 }
 
@@ -92,7 +97,11 @@ function vconst(f: FunctionBuilder, bytes: Uint8Array): FunctionBuilder {
   return f.local.get(entry[0]);
 }
 
-function hoistConstants(f: FunctionBuilder, body: () => void): void {
+/**
+ * Emits `body` with every vector constant it takes from {@linkcode f32c} / {@linkcode i32c}
+ * read from a local that is set once before it (wrap a whole kernel, loops included).
+ */
+export function hoistConstants(f: FunctionBuilder, body: () => void): void {
   const pool = new Map<string, [Local, Uint8Array]>();
   pools.set(f, pool);
   const start = f.code.length;
@@ -103,8 +112,10 @@ function hoistConstants(f: FunctionBuilder, body: () => void): void {
   f.emit(...tail);
 }
 
-const f32c = (f: FunctionBuilder, v: number) => vconst(f, splatF32(v));
-const i32c = (f: FunctionBuilder, v: number) => vconst(f, splatI32(v));
+/** Pushes the f32x4 constant `splat(v)` (a hoisted local inside {@linkcode hoistConstants}). */
+export const f32c = (f: FunctionBuilder, v: number): FunctionBuilder => vconst(f, splatF32(v));
+/** Pushes the i32x4 constant `splat(v)` (a hoisted local inside {@linkcode hoistConstants}). */
+export const i32c = (f: FunctionBuilder, v: number): FunctionBuilder => vconst(f, splatI32(v));
 
 // Horner: (((c0·z + c1)·z + c2)...) with z in a local; leaves the value on the stack.
 function horner(f: FunctionBuilder, z: Local, coeffs: readonly number[]): void {
@@ -115,8 +126,11 @@ function horner(f: FunctionBuilder, z: Local, coeffs: readonly number[]): void {
   }
 }
 
-// exp of the vector in local `x` (clobbered), left on the stack; clobbers the temps.
-function emitExp(f: FunctionBuilder, x: Local, { t, n, r, z }: Temps): void {
+/**
+ * Pushes `exp` of the f32x4 in local `x` (within 2 ulp; overflow gives +inf, underflow is
+ * gradual to 0, NaN stays NaN). Clobbers `x` and the temps.
+ */
+export function emitExp(f: FunctionBuilder, x: Local, { t, n, r, z }: ExpTemps): void {
   // Clamp so that 2ⁿ below stays representable; NaN in x passes through pmin/pmax.
   f.local.get(x);
   f32c(f, 89).f32x4.pmin();
@@ -144,7 +158,7 @@ function emitExp(f: FunctionBuilder, x: Local, { t, n, r, z }: Temps): void {
   i32c(f, 127).i32x4.add().i32.const(23).i32x4.shl().f32x4.mul();
 }
 
-interface UnaryLocals extends Temps {
+interface UnaryLocals extends ExpTemps {
   x: Local;
   u: Local;
   s: Local;
@@ -191,8 +205,8 @@ function emitUnary(f: FunctionBuilder, op: string, l: UnaryLocals): void {
   throw new Error(`no wasm kernel for "${op}"`);
 }
 
-// for (p = 0; p < bytes; p += 16) body(p)
-function vectorLoop(f: FunctionBuilder, bytes: Local, body: (p: Local) => void): void {
+/** Emits `for (p = 0; p < bytes; p += 16) body(p)` (unsigned compare) with a fresh local `p`. */
+export function vectorLoop(f: FunctionBuilder, bytes: Local, body: (p: Local) => void): void {
   const p = f.addLocal("i32");
   f.block((exit) => {
     f.loop((top) => {

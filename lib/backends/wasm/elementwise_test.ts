@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import * as nb from "../../../mod.ts";
 import { WasmContext } from "./context.ts";
 import {
   type BinaryMode,
@@ -8,7 +7,6 @@ import {
   WASM_BINARY,
   WASM_UNARY,
 } from "./elementwise.ts";
-import { wasmElementwiseConfig } from "../cpu/_wasm_elementwise.ts";
 
 const SPECIAL = [
   0,
@@ -159,70 +157,4 @@ Deno.test("wasm elementwise kernels reject out-of-range buffers", () => {
   assert.throws(() => k.unary("exp", 0, 0, 1 << 20), RangeError);
   assert.throws(() => k.unary("log2", 0, 0, 4), /no wasm kernel/);
   assert.throws(() => k.binary("pow", 0, 0, 0, 4), /no wasm kernel/);
-});
-
-// The CPU backend with the Wasm path (default threshold) against the same ops with it off.
-function bothPaths(f: () => nb.Tensor): [Float32Array, Float32Array] {
-  const saved = { ...wasmElementwiseConfig };
-  try {
-    Object.assign(wasmElementwiseConfig, { minBinary: 4096, minUnary: 4096 });
-    const fast = f().dataSync() as Float32Array;
-    Object.assign(wasmElementwiseConfig, { minBinary: Infinity, minUnary: Infinity });
-    const slow = f().dataSync() as Float32Array;
-    return [fast, slow];
-  } finally {
-    Object.assign(wasmElementwiseConfig, saved);
-  }
-}
-
-Deno.test("cpu backend: SIMD and JS paths agree through nb ops", async (t) => {
-  const n = 3 * 4099; // odd length: a partial last vector
-  const xa = inputs(n, 3), ya = inputs(n, 5);
-  const x = nb.tensor(xa, { shape: [3, 4099] });
-  const y = nb.tensor(ya, { shape: [3, 4099] });
-  const unary: [string, (t: nb.Tensor) => nb.Tensor][] = [
-    ["neg", nb.neg],
-    ["exp", nb.exp],
-    ["tanh", nb.tanh],
-    ["sigmoid", nb.sigmoid],
-  ];
-  for (const [name, f] of unary) {
-    await t.step(name, () => {
-      const [fast, slow] = bothPaths(() => f(x));
-      assertClose(fast, slow, xa, UNARY_REF[name][1]);
-      // Strided views (a transpose, a column block) are packed into the Wasm heap.
-      for (const v of [x.transpose(), x.slice([0, 1], [3, 4096])]) {
-        const [vf, vs] = bothPaths(() => f(v));
-        assertClose(vf, vs, v.dataSync(), UNARY_REF[name][1]);
-      }
-    });
-  }
-  const binary: [string, (a: nb.Tensor, b: nb.Tensor | number) => nb.Tensor][] = [
-    ["add", nb.add],
-    ["sub", nb.sub],
-    ["mul", nb.mul],
-    ["div", nb.div],
-    ["maximum", nb.maximum],
-    ["minimum", nb.minimum],
-  ];
-  for (const [name, f] of binary) {
-    await t.step(name, () => {
-      for (const g of [() => f(x, y), () => f(x, 0.5), () => f(0.5 as never, y), () => f(x, -0)]) {
-        const [fast, slow] = bothPaths(g);
-        assertClose(fast, slow, xa, 0);
-      }
-      // A transposed operand is not dense: it stays on the JS path, with the same result.
-      const [fast, slow] = bothPaths(() => f(x.transpose(), y.transpose()));
-      assertClose(fast, slow, xa, 0);
-    });
-  }
-  await t.step("row broadcast and float64 keep the JS path", () => {
-    const row = nb.tensor(ya.subarray(0, 4099), { shape: [4099] });
-    const [fast, slow] = bothPaths(() => nb.add(x, row));
-    assertClose(fast, slow, xa, 0);
-    const x64 = nb.tensor(Float64Array.from(xa), { shape: [3, 4099] });
-    const e = nb.exp(x64).dataSync();
-    assert.ok(e instanceof Float64Array);
-    assert.equal(e[5], Math.exp(xa[5]));
-  });
 });

@@ -285,10 +285,37 @@ export class FunctionBuilder {
     },
     load: (...m: MemArg): this => this.#mem([0x2a], 2, m),
     store: (...m: MemArg): this => this.#mem([0x38], 2, m),
+    abs: (): this => this.emit(0x8b),
+    neg: (): this => this.emit(0x8c),
     add: (): this => this.emit(0x92),
     sub: (): this => this.emit(0x93),
     mul: (): this => this.emit(0x94),
     div: (): this => this.emit(0x95),
+    /** Minimum; NaN if either operand is NaN, and -0 < +0 (like `Math.min`). */
+    min: (): this => this.emit(0x96),
+    max: (): this => this.emit(0x97),
+    /** Rounds the f64 on the stack to the nearest f32. */
+    demote_f64: (): this => this.emit(0xb6),
+  };
+
+  /** f64 scalar instructions. */
+  readonly f64 = {
+    const: (v: number): this => {
+      const bytes = new Uint8Array(new Float64Array([v]).buffer); // little-endian IEEE 754
+      return this.emit(0x44, ...bytes);
+    },
+    load: (...m: MemArg): this => this.#mem([0x2b], 3, m),
+    store: (...m: MemArg): this => this.#mem([0x39], 3, m),
+    abs: (): this => this.emit(0x99),
+    neg: (): this => this.emit(0x9a),
+    add: (): this => this.emit(0xa0),
+    sub: (): this => this.emit(0xa1),
+    mul: (): this => this.emit(0xa2),
+    div: (): this => this.emit(0xa3),
+    min: (): this => this.emit(0xa4),
+    max: (): this => this.emit(0xa5),
+    /** Widens the f32 on the stack (exactly). */
+    promote_f32: (): this => this.emit(0xbb),
   };
 
   /** v128 memory and constant instructions (0xFD prefix). */
@@ -362,8 +389,25 @@ export class FunctionBuilder {
     le: (): this => this.emit(...this.#simd(0x45)),
     ge: (): this => this.emit(...this.#simd(0x46)),
     convert_i32x4_s: (): this => this.emit(...this.#simd(0xfa)),
+    /** Rounds the two f64 lanes to f32 lanes 0 and 1; lanes 2 and 3 become +0. */
+    demote_f64x2_zero: (): this => this.emit(...this.#simd(0x5e)),
     /** `a * b + c` (stack: a b c), fused or not at the engine's choice (relaxed SIMD). */
     relaxed_madd: (): this => this.emit(...this.#simd(0x105)),
+  };
+
+  /** f64x2 instructions (float64 accumulation of float32 data). */
+  readonly f64x2 = {
+    splat: (): this => this.emit(...this.#simd(0x14)),
+    extract_lane: (lane: number): this => this.emit(...this.#simd(0x21), lane),
+    replace_lane: (lane: number): this => this.emit(...this.#simd(0x22), lane),
+    add: (): this => this.emit(...this.#simd(0xf0)),
+    sub: (): this => this.emit(...this.#simd(0xf1)),
+    mul: (): this => this.emit(...this.#simd(0xf2)),
+    div: (): this => this.emit(...this.#simd(0xf3)),
+    min: (): this => this.emit(...this.#simd(0xf4)),
+    max: (): this => this.emit(...this.#simd(0xf5)),
+    /** Widens f32 lanes 0 and 1 of the vector on the stack to two f64 lanes (exactly). */
+    promote_low_f32x4: (): this => this.emit(...this.#simd(0x5f)),
   };
 
   /** The encoded body: local declarations (run-length grouped), instructions, `end`. */
@@ -396,9 +440,10 @@ interface FunctionEntry {
 }
 
 /**
- * Assembles a module: function types (deduplicated), at most one imported memory, functions
- * and their exports. Functions are numbered in the order they are added, so a kernel can call
- * a helper added before it.
+ * Assembles a module: function types (deduplicated), at most one imported memory, imported
+ * functions, functions and their exports. Functions are numbered in the order they are
+ * imported or added (Wasm numbers imports first, so every import must come before the first
+ * added function), and a kernel can call a helper or an import added before it.
  *
  * @example
  * ```ts
@@ -421,6 +466,7 @@ export class ModuleBuilder {
   readonly #types: string[] = [];
   readonly #functions: FunctionEntry[] = [];
   readonly #exports: number[][] = [];
+  readonly #functionImports: number[][] = [];
   #memoryImport: number[] | undefined;
 
   /** Imports a memory as `module.name` (e.g. `env.memory`). */
@@ -431,6 +477,24 @@ export class ModuleBuilder {
     const lim = [flags, ...uleb128(initial), ...(maximum !== undefined ? uleb128(maximum) : [])];
     this.#memoryImport = [...encodeString(module), ...encodeString(name), 0x02, ...lim];
     return this;
+  }
+
+  /**
+   * Imports a host function as `module.name` (e.g. `env.log` bound to `Math.log`) and returns
+   * its function index for `call`. Must precede every {@linkcode ModuleBuilder.addFunction}.
+   */
+  importFunction(module: string, name: string, params: ValType[], results: ValType[]): number {
+    if (this.#functions.length > 0) {
+      throw new Error(`import ${module}.${name}: functions must be imported before any is added`);
+    }
+    const type = uleb128(this.#typeIndex(params, results));
+    return this.#functionImports.push([
+      ...encodeString(module),
+      ...encodeString(name),
+      0x00,
+      ...type,
+    ]) -
+      1;
   }
 
   #typeIndex(params: ValType[], results: ValType[]): number {
@@ -452,8 +516,8 @@ export class ModuleBuilder {
   ): number {
     const builder = new FunctionBuilder(params);
     build(builder);
-    const index = this.#functions.push({ typeIndex: this.#typeIndex(params, results), builder }) -
-      1;
+    const index = this.#functionImports.length +
+      this.#functions.push({ typeIndex: this.#typeIndex(params, results), builder }) - 1;
     if (name !== undefined) this.#exports.push([...encodeString(name), 0x00, ...uleb128(index)]);
     return index;
   }
@@ -473,10 +537,11 @@ export class ModuleBuilder {
       ];
     });
     const fns = this.#functions;
+    const imports = [...(this.#memoryImport ? [this.#memoryImport] : []), ...this.#functionImports];
     const bytes = [
       ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // "\0asm", version 1
       ...section(1, types.length ? encodeVector(types) : []),
-      ...section(2, this.#memoryImport ? encodeVector([this.#memoryImport]) : []),
+      ...section(2, imports.length ? encodeVector(imports) : []),
       ...section(3, fns.length ? encodeVector(fns.map((f) => uleb128(f.typeIndex))) : []),
       ...section(7, this.#exports.length ? encodeVector(this.#exports) : []),
       ...section(10, fns.length ? encodeVector(fns.map((f) => f.builder.encode())) : []),

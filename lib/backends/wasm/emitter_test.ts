@@ -167,3 +167,105 @@ Deno.test("f32x4.relaxed_madd computes a*b+c where the engine supports relaxed S
   ex.madd(0);
   assert.deepEqual([...f32.slice(12, 16)], [5.5, 12.5, 21.5, 32.5]);
 });
+
+Deno.test("f32/f64 scalar ops and conversions", () => {
+  const mb = new ModuleBuilder();
+  type Bin = "add" | "sub" | "mul" | "div" | "min" | "max";
+  const ops: Bin[] = ["add", "sub", "mul", "div", "min", "max"];
+  for (const op of ops) {
+    mb.addFunction(`f64_${op}`, ["f64", "f64"], ["f64"], (f) => {
+      f.local.get(f.param(0)).local.get(f.param(1)).f64[op]();
+    });
+  }
+  for (const op of ["min", "max"] as const) {
+    mb.addFunction(`f32_${op}`, ["f32", "f32"], ["f32"], (f) => {
+      f.local.get(f.param(0)).local.get(f.param(1)).f32[op]();
+    });
+  }
+  mb.addFunction("f32_neg_abs", ["f32"], ["f32"], (f) => {
+    f.local.get(f.param(0)).f32.abs().f32.neg();
+  });
+  mb.addFunction("f64_neg_abs", ["f64"], ["f64"], (f) => {
+    f.local.get(f.param(0)).f64.abs().f64.neg();
+  });
+  mb.addFunction("round_trip", ["f64"], ["f64"], (f) => {
+    f.local.get(f.param(0)).f32.demote_f64().f64.promote_f32();
+  });
+  mb.addFunction("f64_const", [], ["f64"], (f) => f.f64.const(Math.PI));
+  const ex = instantiate(mb) as Record<string, (...a: number[]) => number>;
+  const refs: Record<Bin, (a: number, b: number) => number> = {
+    add: (a, b) => a + b,
+    sub: (a, b) => a - b,
+    mul: (a, b) => a * b,
+    div: (a, b) => a / b,
+    min: Math.min,
+    max: Math.max,
+  };
+  for (const op of ops) {
+    for (const [a, b] of [[0.1, 0.7], [-0, 0], [0, -0], [NaN, 1], [3, -Infinity]]) {
+      assert.ok(Object.is(ex[`f64_${op}`](a, b), refs[op](a, b)), `f64.${op}(${a}, ${b})`);
+    }
+  }
+  assert.ok(Object.is(ex.f32_min(-0, 0), -0));
+  assert.ok(Object.is(ex.f32_max(-0, 0), 0));
+  assert.ok(Number.isNaN(ex.f32_max(NaN, 1)));
+  assert.equal(ex.f32_min(1.5, -2), -2);
+  assert.equal(ex.f32_neg_abs(3), -3);
+  assert.equal(ex.f64_neg_abs(-0.1), -0.1);
+  assert.equal(ex.round_trip(0.1), Math.fround(0.1));
+  assert.equal(ex.f64_const(), Math.PI);
+});
+
+Deno.test("f64x2 lanes, arithmetic, promote/demote and f64 memory access", () => {
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+  const mb = new ModuleBuilder().importMemory("env", "memory", {
+    initial: 1,
+    maximum: 1,
+    shared: true,
+  });
+  // at p: four f32 [a b c d]; writes f64 [a, b] + [c, d] (via promote) at p + 16, then
+  // [a*c, b*d] - [0.5, 0.5] at p + 32, demotes [a, b] / 2 into f32 lanes at p + 48
+  mb.addFunction("lanes", ["i32"], ["f64"], (f) => {
+    const p = f.param(0), v = f.addLocal("v128"), w = f.addLocal("v128");
+    f.local.get(p).v128.load().local.tee(v).f64x2.promote_low_f32x4().local.set(w);
+    f.local.get(p).local.get(w);
+    f.local.get(v).local.get(v).i8x16.shuffle([8, 9, 10, 11, 12, 13, 14, 15, ...Array(8).fill(0)]);
+    f.f64x2.promote_low_f32x4().f64x2.add().v128.store(16);
+    f.local.get(p).local.get(w);
+    f.local.get(v).local.get(v).i8x16.shuffle([8, 9, 10, 11, 12, 13, 14, 15, ...Array(8).fill(0)]);
+    f.f64x2.promote_low_f32x4().f64x2.mul().f64.const(0.5).f64x2.splat().f64x2.sub();
+    f.v128.store(32);
+    f.local.get(p).local.get(w).f64.const(2).f64x2.splat().f64x2.div();
+    f.f32x4.demote_f64x2_zero().v128.store(48);
+    // returns max(lane 0, lane 1 replaced by 9) + min of the stored pair + f64.load
+    f.local.get(w).f64.const(9).f64x2.replace_lane(1).local.get(w).f64x2.max();
+    f.f64x2.extract_lane(1);
+    f.local.get(w).local.get(w).f64x2.min().f64x2.extract_lane(0).f64.add();
+    f.local.get(p).f64.load(16).f64.add();
+    f.local.get(p).local.get(p).f64.load(24).f64.store(64);
+  });
+  const ex = instantiate(mb, memory) as { lanes: (p: number) => number };
+  const f32 = new Float32Array(memory.buffer), f64 = new Float64Array(memory.buffer);
+  f32.set([1.5, 2.25, 3, 4]);
+  assert.equal(ex.lanes(0), 9 + 1.5 + 4.5);
+  assert.deepEqual([...f64.slice(2, 6)], [4.5, 6.25, 4, 8.5]);
+  assert.deepEqual([...f32.slice(12, 16)], [0.75, 1.125, 0, 0]);
+  assert.equal(f64[8], 6.25);
+});
+
+Deno.test("imported functions come first in the function index space", () => {
+  const mb = new ModuleBuilder();
+  const log = mb.importFunction("env", "log", ["f64"], ["f64"]);
+  assert.equal(log, 0);
+  const twice = mb.addFunction("twice", ["f64"], ["f64"], (f) => {
+    f.local.get(f.param(0)).call(log).f64.const(2).f64.mul();
+  });
+  assert.equal(twice, 1);
+  mb.addFunction("call_twice", ["f64"], ["f64"], (f) => f.local.get(f.param(0)).call(twice));
+  assert.throws(() => mb.importFunction("env", "exp", ["f64"], ["f64"]), /before any is added/);
+  const bytes = mb.toBytes();
+  assert.ok(WebAssembly.validate(bytes));
+  const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { log: Math.log } })
+    .exports as { call_twice: (x: number) => number };
+  assert.equal(ex.call_twice(Math.E), 2);
+});

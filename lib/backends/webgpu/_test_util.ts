@@ -48,19 +48,19 @@ export async function withOtherKernels(body: () => Promise<void>): Promise<void>
   }
 }
 
-/** Uniform float32 values in [lo, hi) from the library's seeded generator (on the CPU). */
+/** Uniform float32 values in [lo, hi) from the library's seeded generator (on the default device). */
 export function uniform(shape: number[], seed: number, lo = -1, hi = 1): nb.Tensor {
-  return nb.random.uniform(nb.random.key(seed), shape, { minval: lo, maxval: hi, device: "cpu" });
+  return nb.random.uniform(nb.random.key(seed), shape, { minval: lo, maxval: hi });
 }
 
 /** Random int32 values in [lo, hi). */
 export function ints(shape: number[], seed: number, lo = -5, hi = 6): nb.Tensor {
-  return nb.random.randint(nb.random.key(seed), shape, lo, hi, { device: "cpu" });
+  return nb.random.randint(nb.random.key(seed), shape, lo, hi);
 }
 
 /** Random bools. */
 export function bools(shape: number[], seed: number): nb.Tensor {
-  return nb.random.bernoulli(nb.random.key(seed), 0.5, shape, { device: "cpu" });
+  return nb.random.bernoulli(nb.random.key(seed), 0.5, shape);
 }
 
 /** Tolerances of a comparison; integer and bool results are always compared exactly. */
@@ -74,7 +74,7 @@ export interface Tol {
 type Out = nb.Tensor | nb.Tensor[];
 
 /**
- * Runs `f` on CPU inputs and on copies of them on the GPU, and checks that the GPU results
+ * Runs `f` on CPU copies of the inputs and on copies of them on the GPU, and checks that the GPU results
  * live on the GPU with the same shapes and dtypes and agree with the CPU reference.
  */
 export async function agree(
@@ -82,7 +82,8 @@ export async function agree(
   inputs: nb.Tensor[],
   tol: Tol = {},
 ): Promise<void> {
-  const expected = [f(...inputs)].flat();
+  const onCpu = await Promise.all(inputs.map((x) => x.to("cpu")));
+  const expected = [f(...onCpu)].flat();
   const onGpu = await Promise.all(inputs.map((x) => x.to("webgpu")));
   const actual = [f(...onGpu)].flat();
   assert.equal(actual.length, expected.length);

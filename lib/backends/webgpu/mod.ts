@@ -163,7 +163,7 @@ export function createWebGpuBackend(device: GPUDevice): WebGpuBackend {
   const ctx = new GpuContext(device);
   return {
     device: "webgpu",
-    releasesOnCollect: true,
+    releasesOnCollect: () => true,
     context: ctx,
 
     fromArray(data: TypedArray, shape: Shape): GpuArray {

@@ -1,0 +1,242 @@
+/**
+ * The `wasm` device: tensors live in the shared WebAssembly heap and float32 work runs on the
+ * SIMD kernels (matmul on worker threads). Every other case runs the reference CPU kernel on
+ * the same heap views, with its result allocated in the heap too, so the device covers every
+ * primitive. float64 stays in ordinary arrays on the reference kernels, and so do tensors
+ * under 4 KiB, which the garbage collector handles more cheaply than a heap block.
+ *
+ * Memory: a tensor's block goes back to the allocator on `dispose()`/`using`, or when the
+ * tensor is garbage-collected (`releasesOnCollect`). Views share their source's block, which is
+ * freed with its last owner. Finalizers run between tasks of the event loop, so a loop that
+ * reads its results with `await x.data()` holds its memory flat (reads turn the event loop
+ * when much has been allocated since the last turn); a loop that never awaits keeps collected
+ * tensors' blocks until it ends, unless it disposes them.
+ *
+ * Importing this module registers the device and makes it the default where WebAssembly SIMD
+ * and shared memory are available (`NABLA_DEVICE=cpu` keeps the reference backend instead).
+ *
+ * @module
+ */
+
+import { type Aval, type Backend, type Params, registerBackend } from "../../core/backend.ts";
+import { allocate, type DType, dtypeOfArray, type TypedArray } from "../../core/dtype.ts";
+import { sizeOf } from "../../core/shape.ts";
+import { type Allocate, CpuBuffer, pack } from "../cpu/buffer.ts";
+import { cpuKernels } from "../cpu/kernels.ts";
+import { defaultWasmContext } from "./context.ts";
+import { fastKernels } from "./kernels.ts";
+import { type Block, HeapStorage } from "./storage.ts";
+import type { AllocatorStats } from "./allocator.ts";
+
+/** A tensor's storage on the wasm device: a strided view, usually of a heap block. */
+export class WasmBuffer {
+  /** The values, as a CPU view whose storage is in the heap (float64: an ordinary array). */
+  readonly view: CpuBuffer;
+  /** The heap block this buffer holds one count of; `null` for float64 and once released. */
+  block: Block | null;
+
+  /** Wraps a view of `block` (already counted for this buffer). */
+  constructor(view: CpuBuffer, block: Block | null) {
+    this.view = view;
+    this.block = block;
+  }
+}
+
+function asBuffer(buffer: unknown): WasmBuffer {
+  if (buffer instanceof WasmBuffer) return buffer;
+  throw new TypeError("wasm backend: expected a wasm buffer");
+}
+
+/** The wasm device's interface: `Backend`, with synchronous reads and heap statistics. */
+export interface WasmBackend extends Backend {
+  /** A row-major copy of a buffer's values. */
+  readSync(buffer: unknown): TypedArray;
+  /** The heap's usage counters (live bytes and blocks, memory size). */
+  stats(): AllocatorStats;
+}
+
+let storage: HeapStorage | undefined;
+const heap = (): HeapStorage => storage ??= new HeapStorage(defaultWasmContext());
+
+// Below this size a tensor is an ordinary typed array: the garbage collector frees those
+// cheaply, while a heap block must be tracked with a finalizer, which costs a microsecond per
+// tensor and keeps it alive through minor collections. Kernels stage small operands into
+// scratch blocks when they need addresses.
+const HEAP_MIN_BYTES = 4096;
+
+function inHeap(dtype: DType, size: number): boolean {
+  return dtype !== "float64" && size * (dtype === "bool" ? 1 : 4) >= HEAP_MIN_BYTES;
+}
+
+// The storage reference kernels write their results into.
+const zeroed: Allocate = (dtype, size) =>
+  inHeap(dtype, size) ? heap().array(dtype, size) : allocate(dtype, size);
+
+// A kernel's result is a fresh heap array (adopted as a new block), a view of an input's
+// storage (one more count of that input's block), or an ordinary array (float64, small
+// results). A small result in the heap is copied out, so that only big tensors hold blocks.
+function own(view: CpuBuffer, inputs: readonly WasmBuffer[]): WasmBuffer {
+  const h = heap();
+  const big = inHeap(view.dtype, view.size);
+  if (h.isFresh(view.data)) {
+    // An unadopted small result is swept with the kernel's scratch.
+    return big ? new WasmBuffer(view, h.adopt(view.data)!) : copiedOut(view);
+  }
+  for (const input of inputs) {
+    if (input.view.data !== view.data || input.block === null) continue;
+    if (!big) return copiedOut(view);
+    input.block.owners++;
+    return new WasmBuffer(view, input.block);
+  }
+  return new WasmBuffer(view, null);
+}
+
+function copiedOut(view: CpuBuffer): WasmBuffer {
+  return new WasmBuffer(new CpuBuffer(pack(view), view.shape), null);
+}
+
+// `read()` yields to the event loop once the heap holds this many more bytes than after the
+// last yield.
+const YIELD_BYTES = 16 << 20;
+let yieldAt = YIELD_BYTES;
+
+/**
+ * The wasm backend.
+ *
+ * @example
+ * ```ts
+ * import { wasmBackend } from "./backend.ts";
+ * import assert from "node:assert/strict";
+ * const x = wasmBackend.fromArray(new Float32Array([1, 2, 3]), [3]);
+ * const y = wasmBackend.run("mul", [x, x], {}, { shape: [3], dtype: "float32", device: "wasm" });
+ * assert.deepEqual([...wasmBackend.readSync(y)], [1, 4, 9]);
+ * wasmBackend.dispose(y);
+ * wasmBackend.dispose(x);
+ * ```
+ */
+export const wasmBackend: WasmBackend = {
+  device: "wasm",
+  releasesOnCollect: (buffer: unknown): boolean => asBuffer(buffer).block !== null,
+
+  fromArray(data: TypedArray, shape: readonly number[]): WasmBuffer {
+    if (data.length !== sizeOf(shape)) {
+      throw new RangeError(
+        `wasm backend: ${data.length} values cannot fill shape [${shape.join(",")}]`,
+      );
+    }
+    const h = heap();
+    if (!inHeap(dtypeOfArray(data), data.length)) {
+      return new WasmBuffer(new CpuBuffer(data, shape.slice()), null);
+    }
+    const copy = h.array(dtypeOfArray(data), data.length, false);
+    copy.set(data);
+    const block = h.adopt(copy)!;
+    h.sweep();
+    return new WasmBuffer(new CpuBuffer(copy, shape.slice()), block);
+  },
+
+  read(buffer: unknown): Promise<TypedArray> {
+    const data = pack(asBuffer(buffer).view);
+    const used = heap().stats().used;
+    if (used < yieldAt) return Promise.resolve(data);
+    // Many blocks were made since the event loop last turned: turn it, so that finalizers of
+    // collected tensors (which run as tasks, never inside a synchronous stretch of code) can
+    // give theirs back before the heap grows further.
+    // (`setImmediate`: a task without the milliseconds that nested `setTimeout`s are clamped to.)
+    return new Promise((resolve) =>
+      setImmediate(() => {
+        yieldAt = heap().stats().used + YIELD_BYTES;
+        resolve(data);
+      })
+    );
+  },
+
+  readSync(buffer: unknown): TypedArray {
+    return pack(asBuffer(buffer).view);
+  },
+
+  run(name: string, inputs: readonly unknown[], params: Params, out: Aval): WasmBuffer {
+    const reference = cpuKernels.get(name);
+    if (!reference) throw new Error(`wasm backend: no kernel for primitive "${name}"`);
+    const buffers = inputs.map(asBuffer);
+    const views = buffers.map((b) => b.view);
+    const h = heap();
+    try {
+      const result = fastKernels.get(name)?.(views, params, out, h) ??
+        reference(views, params, out, zeroed);
+      return own(result, buffers);
+    } finally {
+      h.sweep();
+    }
+  },
+
+  dispose(buffer: unknown): void {
+    const b = asBuffer(buffer);
+    if (b.block !== null) heap().release(b.block);
+    b.block = null;
+  },
+
+  stats(): AllocatorStats {
+    return heap().stats();
+  },
+};
+
+// Shared memory and SIMD are what the kernels need; a runtime without them keeps the CPU.
+function supported(): boolean {
+  try {
+    if (typeof SharedArrayBuffer !== "function") return false;
+    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    // A module whose one function returns a v128 constant validates only with SIMD.
+    return WebAssembly.validate(
+      new Uint8Array([
+        0,
+        97,
+        115,
+        109,
+        1,
+        0,
+        0,
+        0,
+        1,
+        5,
+        1,
+        96,
+        0,
+        1,
+        123,
+        3,
+        2,
+        1,
+        0,
+        10,
+        22,
+        1,
+        20,
+        0,
+        253,
+        12,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        11,
+      ]),
+    );
+  } catch {
+    return false;
+  }
+}
+
+if (supported()) registerBackend(wasmBackend, { preferred: true });
