@@ -1,6 +1,6 @@
 /**
- * Training speed on the spiral task, beside TensorFlow.js (CPU backend) and jax-js (Wasm,
- * jitted): one epoch of minibatch SGD (10 steps of batch 30 through a 2-10-3 sigmoid MLP), and
+ * Training speed on the spiral task, nabla on its `wasm` and reference `cpu` devices beside
+ * TensorFlow.js (CPU backend) and jax-js (Wasm, jitted): one epoch of minibatch SGD (10 steps of batch 30 through a 2-10-3 sigmoid MLP), and
  * one `valueAndGrad` of the MLP on the full 300 examples. Every step reads its loss back, so
  * the timings include completion.
  *
@@ -42,13 +42,33 @@ const nbBatches = batches.map(([a, b]) => ({
   x: spiral.x.slice([a, 0], [b - a, 2]),
   t: spiral.t.slice([a], [b - a]),
 }));
-let nbParams: Params = init;
 
-function nbTrainStep(x: nb.Tensor, t: nb.Tensor): number {
-  const [loss, grads] = nbStep(nbParams, x, t);
-  nbParams = nb.tree.map((p: nb.Tensor, g: nb.Tensor) => p.sub(g.mul(LR)), nbParams, grads);
-  return loss.item() as number;
+async function toDevice<T>(tree: T, device: nb.Device): Promise<T> {
+  const [leaves, def] = nb.tree.flatten<nb.Tensor>(tree);
+  return nb.tree.unflatten(def, await Promise.all(leaves.map((l) => l.to(device))));
 }
+
+// nabla on each CPU device: `wasm` (the default) and the reference `cpu`.
+const nabla = await Promise.all((["wasm", "cpu"] as const).map(async (device) => {
+  let params: Params = await toDevice(init, device);
+  const data = await toDevice(nbBatches, device);
+  const all = await toDevice({ x: spiral.x, t: spiral.t }, device);
+  return {
+    device,
+    epoch(): void {
+      for (const { x, t } of data) {
+        const [loss, grads] = nbStep(params, x, t);
+        params = nb.tree.map((p: nb.Tensor, g: nb.Tensor) => p.sub(g.mul(LR)), params, grads);
+        loss.item();
+      }
+    },
+    valueAndGrad(): void {
+      const [loss, grads] = nbStep(params, all.x, all.t);
+      loss.item();
+      grads[0].w.dataSync();
+    },
+  };
+}));
 
 // ---- TensorFlow.js (tfjs-backend-cpu) -------------------------------------------------------
 
@@ -120,9 +140,12 @@ function jaxTrainStep(x: jax.Array, t: jax.Array): number {
 
 // ---- The benchmarks -------------------------------------------------------------------------
 
-Deno.bench({ name: "nabla (cpu)", group: "spiral epoch", baseline: true }, () => {
-  for (const b of nbBatches) nbTrainStep(b.x, b.t);
-});
+for (const n of nabla) {
+  Deno.bench(
+    { name: `nabla (${n.device})`, group: "spiral epoch", baseline: n.device === "wasm" },
+    n.epoch,
+  );
+}
 Deno.bench({ name: "tfjs (cpu)", group: "spiral epoch" }, () => {
   for (const b of tfBatches) tfTrainStep(b.x as tf.Tensor2D, b.t as tf.Tensor2D);
 });
@@ -130,11 +153,13 @@ Deno.bench({ name: "jax-js (wasm, jit)", group: "spiral epoch" }, () => {
   for (const b of jaxBatches) jaxTrainStep(b.x, b.t);
 });
 
-Deno.bench({ name: "nabla (cpu)", group: "mlp valueAndGrad, 300 examples", baseline: true }, () => {
-  const [loss, grads] = nbStep(nbParams, spiral.x, spiral.t);
-  loss.item();
-  grads[0].w.dataSync();
-});
+for (const n of nabla) {
+  Deno.bench({
+    name: `nabla (${n.device})`,
+    group: "mlp valueAndGrad, 300 examples",
+    baseline: n.device === "wasm",
+  }, n.valueAndGrad);
+}
 Deno.bench({ name: "tfjs (cpu)", group: "mlp valueAndGrad, 300 examples" }, () => {
   tf.tidy(() => {
     const { value, grads } = tf.variableGrads(() => tfLoss(tfX, tfT), tfVars);

@@ -3,7 +3,7 @@
  * SIMD kernels (matmul on worker threads). Every other case runs the reference CPU kernel on
  * the same heap views, with its result allocated in the heap too, so the device covers every
  * primitive. float64 stays in ordinary arrays on the reference kernels, and so do tensors
- * under 4 KiB, which the garbage collector handles more cheaply than a heap block.
+ * under 16 KiB, which the garbage collector handles more cheaply than a heap block.
  *
  * Memory: a tensor's block goes back to the allocator on `dispose()`/`using`, or when the
  * tensor is garbage-collected (`releasesOnCollect`). Views share their source's block, which is
@@ -62,7 +62,7 @@ const heap = (): HeapStorage => storage ??= new HeapStorage(defaultWasmContext()
 // cheaply, while a heap block must be tracked with a finalizer, which costs a microsecond per
 // tensor and keeps it alive through minor collections. Kernels stage small operands into
 // scratch blocks when they need addresses.
-const HEAP_MIN_BYTES = 4096;
+const HEAP_MIN_BYTES = 16384;
 
 function inHeap(dtype: DType, size: number): boolean {
   return dtype !== "float64" && size * (dtype === "bool" ? 1 : 4) >= HEAP_MIN_BYTES;

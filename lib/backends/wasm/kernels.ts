@@ -24,7 +24,7 @@ export type FastKernel = (
 ) => CpuBuffer | undefined;
 
 /**
- * Below these sizes the reference loops win: a Wasm call, the row walk and (under 4 KiB, where
+ * Below these sizes the reference loops win: a Wasm call, the row walk and (under 16 KiB, where
  * tensors are ordinary arrays) staging operands in and out cost about as much as the work.
  * Tunable for tests and measurements (`Infinity` turns a path off).
  */
@@ -40,7 +40,7 @@ export const fastKernelConfig: {
   /** Elements below which unary ops run the reference kernel. */
   minUnary: 256,
   /** Elements below which binary ops run the reference kernel. */
-  minBinary: 1024,
+  minBinary: 4096,
   /** Input elements below which reductions, softmax and scatter-add run the reference kernel. */
   minReduce: 1024,
   /** Rows shorter than this are done by the reference row loop inside a SIMD kernel. */
