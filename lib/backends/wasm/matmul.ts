@@ -127,6 +127,7 @@ function emitPackB(mb: ModuleBuilder, cfg: MatmulConfig): number {
     const [b, rsb, csb, kc, nc, dst] = [0, 1, 2, 3, 4, 5].map((i) => f.param(i));
     const jp = f.addLocal("i32"), p = f.addLocal("i32"), c = f.addLocal("i32");
     const w = f.addLocal("i32"), src = f.addLocal("i32"), rs4 = f.addLocal("i32");
+    const cols = Array.from({ length: NR }, () => f.addLocal("i32"));
     f.local.get(rsb).i32.const(4).i32.mul().local.set(rs4);
     f.forRange(jp, 0, nc, NR, () => {
       f.local.get(nc).local.get(jp).i32.sub().local.set(w);
@@ -144,24 +145,40 @@ function emitPackB(mb: ModuleBuilder, cfg: MatmulConfig): number {
           f.local.get(dst).i32.const(4 * NR).i32.add().local.set(dst);
         });
       }, () => {
-        // Edge or strided panel: element by element, zeros past the last column.
-        f.forRange(p, 0, kc, 1, () => {
-          f.forRange(c, 0, NR, 1, () => {
-            // A branch, not a select: columns past w may lie outside the memory.
-            f.local.get(dst).local.get(c).i32.const(4).i32.mul().i32.add();
-            f.local.get(c).local.get(w).i32.lt_s();
-            f.if(
-              () => {
-                f.local.get(src).local.get(c).local.get(csb).i32.mul().i32.const(4).i32.mul()
-                  .i32.add().f32.load();
-              },
-              () => f.f32.const(0),
-              "f32",
-            );
-            f.f32.store();
+        f.local.get(w).i32.const(NR).i32.ge_s();
+        f.if(() => {
+          // Full panel of strided columns (such as a transposed B): NR column cursors walk
+          // along k together, unrolled at build time, without the edge path's branches.
+          cols.forEach((col, i) => {
+            f.local.get(src).local.get(csb).i32.const(4 * i).i32.mul().i32.add().local.set(col);
           });
-          f.local.get(src).local.get(rs4).i32.add().local.set(src);
-          f.local.get(dst).i32.const(4 * NR).i32.add().local.set(dst);
+          f.forRange(p, 0, kc, 1, () => {
+            cols.forEach((col, i) => {
+              f.local.get(dst).local.get(col).f32.load().f32.store(4 * i);
+              f.local.get(col).local.get(rs4).i32.add().local.set(col);
+            });
+            f.local.get(dst).i32.const(4 * NR).i32.add().local.set(dst);
+          });
+        }, () => {
+          // Last, partial panel: element by element, zeros past the last column.
+          f.forRange(p, 0, kc, 1, () => {
+            f.forRange(c, 0, NR, 1, () => {
+              // A branch, not a select: columns past w may lie outside the memory.
+              f.local.get(dst).local.get(c).i32.const(4).i32.mul().i32.add();
+              f.local.get(c).local.get(w).i32.lt_s();
+              f.if(
+                () => {
+                  f.local.get(src).local.get(c).local.get(csb).i32.mul().i32.const(4).i32.mul()
+                    .i32.add().f32.load();
+                },
+                () => f.f32.const(0),
+                "f32",
+              );
+              f.f32.store();
+            });
+            f.local.get(src).local.get(rs4).i32.add().local.set(src);
+            f.local.get(dst).i32.const(4 * NR).i32.add().local.set(dst);
+          });
         });
       });
     });
