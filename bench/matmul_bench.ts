@@ -1,5 +1,5 @@
 /**
- * Square float32 matmul, 128² to 2048², on nabla's CPU and WebGPU backends beside jax-js
+ * Square float32 matmul, 128² to 2048², on nabla's default (wasm) and WebGPU devices beside jax-js
  * (`npm:@jax-js/jax`, its wasm and webgpu devices) in the same run. Every iteration ends by
  * awaiting a result, so GPU timings include completion, not only the enqueue; small sizes run
  * several products per iteration so that the device's completion latency (about 10 ms per
@@ -48,8 +48,8 @@ for (const n of SIZES) {
   const aData = Float32Array.from(await a.data());
   const bData = Float32Array.from(await b.data());
 
-  Deno.bench({ name: "nabla cpu", group, baseline: true, ...iters }, async () => {
-    await timed(`${n}: nabla cpu`, gflop, async () => {
+  Deno.bench({ name: `nabla ${a.device}`, group, baseline: true, ...iters }, async () => {
+    await timed(`${n}: nabla ${a.device}`, gflop, async () => {
       for (let r = 0; r < reps; r++) await a.matmul(b).data();
     });
   });

@@ -1,5 +1,5 @@
 /**
- * Softmax over the last axis of float32 `[N, 1024]` on nabla's CPU and WebGPU backends beside
+ * Softmax over the last axis of float32 `[N, 1024]` on nabla's default (wasm) and WebGPU devices beside
  * jax-js (`npm:@jax-js/jax`, its wasm and webgpu devices) in the same run. Every iteration ends
  * by awaiting a result, so GPU timings include completion; small sizes run several softmaxes
  * per iteration so that the device's completion latency (about 10 ms per wait in Deno) does not
@@ -48,8 +48,8 @@ for (const rows of ROWS) {
   const x = nb.random.uniform(nb.random.key(rows), [rows, COLS], { minval: -20, maxval: 20 });
   const xData = Float32Array.from(await x.data());
 
-  Deno.bench({ name: "nabla cpu", group, baseline: true, ...iters }, async () => {
-    await timed(`[${rows},${COLS}]: nabla cpu`, gb, async () => {
+  Deno.bench({ name: `nabla ${x.device}`, group, baseline: true, ...iters }, async () => {
+    await timed(`[${rows},${COLS}]: nabla ${x.device}`, gb, async () => {
       for (let r = 0; r < reps; r++) await x.softmax().data();
     });
   });

@@ -13,6 +13,7 @@ import * as lax from "./lax.ts";
 import { BlockCotangent, LinearArg, type Primitive } from "./primitive.ts";
 import type { Tensor } from "./tensor.ts";
 import { Trace, Tracer, withTrace } from "./trace.ts";
+import { machinery } from "./transient.ts";
 
 /** A staged value: known only by its type until the program runs. */
 export class StagingTracer extends Tracer {
@@ -110,6 +111,13 @@ export function linearize(
  * ```
  */
 export function transposeLinear(
+  program: LinearProgram,
+  cotangents: readonly (Tensor | null)[],
+): (Tensor | null)[] {
+  return machinery(() => transposeProgram(program, cotangents));
+}
+
+function transposeProgram(
   program: LinearProgram,
   cotangents: readonly (Tensor | null)[],
 ): (Tensor | null)[] {

@@ -13,6 +13,7 @@ import { definePrimitive, type Primitive } from "./primitive.ts";
 import type { Aval, Params } from "./backend.ts";
 import type { Tensor } from "./tensor.ts";
 import { bind, bindCustomVjp, type CustomVjpFns, Trace, Tracer, withTrace } from "./trace.ts";
+import { machinery } from "./transient.ts";
 
 /** A value inside `jvp`: its primal and its tangent (`null` for zero). */
 export class JVPTracer extends Tracer {
@@ -39,6 +40,10 @@ export class JVPTrace extends Trace {
   }
 
   processPrimitive(prim: Primitive, args: Tensor[], params: Params): Tensor {
+    return machinery(() => this.#jvp(prim, args, params));
+  }
+
+  #jvp(prim: Primitive, args: Tensor[], params: Params): Tensor {
     const primals = args.map((a) => (a as JVPTracer).primal);
     const tangents = args.map((a) => (a as JVPTracer).tangent);
     const out = bind(prim, primals, params);
@@ -50,6 +55,10 @@ export class JVPTrace extends Trace {
   }
 
   override processCustomVjp(fns: CustomVjpFns, args: Tensor[]): Tensor[] {
+    return machinery(() => this.#customJvp(fns, args));
+  }
+
+  #customJvp(fns: CustomVjpFns, args: Tensor[]): Tensor[] {
     const primals = args.map((a) => (a as JVPTracer).primal);
     const tangents = args.map((a) => (a as JVPTracer).tangent);
     if (tangents.every((t) => t === null)) return bindCustomVjp(fns, primals);

@@ -11,6 +11,7 @@ import { type Aval, type Device, getBackend, initBackend } from "./backend.ts";
 import type { DType, TypedArray } from "./dtype.ts";
 import { fmt, type Shape, sizeOf } from "./shape.ts";
 import { formatTensor } from "./_format.ts";
+import { noteTensor } from "./transient.ts";
 
 /** A tensor, or a JS number or boolean standing for a scalar of adaptable ("weak") type. */
 export type TensorLike = Tensor | number | boolean;
@@ -94,7 +95,9 @@ export class Tensor implements Aval {
     this.dtype = aval.dtype;
     this.device = aval.device;
     this._buffer = buffer;
-    if (buffer !== null && getBackend(aval.device).releasesOnCollect?.(buffer)) {
+    if (buffer === null) return;
+    noteTensor(this);
+    if (getBackend(aval.device).releasesOnCollect?.(buffer)) {
       this.#cell = { device: aval.device, buffer };
       collected.register(this, this.#cell);
     }

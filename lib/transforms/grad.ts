@@ -9,6 +9,8 @@ import { linearize, transposeLinear } from "../core/ir.ts";
 import * as lax from "../core/lax.ts";
 import { fmt } from "../core/shape.ts";
 import { Tensor } from "../core/tensor.ts";
+import { currentLevel } from "../core/trace.ts";
+import { freeingTransients } from "../core/transient.ts";
 import { flatten, type TreeDef, unflatten } from "../tree.ts";
 import { describeValue, resolveArgnums, splitArgs, tensorLeaves } from "./_args.ts";
 
@@ -110,7 +112,7 @@ export function valueAndGrad<
 ) => [NoInfer<Aux> extends true ? [Tensor, AuxOf<F>] : Tensor, Grads<F, NoInfer<N>>] {
   const { argnums = 0, hasAux = false } = opts;
   // deno-lint-ignore no-explicit-any
-  return ((...args: any[]) => {
+  const gradient = (...args: any[]) => {
     const nums = resolveArgnums("grad", argnums, args.length);
     const { leaves, unflattenEach, rebuild } = splitArgs("grad", args, nums);
     let aux: unknown = undefined;
@@ -154,8 +156,15 @@ export function valueAndGrad<
       auxOther.map((l) => (l instanceof Tensor ? auxTensors[pos++] : l)),
     );
     return [[value, auxOut], g];
-    // deno-lint-ignore no-explicit-any
-  }) as any;
+  };
+  // At the top level (not inside another transformation), the values made along the way are
+  // freed as soon as the gradient is known; only the results survive.
+  // deno-lint-ignore no-explicit-any
+  return ((...args: any[]) =>
+    currentLevel() > 0 ? gradient(...args) : freeingTransients(
+      () => gradient(...args),
+      (out) => flatten(out)[0],
+    )) as any;
 }
 
 /**

@@ -1,0 +1,86 @@
+/**
+ * Transient tensors: the concrete values a transformation's own machinery makes (the primal
+ * values inside tracers, the residuals of the linear program, the cotangents of the backward
+ * pass). No caller can reach them once the transformation has returned, except the ones it
+ * returns, so a top-level gradient frees the rest at once instead of leaving them to the
+ * garbage collector: device memory (Wasm heap blocks, GPU buffers) is then reused by the next
+ * step rather than piling up until a full collection.
+ *
+ * Values the user's own code makes inside the transformed function (constants, say) are not
+ * transient: only what is made while the machinery runs (inside {@linkcode machinery}) is.
+ *
+ * @module
+ */
+
+import type { Tensor } from "./tensor.ts";
+
+let made: Tensor[] | null = null;
+let depth = 0;
+
+/**
+ * Notes a new concrete tensor (called by the `Tensor` constructor): recorded when the
+ * machinery of a freeing transformation is running.
+ *
+ * @example
+ * ```ts
+ * import { noteTensor } from "./transient.ts";
+ * import { tensor } from "@nabla/nabla";
+ * noteTensor(tensor(1)); // outside any transformation: nothing is recorded
+ * ```
+ */
+export function noteTensor(t: Tensor): void {
+  if (depth > 0 && made !== null) made.push(t);
+}
+
+/**
+ * Runs a piece of a transformation's machinery (a JVP rule, a transposition): the concrete
+ * tensors it makes are transient.
+ *
+ * @example
+ * ```ts
+ * import { machinery } from "./transient.ts";
+ * console.log(machinery(() => 1 + 1)); // 2
+ * ```
+ */
+export function machinery<T>(body: () => T): T {
+  depth++;
+  try {
+    return body();
+  } finally {
+    depth--;
+  }
+}
+
+/**
+ * Runs `body` and then disposes every transient tensor it made except those in
+ * `results(value)`. Nested calls leave the freeing to the outermost one.
+ *
+ * @example
+ * ```ts
+ * import { freeingTransients, machinery } from "./transient.ts";
+ * import { tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * let scratch = tensor(0);
+ * const kept = freeingTransients(() => {
+ *   scratch = machinery(() => tensor(1));
+ *   return machinery(() => tensor(2));
+ * }, (t) => [t]);
+ * assert.equal(kept.item(), 2);
+ * assert.throws(() => scratch.item(), /disposed/);
+ * ```
+ */
+export function freeingTransients<T>(body: () => T, results: (value: T) => Iterable<unknown>): T {
+  if (made !== null) return body();
+  made = [];
+  let list: Tensor[];
+  let value: T;
+  try {
+    value = body();
+  } finally {
+    list = made;
+    made = null;
+  }
+  const keep = new Set(results(value));
+  for (const t of list) if (!keep.has(t)) t.dispose();
+  return value;
+}
