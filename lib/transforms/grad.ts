@@ -160,11 +160,12 @@ export function valueAndGrad<
   // At the top level (not inside another transformation), the values made along the way are
   // freed as soon as the gradient is known; only the results survive.
   // deno-lint-ignore no-explicit-any
-  return ((...args: any[]) =>
-    currentLevel() > 0 ? gradient(...args) : freeingTransients(
-      () => gradient(...args),
-      (out) => flatten(out)[0],
-    )) as any;
+  const freeing = (...args: any[]) =>
+    currentLevel() > 0
+      ? gradient(...args)
+      : freeingTransients(() => gradient(...args), (out) => flatten(out)[0]);
+  // deno-lint-ignore no-explicit-any
+  return freeing as any;
 }
 
 /**

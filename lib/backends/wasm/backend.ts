@@ -24,6 +24,7 @@ import { sizeOf } from "../../core/shape.ts";
 import { type Allocate, CpuBuffer, pack } from "../cpu/buffer.ts";
 import { cpuKernels } from "../cpu/kernels.ts";
 import { defaultWasmContext } from "./context.ts";
+import { ModuleBuilder } from "./emitter.ts";
 import { fastKernels } from "./kernels.ts";
 import { type Block, HeapStorage } from "./storage.ts";
 import type { AllocatorStats } from "./allocator.ts";
@@ -187,53 +188,9 @@ function supported(): boolean {
     if (typeof SharedArrayBuffer !== "function") return false;
     new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
     // A module whose one function returns a v128 constant validates only with SIMD.
-    return WebAssembly.validate(
-      new Uint8Array([
-        0,
-        97,
-        115,
-        109,
-        1,
-        0,
-        0,
-        0,
-        1,
-        5,
-        1,
-        96,
-        0,
-        1,
-        123,
-        3,
-        2,
-        1,
-        0,
-        10,
-        22,
-        1,
-        20,
-        0,
-        253,
-        12,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        11,
-      ]),
-    );
+    const probe = new ModuleBuilder();
+    probe.addFunction("f", [], ["v128"], (f) => f.v128.const(new Uint8Array(16)));
+    return WebAssembly.validate(probe.toBytes());
   } catch {
     return false;
   }
