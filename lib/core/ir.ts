@@ -12,7 +12,7 @@ import { JVPTrace, JVPTracer } from "./jvp.ts";
 import * as lax from "./lax.ts";
 import { BlockCotangent, LinearArg, type Primitive } from "./primitive.ts";
 import type { Tensor } from "./tensor.ts";
-import { Trace, Tracer, withTrace } from "./trace.ts";
+import { currentLevel, Trace, Tracer, withTrace } from "./trace.ts";
 import { machinery } from "./transient.ts";
 
 /** A staged value: known only by its type until the program runs. */
@@ -124,9 +124,13 @@ function transposeProgram(
   const cts = new Map<Tensor, CotangentSum>();
   const isVar = (x: Tensor | null): x is StagingTracer =>
     x instanceof StagingTracer && x.trace === program.inputs[0]?.trace;
+  // Outside every transformation, a cotangent made here is freed once it has been passed on:
+  // the backward pass then needs memory for the live cotangents only. (Inside one, a staged
+  // program may have captured it as a constant.)
+  const free = currentLevel() === 0;
   const accumulate = (v: Tensor, ct: Tensor | BlockCotangent) => {
     let sum = cts.get(v);
-    if (sum === undefined) cts.set(v, sum = new CotangentSum());
+    if (sum === undefined) cts.set(v, sum = new CotangentSum(free));
     sum.add(ct);
   };
   program.outputs.forEach((o, i) => {
@@ -144,28 +148,53 @@ function transposeProgram(
       );
     }
     const args = inputs.map((x) => (isVar(x) ? new LinearArg(x) : x));
-    const argCts = prim.transpose(sum.total(), args, params);
+    const [total, owned] = sum.total();
+    const argCts = prim.transpose(total, args, params);
     inputs.forEach((x, i) => {
       const c = argCts[i];
       if (isVar(x) && c !== null && c !== undefined) accumulate(x, c);
     });
+    const passedOn = argCts.some((c) =>
+      c === total || (c instanceof BlockCotangent && c.block === total)
+    );
+    if (free && owned && !passedOn) total.dispose();
   }
-  return program.inputs.map((v) => cts.get(v)?.total() ?? null);
+  return program.inputs.map((v) => cts.get(v)?.total()[0] ?? null);
 }
 
 /** The running sum of the cotangents that reach one value: dense terms and sparse blocks. */
 class CotangentSum {
   #dense: Tensor | null = null;
+  // Whether #dense was made here (a partial sum): then nothing else holds it.
+  #owned = false;
   #blocks: BlockCotangent[] = [];
+  readonly #free: boolean;
+
+  /** `free`: partial sums this object replaces may be disposed at once. */
+  constructor(free: boolean) {
+    this.#free = free;
+  }
 
   add(ct: Tensor | BlockCotangent): void {
     if (ct instanceof BlockCotangent) this.#blocks.push(ct);
-    else this.#dense = this.#dense === null ? ct : lax.add(this.#dense, ct);
+    else if (this.#dense === null) this.#dense = ct;
+    else this.#replace(lax.add(this.#dense, ct));
   }
 
-  total(): Tensor {
-    const blocks = this.#blocks.length > 0 ? assemble(this.#blocks) : null;
-    return lax.addMaybe(this.#dense, blocks)!;
+  /** The sum, and whether it was made here (so that its one consumer may free it). */
+  total(): [Tensor, boolean] {
+    if (this.#blocks.length === 0) return [this.#dense!, this.#owned];
+    const blocks = assemble(this.#blocks);
+    if (this.#dense === null) return [blocks, true];
+    this.#replace(lax.add(this.#dense, blocks));
+    if (this.#free) blocks.dispose();
+    return [this.#dense, true];
+  }
+
+  #replace(sum: Tensor): void {
+    if (this.#owned && this.#free) this.#dense!.dispose();
+    this.#dense = sum;
+    this.#owned = true;
   }
 }
 
