@@ -11,7 +11,7 @@ import type { Aval, Params } from "./backend.ts";
 import { JVPTrace, JVPTracer } from "./jvp.ts";
 import * as lax from "./lax.ts";
 import { BlockCotangent, LinearArg, type Primitive } from "./primitive.ts";
-import type { Tensor } from "./tensor.ts";
+import { Tensor } from "./tensor.ts";
 import { currentLevel, Trace, Tracer, withTrace } from "./trace.ts";
 import { machinery } from "./transient.ts";
 
@@ -98,6 +98,36 @@ export function linearize(
     });
     return [outs, { inputs, equations: staging.equations, outputs: tangents }];
   });
+}
+
+/**
+ * The concrete tensors a linear program holds: the residuals its equations read, and outputs
+ * that are constants.
+ *
+ * @example
+ * ```ts
+ * import { linearize, programConstants } from "./ir.ts";
+ * import { tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const [[y], program] = linearize(([x]) => [x.sin()], [tensor(1)]);
+ * assert.equal(programConstants(program).length, 1); // cos(1), for the tangent
+ * assert.ok(Math.abs((y.item() as number) - Math.sin(1)) < 1e-6);
+ * ```
+ */
+export function programConstants(program: LinearProgram): Tensor[] {
+  const constants: Tensor[] = [];
+  // Residuals can also sit in parameters (a custom rule's saved values), nested in arrays.
+  const collect = (x: unknown): void => {
+    if (x instanceof Tensor) {
+      if (!(x instanceof Tracer)) constants.push(x);
+    } else if (Array.isArray(x)) x.forEach(collect);
+  };
+  for (const { inputs, params } of program.equations) {
+    inputs.forEach(collect);
+    Object.values(params).forEach(collect);
+  }
+  program.outputs.forEach(collect);
+  return constants;
 }
 
 /**

@@ -52,6 +52,35 @@ export function machinery<T>(body: () => T): T {
 }
 
 /**
+ * Disposes the transient tensors made so far (by the enclosing {@linkcode freeingTransients})
+ * that `keep` does not hold: a gradient calls it between the forward and the backward pass
+ * with the linear program's constants, so that forward values no residual needs are freed
+ * before the backward pass allocates. Does nothing outside a freeing call.
+ *
+ * @example
+ * ```ts
+ * import { freeingTransients, freeTransientsExcept, machinery } from "./transient.ts";
+ * import { tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * freeingTransients(() => {
+ *   const [a, b] = machinery(() => [tensor(1), tensor(2)]);
+ *   freeTransientsExcept(new Set([b]));
+ *   assert.throws(() => a.item(), /disposed/);
+ *   assert.equal(b.item(), 2);
+ * }, () => []);
+ * ```
+ */
+export function freeTransientsExcept(keep: ReadonlySet<unknown>): void {
+  if (made === null) return;
+  const rest: Tensor[] = [];
+  for (const t of made) {
+    if (keep.has(t)) rest.push(t);
+    else t.dispose();
+  }
+  made = rest;
+}
+
+/**
  * Runs `body` and then disposes every transient tensor it made except those in
  * `results(value)`. Nested calls leave the freeing to the outermost one.
  *

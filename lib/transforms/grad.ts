@@ -5,12 +5,12 @@
  */
 
 import { isFloat } from "../core/dtype.ts";
-import { linearize, transposeLinear } from "../core/ir.ts";
+import { linearize, programConstants, transposeLinear } from "../core/ir.ts";
 import * as lax from "../core/lax.ts";
 import { fmt } from "../core/shape.ts";
 import { Tensor } from "../core/tensor.ts";
 import { currentLevel } from "../core/trace.ts";
-import { freeingTransients } from "../core/transient.ts";
+import { freeingTransients, freeTransientsExcept } from "../core/transient.ts";
 import { flatten, type TreeDef, unflatten } from "../tree.ts";
 import { describeValue, resolveArgnums, splitArgs, tensorLeaves } from "./_args.ts";
 
@@ -146,6 +146,11 @@ export function valueAndGrad<
       return [value, ...auxLeaves.filter((l): l is Tensor => l instanceof Tensor)];
     }, leaves);
     const [value, ...auxTensors] = outs;
+    // At the top level, forward values that neither the backward pass nor the caller needs go
+    // now. (Nested, the values belong to the enclosing transformation.)
+    if (currentLevel() === 0) {
+      freeTransientsExcept(new Set([...outs, ...programConstants(program)]));
+    }
     const cts = transposeLinear(program, [lax.fullLike(value, 1), ...auxTensors.map(() => null)]);
     const grads = unflattenEach(cts.map((c, i) => c ?? lax.zerosLike(leaves[i])));
     const g = typeof argnums === "number" ? grads[0] : grads;
