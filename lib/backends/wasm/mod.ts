@@ -1,6 +1,8 @@
 /**
- * The WebAssembly CPU backend's kernels: a run-time Wasm emitter, a SIMD float32 matmul with
- * relaxed-SIMD FMA when available, a shared-memory allocator and a worker-thread pool.
+ * The `wasm` device and its parts: the backend (tensors in a shared Wasm heap), a run-time Wasm
+ * emitter, SIMD float32 kernels (matmul with relaxed-SIMD FMA when available, elementwise,
+ * reductions, softmax, scatter-add), a shared-memory allocator and a worker-thread pool.
+ * Importing it registers the device (`./backend.ts`).
  *
  * @example
  * ```ts
@@ -12,6 +14,9 @@
  * @module
  */
 
+import "./backend.ts";
+export { fastKernelConfig } from "./kernels.ts";
+export { ReduceKernels, reduceKernels, type ReduceOp } from "./reduce.ts";
 export { matmulF32, type MatmulF32Options } from "./api.ts";
 export {
   defaultWasmContext,
