@@ -3,7 +3,9 @@
  * sides: a control block of int32 words in the shared memory, and the chunk loop every thread
  * runs. Private to the wasm backend.
  *
- * A job is a batched gemm cut into independent chunks (batch × row blocks × column blocks).
+ * A job is a batched gemm cut into independent chunks (batch × row blocks × column blocks), or
+ * a "map": one exported kernel (elementwise, softmax) run over a range of work units cut into
+ * chunks of whole units.
  * The caller writes the arguments, opens the job and bumps the generation word; threads grab
  * chunks with an atomic counter until none are left, so a worker that wakes late simply takes
  * fewer chunks and the caller never waits for a thread that is not there.
@@ -33,7 +35,30 @@ export const CTRL = {
 export const CTRL_BYTES = 1024;
 
 /** Job kinds, stored in `ARGS + 0`. */
-export const JOB = { GEMM: 1, EXIT: 2 } as const;
+export const JOB = { GEMM: 1, EXIT: 2, MAP: 3 } as const;
+
+/**
+ * Argument slots of a map job (relative to `CTRL.ARGS`): kernel `FN` of the thread's map table
+ * is called once per chunk with `NARGS` arguments from `VALUES`, each advanced by its `STEPS`
+ * entry per unit skipped, and the argument at `COUNT_AT` replaced by the chunk's units times
+ * `SCALE`.
+ */
+export const MAP = {
+  FN: 1,
+  UNITS: 2,
+  CHUNK: 3,
+  COUNT_AT: 4,
+  SCALE: 5,
+  NARGS: 6,
+  VALUES: 8,
+  STEPS: 16,
+} as const;
+
+/** Most arguments a map kernel may take. */
+export const MAP_MAX_ARGS = 8;
+
+/** A kernel of a map job: i32 arguments (pointers, counts), no result. */
+export type MapFn = (...args: number[]) => void;
 
 /** Argument slots of a gemm job (relative to `CTRL.ARGS`). Strides are in elements. */
 export const ARG = {
@@ -79,6 +104,8 @@ export type GemmFn = (
 
 /** Message that starts a worker. */
 export interface WorkerInit {
+  /** The kernel modules whose exports make the map table, in order (see {@linkcode mapTable}). */
+  mapModules: readonly WebAssembly.Module[];
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   ctrl: number;
@@ -116,13 +143,56 @@ export function runChunk(ctrl: Int32Array, gemm: GemmFn, work: number, q: number
 }
 
 /**
+ * Runs chunk `q` of the open map job with the thread's map table.
+ */
+export function runMapChunk(ctrl: Int32Array, fns: readonly MapFn[], q: number): void {
+  const at = CTRL.ARGS;
+  const units = ctrl[at + MAP.UNITS], chunk = ctrl[at + MAP.CHUNK];
+  const u0 = q * chunk, n = Math.min(chunk, units - u0);
+  const args: number[] = [];
+  for (let i = 0; i < ctrl[at + MAP.NARGS]; i++) {
+    args.push(ctrl[at + MAP.VALUES + i] + ctrl[at + MAP.STEPS + i] * u0);
+  }
+  args[ctrl[at + MAP.COUNT_AT]] = n * ctrl[at + MAP.SCALE];
+  fns[ctrl[at + MAP.FN]](...args);
+}
+
+/** How many chunks the open job has. */
+export function chunkCount(ctrl: Int32Array): number {
+  const a = CTRL.ARGS;
+  if (ctrl[a + ARG.KIND] === JOB.MAP) {
+    return Math.ceil(ctrl[a + MAP.UNITS] / ctrl[a + MAP.CHUNK]);
+  }
+  return ctrl[a + ARG.BATCH] * ctrl[a + ARG.GRID_M] * ctrl[a + ARG.GRID_N];
+}
+
+/**
+ * The kernels of the map table: the exported functions of each module, module by module in
+ * export order, so that the caller and every worker number them alike.
+ */
+export function mapTable(instances: readonly WebAssembly.Instance[]): {
+  fns: MapFn[];
+  index: Map<string, number>;
+} {
+  const fns: MapFn[] = [];
+  const index = new Map<string, number>();
+  instances.forEach((instance, m) => {
+    for (const [name, value] of Object.entries(instance.exports)) {
+      if (typeof value !== "function") continue;
+      index.set(`${m}.${name}`, fns.length);
+      fns.push(value as MapFn);
+    }
+  });
+  return { fns, index };
+}
+
+/**
  * Takes and runs chunks of the open job until none are left. A failing chunk still counts as
  * done (so nobody waits forever) and sets `ERROR`; the first error is returned to the caller.
  */
 export function drainChunks(
   ctrl: Int32Array,
-  gemm: GemmFn,
-  work: number,
+  run: (q: number) => void,
   total: number,
 ): unknown {
   let error: unknown;
@@ -130,7 +200,7 @@ export function drainChunks(
     const q = Atomics.add(ctrl, CTRL.NEXT, 1);
     if (q >= total) return error;
     try {
-      runChunk(ctrl, gemm, work, q);
+      run(q);
     } catch (e) {
       Atomics.store(ctrl, CTRL.ERROR, 1);
       error ??= e;
@@ -163,7 +233,12 @@ export function spinWhileEqual(
  * The worker's main loop: sleep on the generation word, join open jobs, exit on `JOB.EXIT`.
  * Never returns to the event loop while the pool lives, which is why hand-off is all Atomics.
  */
-export function workerLoop(ctrl: Int32Array, gemm: GemmFn, work: number): void {
+export function workerLoop(
+  ctrl: Int32Array,
+  gemm: GemmFn,
+  work: number,
+  mapFns: readonly MapFn[],
+): void {
   let seen = Atomics.load(ctrl, CTRL.GEN);
   Atomics.add(ctrl, CTRL.READY, 1);
   for (;;) {
@@ -178,10 +253,12 @@ export function workerLoop(ctrl: Int32Array, gemm: GemmFn, work: number): void {
         if (Atomics.sub(ctrl, CTRL.ACTIVE, 1) === 1) Atomics.notify(ctrl, CTRL.ACTIVE);
         return;
       }
-      const a = CTRL.ARGS;
-      const total = ctrl[a + ARG.BATCH] * ctrl[a + ARG.GRID_M] * ctrl[a + ARG.GRID_N];
-      const error = drainChunks(ctrl, gemm, work, total);
-      if (error !== undefined) console.error("nabla wasm worker: a matmul chunk failed:", error);
+      const map = ctrl[CTRL.ARGS + ARG.KIND] === JOB.MAP;
+      const run = map
+        ? (q: number) => runMapChunk(ctrl, mapFns, q)
+        : (q: number) => runChunk(ctrl, gemm, work, q);
+      const error = drainChunks(ctrl, run, chunkCount(ctrl));
+      if (error !== undefined) console.error("nabla wasm worker: a chunk failed:", error);
     }
     seen = gen;
     if (Atomics.sub(ctrl, CTRL.ACTIVE, 1) === 1) Atomics.notify(ctrl, CTRL.ACTIVE);

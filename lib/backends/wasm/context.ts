@@ -36,14 +36,40 @@ import {
 } from "./matmul.ts";
 import {
   ARG,
+  chunkCount,
   CTRL,
   CTRL_BYTES,
   drainChunks,
   type GemmFn,
   JOB,
+  MAP,
+  MAP_MAX_ARGS,
+  type MapFn,
+  mapTable,
+  runChunk,
+  runMapChunk,
   spinWhileEqual,
   type WorkerInit,
 } from "./_threads.ts";
+import { buildElementwiseModule } from "./elementwise.ts";
+import { buildReduceModule } from "./reduce.ts";
+
+const KERNEL_MODULES = ["elementwise", "reduce"] as const;
+
+/** A kernel module that every thread of a {@linkcode WasmContext} instantiates. */
+export type KernelModule = typeof KERNEL_MODULES[number];
+
+/** How {@linkcode WasmContext.map} cuts a kernel's work into chunks. */
+export interface MapSplit {
+  /** Units of work (vectors, rows). */
+  units: number;
+  /** Per argument, how much it advances per unit (bytes for pointers, 0 for the rest). */
+  steps: readonly number[];
+  /** The argument that holds the amount of work. */
+  countAt: number;
+  /** That amount per unit (16 bytes per vector, 1 per row). */
+  scale: number;
+}
 
 /** Options of a {@linkcode WasmContext}. */
 export interface WasmContextOptions {
@@ -179,7 +205,10 @@ export class WasmContext {
   readonly parallelThreshold: number;
   /** How long an idle worker spins for the next job before it sleeps (microseconds). */
   readonly spinMicros: number;
+  /** The kernel modules besides matmul (elementwise, reduce), instantiated on every thread. */
+  readonly mapModules: readonly WebAssembly.Module[];
   readonly #gemm: GemmFn;
+  readonly #maps: { fns: MapFn[]; index: Map<string, number> };
   readonly #work: number;
   #pool: Pool | undefined;
 
@@ -203,10 +232,66 @@ export class WasmContext {
       shared: true,
     });
     this.module = new WebAssembly.Module(buildMatmulModule(this.config));
-    const instance = new WebAssembly.Instance(this.module, { env: { memory: this.memory } });
+    const imports = { env: { memory: this.memory, log: Math.log } };
+    const instance = new WebAssembly.Instance(this.module, imports);
     this.#gemm = instance.exports.gemm as GemmFn;
+    this.mapModules = [
+      new WebAssembly.Module(buildElementwiseModule(maximum)),
+      new WebAssembly.Module(buildReduceModule(maximum)),
+    ];
+    this.#maps = mapTable(this.mapModules.map((m) => new WebAssembly.Instance(m, imports)));
     this.heap = new Allocator(this.memory);
     this.#work = this.heap.alloc(matmulWorkBytes(this.config));
+  }
+
+  /**
+   * The calling thread's functions of a kernel module (`elementwise` or `reduce`), by export
+   * name; workers hold their own instances of the same modules.
+   */
+  kernels(module: KernelModule): Record<string, MapFn> {
+    const m = KERNEL_MODULES.indexOf(module);
+    const fns: Record<string, MapFn> = {};
+    for (const [key, i] of this.#maps.index) {
+      const [owner, name] = key.split(".");
+      if (Number(owner) === m) fns[name] = this.#maps.fns[i];
+    }
+    return fns;
+  }
+
+  /**
+   * Runs kernel `name` of `module` over `units` units of work, cut into chunks that the calling
+   * thread and the workers share (all on the calling thread while no worker is ready). Each
+   * chunk calls the kernel with `args`, every one advanced by `steps[i]` per unit before the
+   * chunk, and `args[countAt]` set to the chunk's units × `scale`. Synchronous.
+   */
+  map(module: KernelModule, name: string, args: readonly number[], split: MapSplit): void {
+    const fn = this.#maps.index.get(`${KERNEL_MODULES.indexOf(module)}.${name}`);
+    if (fn === undefined) throw new Error(`map: no kernel "${name}" in the ${module} module`);
+    if (args.length > MAP_MAX_ARGS || split.steps.length !== args.length) {
+      throw new RangeError(`map: ${args.length} arguments with ${split.steps.length} steps`);
+    }
+    if (this.threads > 1 && this.#pool === undefined) this.#startPool();
+    const workers = Math.min(this.readyWorkers, this.threads - 1);
+    const chunks = Math.min(split.units, 2 * (workers + 1));
+    if (workers === 0 || chunks < 2) {
+      const all = [...args];
+      all[split.countAt] = split.units * split.scale;
+      this.#maps.fns[fn](...all);
+      return;
+    }
+    const at = CTRL.ARGS, ctrl = this.#pool!.ctrl;
+    ctrl[at + ARG.KIND] = JOB.MAP;
+    ctrl[at + MAP.FN] = fn;
+    ctrl[at + MAP.UNITS] = split.units;
+    ctrl[at + MAP.CHUNK] = Math.ceil(split.units / chunks);
+    ctrl[at + MAP.COUNT_AT] = split.countAt;
+    ctrl[at + MAP.SCALE] = split.scale;
+    ctrl[at + MAP.NARGS] = args.length;
+    args.forEach((v, i) => {
+      ctrl[at + MAP.VALUES + i] = v;
+      ctrl[at + MAP.STEPS + i] = split.steps[i];
+    });
+    this.#run(chunkCount(ctrl));
   }
 
   /** Worker threads that have started and joined the pool. */
@@ -322,7 +407,11 @@ export class WasmContext {
     Atomics.store(ctrl, CTRL.OPEN, gen);
     Atomics.store(ctrl, CTRL.GEN, gen);
     Atomics.notify(ctrl, CTRL.GEN);
-    const error = total > 0 ? drainChunks(ctrl, this.#gemm, this.#work, total) : undefined;
+    const map = ctrl[CTRL.ARGS + ARG.KIND] === JOB.MAP;
+    const run = map
+      ? (q: number) => runMapChunk(ctrl, this.#maps.fns, q)
+      : (q: number) => runChunk(ctrl, this.#gemm, this.#work, q);
+    const error = total > 0 ? drainChunks(ctrl, run, total) : undefined;
     // The caller has nothing else to do: spin on the last chunks, sleep only if they are slow.
     for (let d; (d = Atomics.load(ctrl, CTRL.DONE)) < total;) {
       if (!spinWhileEqual(ctrl, CTRL.DONE, d, 2000)) Atomics.wait(ctrl, CTRL.DONE, d, 5);
@@ -330,7 +419,9 @@ export class WasmContext {
     Atomics.store(ctrl, CTRL.OPEN, 0);
     for (let a; (a = Atomics.load(ctrl, CTRL.ACTIVE)) > 0;) Atomics.wait(ctrl, CTRL.ACTIVE, a, 5);
     if (error !== undefined) throw error;
-    if (Atomics.load(ctrl, CTRL.ERROR)) throw new Error("gemm: a wasm worker failed (see stderr)");
+    if (Atomics.load(ctrl, CTRL.ERROR)) {
+      throw new Error("wasm: a worker's chunk failed (see stderr)");
+    }
   }
 
   #startPool(): void {
@@ -349,7 +440,13 @@ export class WasmContext {
         break;
       }
       const work = this.heap.alloc(matmulWorkBytes(this.config));
-      const init: WorkerInit = { module: this.module, memory: this.memory, ctrl: ctrlPtr, work };
+      const init: WorkerInit = {
+        module: this.module,
+        mapModules: this.mapModules,
+        memory: this.memory,
+        ctrl: ctrlPtr,
+        work,
+      };
       worker.postMessage(init);
       worker.on("error", (e: unknown) => console.error("nabla wasm worker error:", e));
       // An idle worker sleeps in Atomics.wait; it must not keep the process alive.

@@ -32,7 +32,7 @@
  */
 
 import { type FunctionBuilder, type Local, ModuleBuilder } from "./emitter.ts";
-import { defaultWasmContext, type WasmContext } from "./context.ts";
+import { defaultWasmContext, type MapSplit, type WasmContext } from "./context.ts";
 
 /** Unary operations with a SIMD kernel. */
 export const WASM_UNARY: readonly string[] = ["neg", "exp", "tanh", "sigmoid"];
@@ -272,6 +272,16 @@ export function buildElementwiseModule(maxPages = 65536): Uint8Array<ArrayBuffer
 
 type Fn = (...args: number[]) => void;
 
+// Arrays of at least this many elements are split across the context's threads (below it the
+// hand-off costs about what it saves).
+const PARALLEL_ELEMENTS = 1 << 16;
+
+// A kernel over `bytes` bytes cut into whole 16-byte vectors; the byte count is the last
+// argument.
+function vectors(bytes: number, steps: number[]): MapSplit {
+  return { units: bytes / 16, steps, countAt: steps.length - 1, scale: 16 };
+}
+
 /**
  * The compiled kernels on one context's memory. Pointers are byte offsets in that memory;
  * `n` elements are processed as `⌈n/4⌉` whole vectors (see the module notes).
@@ -281,12 +291,10 @@ export class ElementwiseKernels {
   readonly ctx: WasmContext;
   readonly #fns: Record<string, Fn>;
 
-  /** Compiles and instantiates the kernels on `ctx`'s memory. */
+  /** The kernels of `ctx`'s elementwise module (compiled with the context, on every thread). */
   constructor(ctx: WasmContext) {
     this.ctx = ctx;
-    const module = new WebAssembly.Module(buildElementwiseModule());
-    const instance = new WebAssembly.Instance(module, { env: { memory: ctx.memory } });
-    this.#fns = instance.exports as unknown as Record<string, Fn>;
+    this.#fns = ctx.kernels("elementwise");
   }
 
   /** `o[i] = op(x[i])` for `n` elements (`o` may be `x`). */
@@ -295,7 +303,9 @@ export class ElementwiseKernels {
     if (!fn) throw new Error(`no wasm kernel for "${op}"`);
     this.#check(x, n);
     this.#check(o, n);
-    fn(x, o, 4 * (n + 3 & ~3));
+    const bytes = 4 * (n + 3 & ~3);
+    if (n < PARALLEL_ELEMENTS) fn(x, o, bytes);
+    else this.ctx.map("elementwise", op, [x, o, bytes], vectors(bytes, [16, 16, 0]));
   }
 
   /**
@@ -308,7 +318,12 @@ export class ElementwiseKernels {
     this.#check(a, mode === "sv" ? 1 : n);
     this.#check(b, mode === "vs" ? 1 : n);
     this.#check(o, n);
-    fn(a, b, o, 4 * (n + 3 & ~3));
+    const bytes = 4 * (n + 3 & ~3);
+    if (n < PARALLEL_ELEMENTS) fn(a, b, o, bytes);
+    else {
+      const steps = [mode === "sv" ? 0 : 16, mode === "vs" ? 0 : 16, 16, 0];
+      this.ctx.map("elementwise", `${op}_${mode}`, [a, b, o, bytes], vectors(bytes, steps));
+    }
   }
 
   #check(ptr: number, n: number): void {

@@ -453,6 +453,10 @@ type Fn = (...args: number[]) => void;
 
 const OPS: readonly string[] = ["sum", "max", "min"];
 
+// Inputs of at least this many elements are split across the context's threads (below it the
+// hand-off costs about what it saves).
+const PARALLEL_ELEMENTS = 1 << 16;
+
 /**
  * The compiled reduction kernels on one context's memory (see the module notes). Each method
  * checks that its operands lie in the memory and throws a RangeError naming the kernel and
@@ -478,14 +482,10 @@ export class ReduceKernels {
   #scratch = 0;
   #scratchBytes = 0;
 
-  /** Compiles and instantiates the kernels on `ctx`'s memory. */
+  /** The kernels of `ctx`'s reduce module (compiled with the context, on every thread). */
   constructor(ctx: WasmContext) {
     this.ctx = ctx;
-    const module = new WebAssembly.Module(buildReduceModule());
-    const instance = new WebAssembly.Instance(module, {
-      env: { memory: ctx.memory, log: Math.log },
-    });
-    this.#fns = instance.exports as unknown as Record<string, Fn>;
+    this.#fns = ctx.kernels("reduce");
   }
 
   /**
@@ -505,7 +505,12 @@ export class ReduceKernels {
       const fill = op === "sum" ? 0 : op === "max" ? -Infinity : Infinity;
       this.ctx.heap.f32().fill(fill, o / 4, o / 4 + outer * inner);
     } else if (inner === 1) {
-      this.#fns[`${op}_rows`](x, o, outer, k);
+      const split = { units: outer, steps: [4 * k, 4, 0, 0], countAt: 2, scale: 1 };
+      if (outer * k >= PARALLEL_ELEMENTS && outer > 1) {
+        this.ctx.map("reduce", `${op}_rows`, [x, o, outer, k], split);
+      } else {
+        this.#fns[`${op}_rows`](x, o, outer, k);
+      }
     } else {
       const scratch = op === "sum" ? this.#scratchFor(8 * inner) : 0;
       this.#fns[`${op}_cols`](x, o, outer, k, inner, scratch);
@@ -562,7 +567,13 @@ export class ReduceKernels {
     this.#check(name, "x", shape, x, rows * n);
     this.#check(name, "o", shape, o, rows * n);
     if (rows * n === 0) return;
-    this.#fns[fn](x, o, rows, n);
+    if (rows * n < PARALLEL_ELEMENTS || rows < 2) {
+      this.#fns[fn](x, o, rows, n);
+      return;
+    }
+    // Rows are independent: the threads take whole rows.
+    const split = { units: rows, steps: [4 * n, 4 * n, 0, 0], countAt: 2, scale: 1 };
+    this.ctx.map("reduce", fn, [x, o, rows, n], split);
   }
 
   #scratchFor(bytes: number): number {

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { matmulF32 } from "./api.ts";
 import { WasmContext } from "./context.ts";
+import { elementwiseKernels } from "./elementwise.ts";
 import { relaxedSimdSupported } from "./matmul.ts";
+import { reduceKernels } from "./reduce.ts";
 import { assertMatmulClose, naiveMatmul, randomF32 } from "./_test_util.ts";
 
 async function untilReady(ctx: WasmContext, workers: number): Promise<void> {
@@ -117,4 +119,44 @@ Deno.test("the default context computes with its pool left running (the process 
   const [m, k, n] = [128, 256, 96];
   const a = randomF32(m * k, 12), b = randomF32(k * n, 13);
   assertMatmulClose(matmulF32(a, b, m, k, n), naiveMatmul(a, b, m, k, n), "default context");
+});
+
+Deno.test("threaded elementwise, softmax and row reductions equal the one-thread results", async () => {
+  const ctx = new WasmContext({ threads: 3, initialPages: 16 });
+  const one = new WasmContext({ threads: 1, initialPages: 16 });
+  try {
+    const n = (1 << 17) + 5; // above the split threshold, with a partial last vector
+    const rows = 128, cols = 1021; // softmax and row sums: rows split between threads (< n)
+    const run = (c: WasmContext) => {
+      const data = randomF32(n, 7), other = randomF32(n, 8);
+      const x = c.heap.alloc(4 * n + 16), y = c.heap.alloc(4 * n + 16);
+      const o = c.heap.alloc(4 * n + 16);
+      c.heap.f32().set(data, x / 4);
+      c.heap.f32().set(other, y / 4);
+      const k = elementwiseKernels(c), r = reduceKernels(c);
+      const out: Float32Array[] = [];
+      const read = (p: number, len: number) => out.push(c.heap.f32().slice(p / 4, p / 4 + len));
+      for (const op of ["exp", "tanh", "sigmoid", "neg"]) {
+        k.unary(op, x, o, n);
+        read(o, n);
+      }
+      for (const mode of ["vv", "sv", "vs"] as const) {
+        k.binary("mul", x, y, o, n, mode);
+        read(o, n);
+      }
+      r.softmax(x, o, rows, cols);
+      read(o, rows * cols);
+      r.logSoftmax(x, o, rows, cols);
+      read(o, rows * cols);
+      r.reduce("sum", x, o, rows, cols, 1);
+      read(o, rows);
+      return out;
+    };
+    run(ctx); // starts the pool; its workers join while this runs alone
+    await untilReady(ctx, 2);
+    const threaded = run(ctx), single = run(one);
+    threaded.forEach((t, i) => assert.deepEqual(t, single[i], `result ${i} differs`));
+  } finally {
+    ctx.close();
+  }
 });

@@ -7,11 +7,13 @@
  */
 
 import { parentPort } from "node:worker_threads";
-import { type GemmFn, type WorkerInit, workerLoop } from "./_threads.ts";
+import { type GemmFn, mapTable, type WorkerInit, workerLoop } from "./_threads.ts";
 
 parentPort?.once("message", (init: WorkerInit) => {
-  const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
+  const imports = { env: { memory: init.memory, log: Math.log } };
+  const instance = new WebAssembly.Instance(init.module, imports);
+  const maps = init.mapModules.map((m) => new WebAssembly.Instance(m, imports));
   const ctrl = new Int32Array(init.memory.buffer, init.ctrl, 256);
   // Returns only on the exit job; the pool then terminates this worker.
-  workerLoop(ctrl, instance.exports.gemm as GemmFn, init.work);
+  workerLoop(ctrl, instance.exports.gemm as GemmFn, init.work, mapTable(maps).fns);
 });
