@@ -50,7 +50,11 @@ for (const n of SIZES) {
 
   Deno.bench({ name: `nabla ${a.device}`, group, baseline: true, ...iters }, async () => {
     await timed(`${n}: nabla ${a.device}`, gflop, async () => {
-      for (let r = 0; r < reps; r++) await a.matmul(b).data();
+      // Disposed after the read, as jax-js's `data()` consumes its array.
+      for (let r = 0; r < reps; r++) {
+        using y = a.matmul(b);
+        await y.data();
+      }
     });
   });
 
