@@ -119,6 +119,31 @@ function min(f: FunctionBuilder, dst: Local, a: Local | number, b: Local): void 
   push(a).local.get(b).i32.lt_s().select().local.set(dst);
 }
 
+// A full micro-panel packed through one cursor per row (or column) of the panel: cursor i
+// starts at `src + 4·i·lineStride` and all walk along k together, `step` bytes at a time,
+// storing one value each per k (unrolled at build time).
+function cursorPanel(
+  f: FunctionBuilder,
+  cursors: readonly Local[],
+  src: Local,
+  lineStride: Local,
+  step: Local,
+  p: Local,
+  kc: Local,
+  dst: Local,
+): void {
+  cursors.forEach((cursor, i) => {
+    f.local.get(src).local.get(lineStride).i32.const(4 * i).i32.mul().i32.add().local.set(cursor);
+  });
+  f.forRange(p, 0, kc, 1, () => {
+    cursors.forEach((cursor, i) => {
+      f.local.get(dst).local.get(cursor).f32.load().f32.store(4 * i);
+      f.local.get(cursor).local.get(step).i32.add().local.set(cursor);
+    });
+    f.local.get(dst).i32.const(4 * cursors.length).i32.add().local.set(dst);
+  });
+}
+
 // pack_b(b, rsb, csb, kc, nc, dst): B block (kc×nc, strided) -> NR-column micro-panels, each
 // kc×NR row-major, zero-padded past nc so the kernel never needs a column mask.
 function emitPackB(mb: ModuleBuilder, cfg: MatmulConfig): number {
@@ -147,18 +172,9 @@ function emitPackB(mb: ModuleBuilder, cfg: MatmulConfig): number {
       }, () => {
         f.local.get(w).i32.const(NR).i32.ge_s();
         f.if(() => {
-          // Full panel of strided columns (such as a transposed B): NR column cursors walk
-          // along k together, unrolled at build time, without the edge path's branches.
-          cols.forEach((col, i) => {
-            f.local.get(src).local.get(csb).i32.const(4 * i).i32.mul().i32.add().local.set(col);
-          });
-          f.forRange(p, 0, kc, 1, () => {
-            cols.forEach((col, i) => {
-              f.local.get(dst).local.get(col).f32.load().f32.store(4 * i);
-              f.local.get(col).local.get(rs4).i32.add().local.set(col);
-            });
-            f.local.get(dst).i32.const(4 * NR).i32.add().local.set(dst);
-          });
+          // Full panel of strided columns (such as a transposed B), without the edge path's
+          // branches.
+          cursorPanel(f, cols, src, csb, rs4, p, kc, dst);
         }, () => {
           // Last, partial panel: element by element, zeros past the last column.
           f.forRange(p, 0, kc, 1, () => {
@@ -201,17 +217,8 @@ function emitPackA(mb: ModuleBuilder, cfg: MatmulConfig): number {
         .local.set(src);
       f.local.get(h).i32.const(MR).i32.ge_s();
       f.if(() => {
-        // Full panel: MR row cursors walk along k together (rows unrolled at build time).
-        rows.forEach((row, i) => {
-          f.local.get(src).local.get(rsa).i32.const(4 * i).i32.mul().i32.add().local.set(row);
-        });
-        f.forRange(p, 0, kc, 1, () => {
-          rows.forEach((row, i) => {
-            f.local.get(dst).local.get(row).f32.load().f32.store(4 * i);
-            f.local.get(row).local.get(cs4).i32.add().local.set(row);
-          });
-          f.local.get(dst).i32.const(4 * MR).i32.add().local.set(dst);
-        });
+        // Full panel: one cursor per row.
+        cursorPanel(f, rows, src, rsa, cs4, p, kc, dst);
       }, () => {
         // Last, partial panel: zero rows past mc.
         f.forRange(p, 0, kc, 1, () => {
