@@ -10,6 +10,7 @@
 import { getBackend, type Params } from "./backend.ts";
 import type { Primitive } from "./primitive.ts";
 import { Tensor } from "./tensor.ts";
+import { freeingTransients, machinery } from "./transient.ts";
 
 /**
  * The functions of a `customVjp`, over flat lists of tensors. Residuals are tensors too, so
@@ -167,4 +168,28 @@ export function bindCustomVjp(fns: CustomVjpFns, args: Tensor[]): Tensor[] {
   const top = topTrace(args);
   if (top === null) return fns.f(args);
   return top.processCustomVjp(fns, args.map((a) => raise(top, a)));
+}
+
+/**
+ * Runs `body` and, outside every transformation, disposes the tensors it made except those in
+ * `results(value)`. Library loops (an LSTM's time steps, greedy decoding) wrap each step in it,
+ * so that evaluation frees a step's temporaries as soon as the step is done; inside `grad` or
+ * `vmap` it only runs `body`, since the transformation owns those values.
+ *
+ * @example
+ * ```ts
+ * import { scoped } from "./trace.ts";
+ * import { tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * let inner = tensor(0);
+ * const y = scoped(() => {
+ *   inner = tensor([1, 2]).mul(2);
+ *   return inner.sum();
+ * }, (y) => [y]);
+ * assert.equal(y.item(), 6);
+ * assert.throws(() => inner.dataSync(), /disposed/);
+ * ```
+ */
+export function scoped<T>(body: () => T, results: (value: T) => Iterable<unknown>): T {
+  return currentLevel() > 0 ? body() : freeingTransients(() => machinery(body), results);
 }

@@ -52,7 +52,7 @@ export function machinery<T>(body: () => T): T {
 }
 
 /**
- * Disposes the transient tensors made so far (by the enclosing {@linkcode freeingTransients})
+ * Disposes the transient tensors made so far (in the innermost {@linkcode freeingTransients})
  * that `keep` does not hold: a gradient calls it between the forward and the backward pass
  * with the linear program's constants, so that forward values no residual needs are freed
  * before the backward pass allocates. Does nothing outside a freeing call.
@@ -82,7 +82,8 @@ export function freeTransientsExcept(keep: ReadonlySet<unknown>): void {
 
 /**
  * Runs `body` and then disposes every transient tensor it made except those in
- * `results(value)`. Nested calls leave the freeing to the outermost one.
+ * `results(value)`. Nested inside another freeing call, the kept results become the outer
+ * call's transients.
  *
  * @example
  * ```ts
@@ -99,7 +100,7 @@ export function freeTransientsExcept(keep: ReadonlySet<unknown>): void {
  * ```
  */
 export function freeingTransients<T>(body: () => T, results: (value: T) => Iterable<unknown>): T {
-  if (made !== null) return body();
+  const outer = made;
   made = [];
   let list: Tensor[];
   let value: T;
@@ -107,9 +108,12 @@ export function freeingTransients<T>(body: () => T, results: (value: T) => Itera
     value = body();
   } finally {
     list = made;
-    made = null;
+    made = outer;
   }
   const keep = new Set(results(value));
-  for (const t of list) if (!keep.has(t)) t.dispose();
+  for (const t of list) {
+    if (!keep.has(t)) t.dispose();
+    else outer?.push(t);
+  }
   return value;
 }

@@ -41,3 +41,26 @@ Deno.test("a top-level gradient frees what its machinery made, and keeps what it
     assert.ok(Number.isFinite(second(nb.tensor(0.5, { device: "wasm" })).item() as number));
   });
 });
+
+Deno.test("outside a transformation, an LSTM frees each step's gates as it goes", async () => {
+  const before = nb.getDefaultDevice();
+  await nb.setDevice("wasm");
+  try {
+    const rnn = nb.nn.lstm(32, 64);
+    const params = rnn.init(nb.random.key(3));
+    const xs = nb.random.normal(nb.random.key(4), [64, 12, 32]);
+    rnn.apply(params, xs); // warm-up
+    const blocks = wasmBackend.stats().blocks;
+    const { hs, h, c } = rnn.apply(params, xs);
+    // Kept: the input projection and its bias sum, the initial zero state, each step's h and c
+    // (12 × 2) and the stacked hs: 29 blocks. Without the per-step scope every step would also
+    // leave its gates and their products behind (about ten blocks more per step).
+    const grown = wasmBackend.stats().blocks - blocks;
+    assert.equal(grown, 2 + 2 + 2 * 12 + 1, `${grown} new heap blocks`);
+    const [ref] = nb.valueAndGrad((x: nb.Tensor) => rnn.apply(params, x).hs.sum())(xs);
+    assert.ok(Math.abs((hs.sum().item() as number) - (ref.item() as number)) < 1e-3);
+    assert.deepEqual([h.shape, c.shape], [[64, 64], [64, 64]]);
+  } finally {
+    await nb.setDevice(before);
+  }
+});

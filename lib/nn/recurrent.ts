@@ -7,6 +7,7 @@
 
 import { fmt } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
+import { scoped } from "../core/trace.ts";
 import { zeros } from "../ops/creation.ts";
 import { sigmoid, tanh } from "../ops/elementwise.ts";
 import { matmul } from "../ops/linalg.ts";
@@ -77,10 +78,14 @@ export function lstm(
       let c = state?.c ?? zeros([B, H], { dtype: xs.dtype, device: xs.device });
       const hs: Tensor[] = [];
       for (let t = 0; t < T; t++) {
-        const a = slice(xw, [0, t, 0], [B, 1, 4 * H]).reshape([B, 4 * H]).add(matmul(h, params.wh));
-        const [f, g, i, o] = split(a, 4, 1);
-        c = sigmoid(f).mul(c).add(tanh(g).mul(sigmoid(i)));
-        h = sigmoid(o).mul(tanh(c));
+        // Outside a transformation, each step's gates are freed as soon as the step is done.
+        [h, c] = scoped(() => {
+          const a = slice(xw, [0, t, 0], [B, 1, 4 * H]).reshape([B, 4 * H])
+            .add(matmul(h, params.wh));
+          const [f, g, i, o] = split(a, 4, 1);
+          const next = sigmoid(f).mul(c).add(tanh(g).mul(sigmoid(i)));
+          return [sigmoid(o).mul(tanh(next)), next];
+        }, (state) => state);
         hs.push(h);
       }
       const all = T === 0 ? zeros([B, 0, H], { dtype: xs.dtype, device: xs.device }) : stack(hs, 1);

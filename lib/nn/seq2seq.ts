@@ -8,6 +8,7 @@
 
 import { fmt } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
+import { scoped } from "../core/trace.ts";
 import { full } from "../ops/creation.ts";
 import { concat } from "../ops/shape.ts";
 import { type Key, split } from "../random/mod.ts";
@@ -134,9 +135,14 @@ export function seq2seq(config: Seq2seqConfig): Seq2seq {
       const ids: Tensor[] = [];
       const weights: Tensor[] = [];
       for (let t = 0; t < length; t++) {
-        const step = decode(params, enc.hs, token, state);
+        // Each step's temporaries (logits, attention context) are freed when it is done.
+        const step = scoped(() => {
+          const out = decode(params, enc.hs, token, state);
+          const { h, c } = out.state;
+          return { state: { h, c }, token: out.logits.argmax({ axis: -1 }), weights: out.weights };
+        }, (s) => [s.state.h, s.state.c, s.token, s.weights]);
         state = step.state;
-        token = step.logits.argmax({ axis: -1 });
+        token = step.token;
         ids.push(token);
         if (step.weights) weights.push(step.weights);
       }
