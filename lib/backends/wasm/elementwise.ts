@@ -272,9 +272,10 @@ export function buildElementwiseModule(maxPages = 65536): Uint8Array<ArrayBuffer
 
 type Fn = (...args: number[]) => void;
 
-// Arrays of at least this many elements are split across the context's threads (below it the
-// hand-off costs about what it saves).
-const PARALLEL_ELEMENTS = 1 << 16;
+// Work of at least this many elements (1 MiB of float32) is split across the context's
+// threads; below it, the hand-off and the waiting threads' spinning cost about what the split
+// saves.
+const PARALLEL_ELEMENTS = 1 << 18;
 
 // A kernel over `bytes` bytes cut into whole 16-byte vectors; the byte count is the last
 // argument.

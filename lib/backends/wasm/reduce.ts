@@ -453,9 +453,10 @@ type Fn = (...args: number[]) => void;
 
 const OPS: readonly string[] = ["sum", "max", "min"];
 
-// Inputs of at least this many elements are split across the context's threads (below it the
-// hand-off costs about what it saves).
-const PARALLEL_ELEMENTS = 1 << 16;
+// Work of at least this many elements (1 MiB of float32) is split across the context's
+// threads; below it, the hand-off and the waiting threads' spinning cost about what the split
+// saves.
+const PARALLEL_ELEMENTS = 1 << 18;
 
 /**
  * The compiled reduction kernels on one context's memory (see the module notes). Each method

@@ -125,8 +125,8 @@ Deno.test("threaded elementwise, softmax and row reductions equal the one-thread
   const ctx = new WasmContext({ threads: 3, initialPages: 16 });
   const one = new WasmContext({ threads: 1, initialPages: 16 });
   try {
-    const n = (1 << 17) + 5; // above the split threshold, with a partial last vector
-    const rows = 128, cols = 1021; // softmax and row sums: rows split between threads (< n)
+    const n = (1 << 19) + 5; // above the split threshold, with a partial last vector
+    const rows = 300, cols = 1021; // softmax and row sums: rows split between threads (< n)
     const run = (c: WasmContext) => {
       const data = randomF32(n, 7), other = randomF32(n, 8);
       const x = c.heap.alloc(4 * n + 16), y = c.heap.alloc(4 * n + 16);
