@@ -47,11 +47,14 @@ export const fastKernelConfig: {
   minRow: 8,
 };
 
-// The byte address of a float32 view's element [0, 0, ...], staging it into a dense scratch
-// block when it is not in the heap (the scratch is swept after the kernel).
+// The view itself when its storage is in the heap, else the same view of a copy of its storage
+// in a scratch block (swept after the kernel). Only small arrays live outside the heap, and a
+// broadcast of one stays a broadcast: what is copied is the storage, not the view.
 function heapView(heap: HeapStorage, x: CpuBuffer): CpuBuffer {
   if (heap.address(x.data) !== undefined) return x;
-  return new CpuBuffer(pack(x, "float32", (d, n) => heap.array(d, n, false)), x.shape);
+  const copy = heap.array("float32", x.data.length, false);
+  copy.set(x.data);
+  return new CpuBuffer(copy, x.shape, x.strides, x.offset);
 }
 
 function addressOf(heap: HeapStorage, x: CpuBuffer): number {
