@@ -51,8 +51,8 @@ import {
   spinWhileEqual,
   type WorkerInit,
 } from "./_threads.ts";
-import { buildElementwiseModule } from "./elementwise.ts";
-import { buildReduceModule } from "./reduce.ts";
+import { buildElementwiseModule } from "./_elementwise_module.ts";
+import { buildReduceModule } from "./_reduce_module.ts";
 
 const KERNEL_MODULES = ["elementwise", "reduce"] as const;
 

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { WasmContext } from "./context.ts";
+import { elementwiseKernels } from "./elementwise.ts";
 import {
   type BinaryMode,
   buildElementwiseModule,
-  elementwiseKernels,
   WASM_BINARY,
   WASM_UNARY,
-} from "./elementwise.ts";
+} from "./_elementwise_module.ts";
 
 const SPECIAL = [
   0,

@@ -11,7 +11,8 @@ import type { Aval, Params } from "../../core/backend.ts";
 import { stridesOf } from "../../core/shape.ts";
 import { CpuBuffer, forEachRow, pack, prod } from "../cpu/buffer.ts";
 import { binaryFloatRow, unaryFloatRow } from "../cpu/elementwise.ts";
-import { elementwiseKernels, WASM_BINARY, WASM_UNARY } from "./elementwise.ts";
+import { elementwiseKernels } from "./elementwise.ts";
+import { WASM_BINARY, WASM_UNARY } from "./_elementwise_module.ts";
 import { reduceKernels } from "./reduce.ts";
 import type { HeapStorage } from "./storage.ts";
 

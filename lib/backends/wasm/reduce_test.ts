@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { WasmContext } from "./context.ts";
-import { buildReduceModule, reduceKernels, type ReduceOp } from "./reduce.ts";
+import { reduceKernels, type ReduceOp } from "./reduce.ts";
+import { buildReduceModule } from "./_reduce_module.ts";
 
 const SIZES = [0, 1, 3, 4, 5, 7, 17, 33, 130];
 const SENTINEL = 12345.5;
