@@ -208,6 +208,7 @@ export interface CheckGradsOptions extends Tolerance {
   eps?: number;
 }
 
+// The functions checkGrads accepts, and the derivative functions it builds from them.
 type Fn = (...args: Tensor[]) => unknown;
 
 // A deterministic stream of directions in [-1, 1), so failures reproduce.
@@ -302,7 +303,7 @@ const flat = (t: Tensor): Flat => ({ values: t.dataSync(), shape: t.shape });
  * ```
  */
 export function checkGrads(
-  f: Fn,
+  f: (...args: Tensor[]) => unknown,
   args: Tensor[],
   opts: CheckGradsOptions = {},
 ): Promise<void> {

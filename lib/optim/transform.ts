@@ -17,6 +17,21 @@ export interface GradientTransformation<S = unknown> {
   update<G>(grads: G, state: S, params?: unknown): [G, S];
 }
 
+/**
+ * The state of a stateless transformation (`scale`, `clip`, ...): an empty object, so it
+ * composes in `chain` and saves with `io` like any other state.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const opt: optim.GradientTransformation<optim.EmptyState> = optim.scale(2);
+ * const [updates, state] = opt.update({ w: tensor(3) }, opt.init({ w: tensor(0) }));
+ * assert.deepEqual([updates.w.item(), state], [6, {}]);
+ * ```
+ */
+export type EmptyState = Record<never, never>;
+
 /** A learning-rate schedule: the value at a step, counted from 0. */
 export type Schedule = (step: number) => number;
 

@@ -9,18 +9,22 @@ import * as lax from "../core/lax.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { zerosLike } from "../ops/creation.ts";
 import * as tree from "../tree.ts";
-import { type GradientTransformation, mapTensors, requireParams } from "./transform.ts";
+import {
+  type EmptyState,
+  type GradientTransformation,
+  mapTensors,
+  requireParams,
+} from "./transform.ts";
 
-type Empty = Record<never, never>;
 const stateless = (
   update: (grads: unknown, params?: unknown) => unknown,
-): GradientTransformation<Empty> => ({
+): GradientTransformation<EmptyState> => ({
   init: () => ({}),
   update: <G>(
     grads: G,
-    state: Empty,
+    state: EmptyState,
     params?: unknown,
-  ): [G, Empty] => [update(grads, params) as G, state],
+  ): [G, EmptyState] => [update(grads, params) as G, state],
 });
 
 /**
@@ -34,7 +38,7 @@ const stateless = (
  * assert.deepEqual([u.a.item(), u.b.item()], [0.6, 0.8].map(Math.fround));
  * ```
  */
-export function clipByGlobalNorm(maxNorm: number): GradientTransformation<Empty> {
+export function clipByGlobalNorm(maxNorm: number): GradientTransformation<EmptyState> {
   return stateless((grads) => {
     const leaves = tree.leaves<Tensor>(grads);
     if (leaves.length === 0) return grads;
@@ -61,7 +65,7 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation<Empty>
  * assert.equal(u.w.item(), 2);
  * ```
  */
-export function addDecayedWeights(weightDecay: number): GradientTransformation<Empty> {
+export function addDecayedWeights(weightDecay: number): GradientTransformation<EmptyState> {
   return stateless((grads, params) =>
     mapTensors(
       (g, p) => g.add(p.mul(weightDecay)),
@@ -82,7 +86,7 @@ export function addDecayedWeights(weightDecay: number): GradientTransformation<E
  * assert.deepEqual(await u.w.toArray(), [-1, 0.5]);
  * ```
  */
-export function clip(maxDelta: number): GradientTransformation<Empty> {
+export function clip(maxDelta: number): GradientTransformation<EmptyState> {
   return stateless((grads) => mapTensors((g) => g.clip(-maxDelta, maxDelta), grads));
 }
 
@@ -97,7 +101,7 @@ export function clip(maxDelta: number): GradientTransformation<Empty> {
  * assert.equal(u.w.item(), -6);
  * ```
  */
-export function scale(factor: number): GradientTransformation<Empty> {
+export function scale(factor: number): GradientTransformation<EmptyState> {
   return stateless((grads) => mapTensors((g) => g.mul(factor), grads));
 }
 
@@ -112,7 +116,7 @@ export function scale(factor: number): GradientTransformation<Empty> {
  * assert.equal(u.w.item(), 0);
  * ```
  */
-export function setToZero(): GradientTransformation<Empty> {
+export function setToZero(): GradientTransformation<EmptyState> {
   return stateless((grads) => mapTensors(zerosLike, grads));
 }
 
