@@ -1,5 +1,6 @@
 // A dependency-free codec for the safetensors format (https://github.com/huggingface/safetensors):
 // u64 LE header size N, N bytes of UTF-8 JSON header padded with spaces to 8-byte alignment, data.
+// It moves raw bytes only; converting them to and from tensors is the caller's business.
 
 /**
  * The safetensors dtype strings supported by this codec.
@@ -10,13 +11,13 @@
  * import type { RawTensor, SafetensorsDType } from "./_safetensors.ts";
  * import assert from "node:assert/strict";
  *
- * const dtypes: SafetensorsDType[] = ["F32", "F64", "I32", "BOOL"];
- * assert.deepEqual(dtypes.map(dtypeByteSize), [4, 8, 4, 1]);
+ * const dtypes: SafetensorsDType[] = ["F32", "F64", "I32", "BOOL", "F16", "BF16"];
+ * assert.deepEqual(dtypes.map(dtypeByteSize), [4, 8, 4, 1, 2, 2]);
  * const t: RawTensor = { dtype: "BOOL", shape: [], data: new Uint8Array([1]) };
  * assert.deepEqual(decodeSafetensors(encodeSafetensors({ t })).tensors.t, t);
  * ```
  */
-export type SafetensorsDType = "F32" | "F64" | "I32" | "BOOL";
+export type SafetensorsDType = "F32" | "F64" | "I32" | "BOOL" | "F16" | "BF16";
 
 /**
  * One tensor as stored in a safetensors file: dtype, shape and raw little-endian bytes.
@@ -42,7 +43,15 @@ export interface RawTensor {
   data: Uint8Array;
 }
 
-const BYTE_SIZES: Record<SafetensorsDType, number> = { F32: 4, F64: 8, I32: 4, BOOL: 1 };
+const BYTE_SIZES: Record<SafetensorsDType, number> = {
+  F32: 4,
+  F64: 8,
+  I32: 4,
+  BOOL: 1,
+  F16: 2,
+  BF16: 2,
+};
+const SUPPORTED = Object.keys(BYTE_SIZES).join(", ");
 
 /** Largest header accepted by {@linkcode decodeSafetensors}, as in the reference implementation. */
 const MAX_HEADER_BYTES = 100_000_000;
@@ -211,7 +220,7 @@ export function decodeSafetensors(
     if (!isObject(info)) fail(`${what} entry is not a JSON object`);
     const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
     if (typeof dtype !== "string" || !Object.hasOwn(BYTE_SIZES, dtype)) {
-      fail(`${what} has unsupported dtype ${show(dtype)} (supported: F32, F64, I32, BOOL)`);
+      fail(`${what} has unsupported dtype ${show(dtype)} (supported: ${SUPPORTED})`);
     }
     const size = byteLength(what, dtype as SafetensorsDType, shape);
     if (

@@ -29,13 +29,9 @@ function rejects(bytes: Uint8Array, pattern: RegExp): void {
 }
 
 Deno.test("dtypeByteSize", () => {
-  assert.deepEqual(["F32", "F64", "I32", "BOOL"].map((d) => dtypeByteSize(d as "F32")), [
-    4,
-    8,
-    4,
-    1,
-  ]);
-  assert.throws(() => dtypeByteSize("F16" as "F32"), /safetensors: unsupported dtype "F16"/);
+  const dtypes = ["F32", "F64", "I32", "BOOL", "F16", "BF16"] as const;
+  assert.deepEqual(dtypes.map(dtypeByteSize), [4, 8, 4, 1, 2, 2]);
+  assert.throws(() => dtypeByteSize("I64" as "F32"), /safetensors: unsupported dtype "I64"/);
 });
 
 Deno.test("round trip", async (t) => {
@@ -51,6 +47,8 @@ Deno.test("round trip", async (t) => {
     mask: { dtype: "BOOL", shape: [5], data: new Uint8Array([1, 0, 0, 1, 1]) },
     scalar: { dtype: "F64", shape: [], data: bytesOf(new Float64Array([-0])) },
     empty: { dtype: "F32", shape: [0], data: new Uint8Array(0) },
+    half: { dtype: "F16", shape: [3], data: bytesOf(new Uint16Array([0x3c00, 0x8000, 0x7e01])) },
+    brain: { dtype: "BF16", shape: [1, 1], data: bytesOf(new Uint16Array([0xff81])) },
     ["__proto__"]: { dtype: "I32", shape: [1], data: bytesOf(new Int32Array([42])) },
   };
   const bytes = encodeSafetensors(tensors, { format: "nabla", "ünïcode": "✓" });
@@ -58,7 +56,7 @@ Deno.test("round trip", async (t) => {
   await t.step("data section is 8-aligned", () => {
     const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
     assert.equal(n % 8, 0);
-    assert.equal(bytes.length, 8 + n + 16 + 48 + 12 + 5 + 8 + 0 + 4);
+    assert.equal(bytes.length, 8 + n + 16 + 48 + 12 + 5 + 8 + 0 + 6 + 2 + 4);
   });
 
   await t.step("decodes bit for bit", () => {
@@ -175,7 +173,11 @@ Deno.test("decode rejects corrupt files", async (t) => {
     const e = (entry: string, data: number[] = []) => rawFile(`{"t": ${entry}}`, data);
     rejects(e("3"), /tensor "t" entry is not a JSON object/);
     rejects(e('{"shape":[],"data_offsets":[0,4]}'), /tensor "t" has unsupported dtype undefined/);
-    rejects(e('{"dtype":"F16","shape":[],"data_offsets":[0,2]}', [0, 0]), /dtype "F16"/);
+    rejects(
+      e('{"dtype":"I64","shape":[],"data_offsets":[0,8]}', [0, 0, 0, 0, 0, 0, 0, 0]),
+      /dtype "I64" \(supported: F32, F64, I32, BOOL, F16, BF16\)/,
+    );
+    rejects(e('{"dtype":"BF16","shape":[2],"data_offsets":[0,2]}', [0, 0]), /needs 4 bytes/);
     rejects(e('{"dtype":"F32","data_offsets":[0,4]}'), /tensor "t" has invalid shape undefined/);
     rejects(e('{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}'), /invalid shape \[1.5\]/);
     rejects(e('{"dtype":"F32","shape":[1]}'), /invalid data_offsets undefined/);
