@@ -39,11 +39,15 @@ export interface Backend {
   /** Releases a buffer at once (idempotent). */
   dispose(buffer: unknown): void;
   /**
-   * Whether a buffer holds memory the garbage collector cannot see (a GPU buffer, a block of a
-   * Wasm heap): then, when its tensor is collected, the buffer is passed to `dispose`.
-   * Absent: never.
+   * For a buffer holding memory the garbage collector cannot see (a GPU buffer, a block of a
+   * Wasm heap): what must be kept to release that memory when the buffer's tensor is collected
+   * without `dispose()`; `null` (or absent) when the collector alone reclaims the buffer. The
+   * handle must not reference the values, since it outlives the tensor until the finalizer
+   * runs.
    */
-  releasesOnCollect?(buffer: unknown): boolean;
+  collectHandle?(buffer: unknown): unknown;
+  /** Releases what a collect handle stands for, once its tensor was collected (idempotent). */
+  releaseHandle?(handle: unknown): void;
 }
 
 const backends = new Map<Device, Backend>();

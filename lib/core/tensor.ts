@@ -53,13 +53,14 @@ function op(name: string): AnyOp {
 
 // Device memory of tensors that were garbage-collected without `dispose()` goes back to its
 // backend here. `dispose()` empties the cell instead of unregistering the tensor: registering
-// without an unregister token costs a fifth as much, and this runs for every tensor.
+// without an unregister token costs a fifth as much, and this runs for every tensor. The cell
+// holds the backend's handle, never the buffer, so that it keeps no values alive.
 interface Cell {
   readonly device: Device;
-  buffer: unknown;
+  handle: unknown;
 }
 const collected = new FinalizationRegistry<Cell>((cell) => {
-  if (cell.buffer !== null) getBackend(cell.device).dispose(cell.buffer);
+  if (cell.handle !== null) getBackend(cell.device).releaseHandle?.(cell.handle);
 });
 
 /**
@@ -97,8 +98,9 @@ export class Tensor implements Aval {
     this._buffer = buffer;
     if (buffer === null) return;
     noteTensor(this);
-    if (getBackend(aval.device).releasesOnCollect?.(buffer)) {
-      this.#cell = { device: aval.device, buffer };
+    const handle = getBackend(aval.device).collectHandle?.(buffer) ?? null;
+    if (handle !== null) {
+      this.#cell = { device: aval.device, handle };
       collected.register(this, this.#cell);
     }
   }
@@ -187,7 +189,7 @@ export class Tensor implements Aval {
   /** Releases the storage now; later reads throw. Idempotent. */
   dispose(): void {
     if (this._buffer === null) return;
-    if (this.#cell !== null) this.#cell.buffer = null;
+    if (this.#cell !== null) this.#cell.handle = null;
     getBackend(this.device).dispose(this._buffer);
     this._buffer = null;
   }

@@ -102,6 +102,11 @@ export class Allocator {
     this.#insertFree(ptr, size);
   }
 
+  /** Bytes in live blocks (as in {@linkcode Allocator.stats}, without building the record). */
+  get used(): number {
+    return this.#used;
+  }
+
   /** Size in bytes of the live block at `ptr` (after rounding), or undefined. */
   sizeOf(ptr: number): number | undefined {
     return this.#live.get(ptr);

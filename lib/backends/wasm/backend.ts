@@ -6,11 +6,10 @@
  * under 16 KiB, which the garbage collector handles more cheaply than a heap block.
  *
  * Memory: a tensor's block goes back to the allocator on `dispose()`/`using`, or when the
- * tensor is garbage-collected (`releasesOnCollect`). Views share their source's block, which is
- * freed with its last owner. Finalizers run between tasks of the event loop, so a loop that
- * reads its results with `await x.data()` holds its memory flat (reads turn the event loop
- * when much has been allocated since the last turn); a loop that never awaits keeps collected
- * tensors' blocks until it ends, unless it disposes them.
+ * tensor is garbage-collected (`collectHandle`). Views share their source's block, which is
+ * freed with its last holder. Finalizers run between tasks of the event loop, which reads turn
+ * now and then; a loop that never turns it has its heap evicted to ordinary memory whenever the
+ * heap has grown too much (`reclaim.ts`), so memory stays flat either way.
  *
  * Importing this module registers the device and makes it the default where WebAssembly SIMD
  * and shared memory are available (`NABLA_DEVICE=cpu` keeps the reference backend instead).
@@ -26,22 +25,9 @@ import { cpuKernels } from "../cpu/kernels.ts";
 import { defaultWasmContext } from "./context.ts";
 import { ModuleBuilder } from "./emitter.ts";
 import { fastKernels } from "./kernels.ts";
-import { type Block, HeapStorage } from "./storage.ts";
+import { HeapStorage, type Hold, WasmBuffer } from "./storage.ts";
 import type { AllocatorStats } from "./allocator.ts";
-
-/** A tensor's storage on the wasm device: a strided view, usually of a heap block. */
-export class WasmBuffer {
-  /** The values, as a CPU view whose storage is in the heap (float64: an ordinary array). */
-  readonly view: CpuBuffer;
-  /** The heap block this buffer holds one count of; `null` for float64 and once released. */
-  block: Block | null;
-
-  /** Wraps a view of `block` (already counted for this buffer). */
-  constructor(view: CpuBuffer, block: Block | null) {
-    this.view = view;
-    this.block = block;
-  }
-}
+import { Reclaimer } from "./reclaim.ts";
 
 function asBuffer(buffer: unknown): WasmBuffer {
   if (buffer instanceof WasmBuffer) return buffer;
@@ -57,7 +43,9 @@ export interface WasmBackend extends Backend {
 }
 
 let storage: HeapStorage | undefined;
+let reclaimer: Reclaimer | undefined;
 const heap = (): HeapStorage => storage ??= new HeapStorage(defaultWasmContext());
+const reclaim = (): Reclaimer => reclaimer ??= new Reclaimer(heap());
 
 // Below this size a tensor is an ordinary typed array: the garbage collector frees those
 // cheaply, while a heap block must be tracked with a finalizer, which costs a microsecond per
@@ -74,7 +62,7 @@ const zeroed: Allocate = (dtype, size) =>
   inHeap(dtype, size) ? heap().array(dtype, size) : allocate(dtype, size);
 
 // A kernel's result is a fresh heap array (adopted as a new block), a view of an input's
-// storage (one more count of that input's block), or an ordinary array (float64, small
+// storage (one more holder of that input's block), or an ordinary array (float64, small
 // results). A small result in the heap is copied out, so that only big tensors hold blocks.
 function own(view: CpuBuffer, inputs: readonly WasmBuffer[]): WasmBuffer {
   const h = heap();
@@ -86,7 +74,6 @@ function own(view: CpuBuffer, inputs: readonly WasmBuffer[]): WasmBuffer {
   for (const input of inputs) {
     if (input.view.data !== view.data || input.block === null) continue;
     if (!big) return copiedOut(view);
-    input.block.owners++;
     return new WasmBuffer(view, input.block);
   }
   return new WasmBuffer(view, null);
@@ -95,11 +82,6 @@ function own(view: CpuBuffer, inputs: readonly WasmBuffer[]): WasmBuffer {
 function copiedOut(view: CpuBuffer): WasmBuffer {
   return new WasmBuffer(new CpuBuffer(pack(view), view.shape), null);
 }
-
-// `read()` yields to the event loop once the heap holds this many more bytes than after the
-// last yield.
-const YIELD_BYTES = 16 << 20;
-let yieldAt = YIELD_BYTES;
 
 /**
  * The wasm backend.
@@ -117,7 +99,11 @@ let yieldAt = YIELD_BYTES;
  */
 export const wasmBackend: WasmBackend = {
   device: "wasm",
-  releasesOnCollect: (buffer: unknown): boolean => asBuffer(buffer).block !== null,
+  collectHandle: (buffer: unknown): Hold | null => {
+    const { hold } = asBuffer(buffer);
+    return hold.block === null ? null : hold;
+  },
+  releaseHandle: (handle: unknown): void => heap().release(handle as Hold),
 
   fromArray(data: TypedArray, shape: readonly number[]): WasmBuffer {
     if (data.length !== sizeOf(shape)) {
@@ -137,19 +123,7 @@ export const wasmBackend: WasmBackend = {
   },
 
   read(buffer: unknown): Promise<TypedArray> {
-    const data = pack(asBuffer(buffer).view);
-    const used = heap().stats().used;
-    if (used < yieldAt) return Promise.resolve(data);
-    // Many blocks were made since the event loop last turned: turn it, so that finalizers of
-    // collected tensors (which run as tasks, never inside a synchronous stretch of code) can
-    // give theirs back before the heap grows further.
-    // (`setImmediate`: a task without the milliseconds that nested `setTimeout`s are clamped to.)
-    return new Promise((resolve) =>
-      setImmediate(() => {
-        yieldAt = heap().stats().used + YIELD_BYTES;
-        resolve(data);
-      })
-    );
+    return reclaim().settle(pack(asBuffer(buffer).view));
   },
 
   readSync(buffer: unknown): TypedArray {
@@ -160,6 +134,7 @@ export const wasmBackend: WasmBackend = {
     const reference = cpuKernels.get(name);
     if (!reference) throw new Error(`wasm backend: no kernel for primitive "${name}"`);
     const buffers = inputs.map(asBuffer);
+    reclaim().beforeKernel(); // before the views are read: eviction rebases them
     const views = buffers.map((b) => b.view);
     const h = heap();
     try {
@@ -172,9 +147,7 @@ export const wasmBackend: WasmBackend = {
   },
 
   dispose(buffer: unknown): void {
-    const b = asBuffer(buffer);
-    if (b.block !== null) heap().release(b.block);
-    b.block = null;
+    heap().release(asBuffer(buffer).hold);
   },
 
   stats(): AllocatorStats {

@@ -1,25 +1,30 @@
 /**
  * Tensor storage in the shared Wasm heap. Every array handed out is a typed-array view onto one
- * block of the context's memory. A kernel's result is adopted as a block owned by its tensor;
- * views of a tensor (reshape, transpose, slice, broadcast) share its block, counted once per
- * owning tensor, and the block goes back to the allocator when its last owner is released.
- * Arrays a kernel made and dropped are swept after it.
+ * block of the context's memory. A kernel's result is adopted as a block held by its tensor's
+ * {@linkcode WasmBuffer}; views of a tensor (reshape, transpose, slice, broadcast) hold the same
+ * block, and the block goes back to the allocator when its last holder lets go. Arrays a kernel
+ * made and dropped are swept after it.
+ *
+ * Blocks can also be evicted: their values move to ordinary arrays, which the garbage collector
+ * manages, and every buffer holding them is rebased onto the copy. That is how memory comes back
+ * in a synchronous loop, where the finalizers of collected tensors never get to run.
  *
  * The memory is shared, so growing it never detaches the views already handed out.
  *
  * @example
  * ```ts
- * import { HeapStorage } from "./storage.ts";
+ * import { HeapStorage, WasmBuffer } from "./storage.ts";
  * import { WasmContext } from "./context.ts";
+ * import { CpuBuffer } from "../cpu/buffer.ts";
  * import assert from "node:assert/strict";
  * const heap = new HeapStorage(new WasmContext({ threads: 1 }));
  * const before = heap.stats().blocks;
  * const a = heap.array("float32", 4);
  * heap.array("float32", 4); // scratch: never adopted
- * const block = heap.adopt(a)!;
+ * const buffer = new WasmBuffer(new CpuBuffer(a, [4]), heap.adopt(a)!);
  * heap.sweep();
  * assert.equal(heap.stats().blocks, before + 1);
- * heap.release(block);
+ * heap.release(buffer.hold);
  * assert.equal(heap.stats().blocks, before);
  * ```
  *
@@ -27,15 +32,46 @@
  */
 
 import type { DType, TypedArray } from "../../core/dtype.ts";
+import { CpuBuffer } from "../cpu/buffer.ts";
 import type { AllocatorStats } from "./allocator.ts";
 import type { WasmContext } from "./context.ts";
 
-/** One allocation of the heap, counted once per tensor that owns it (views share it). */
+/** One allocation of the heap and the buffers that hold it (a tensor and its views). */
 export interface Block {
   /** Its byte address. */
   readonly ptr: number;
-  /** Tensors that hold it. */
-  owners: number;
+  /** The buffers viewing it; it is freed when the last one lets go. */
+  readonly holders: WasmBuffer[];
+}
+
+/**
+ * One buffer's claim on a block: what a finalizer keeps to release the block when the buffer's
+ * tensor is collected. It never references the values, so a claim outliving an eviction keeps
+ * nothing but itself alive.
+ */
+export interface Hold {
+  /** The block held; `null` once released or evicted. */
+  block: Block | null;
+}
+
+/** A tensor's storage on the wasm device: a strided view, usually of a heap block. */
+export class WasmBuffer {
+  /** The values: a CPU view whose storage is in the heap, or an ordinary array. */
+  view: CpuBuffer;
+  /** This buffer's claim on its heap block. */
+  readonly hold: Hold;
+
+  /** Wraps a view of `block` (or of an ordinary array when `block` is `null`). */
+  constructor(view: CpuBuffer, block: Block | null) {
+    this.view = view;
+    this.hold = { block };
+    block?.holders.push(this);
+  }
+
+  /** The heap block the view lives in; `null` for ordinary arrays. */
+  get block(): Block | null {
+    return this.hold.block;
+  }
 }
 
 const ELEMENT = {
@@ -49,7 +85,7 @@ const ELEMENT = {
 const SLACK = 16;
 
 /**
- * Owner-counted typed-array blocks in a {@linkcode WasmContext}'s heap.
+ * Held typed-array blocks in a {@linkcode WasmContext}'s heap.
  *
  * @example
  * ```ts
@@ -72,6 +108,7 @@ export class HeapStorage {
   // Arrays made since the last `sweep()`; whichever was not adopted was a kernel's scratch.
   #fresh: TypedArray[] = [];
   #adopted: boolean[] = [];
+  readonly #blocks = new Set<Block>();
 
   /** Storage in `ctx`'s heap. */
   constructor(ctx: WasmContext) {
@@ -108,19 +145,56 @@ export class HeapStorage {
   }
 
   /**
-   * The block of an array made since the last sweep, now owned by one tensor; `undefined`
-   * when `array` is not such an array.
+   * The block of an array made since the last sweep, kept past the sweep for the buffers that
+   * will hold it; `undefined` when `array` is not such an array.
    */
   adopt(array: TypedArray): Block | undefined {
     const i = this.#fresh.lastIndexOf(array);
     if (i < 0 || this.#adopted[i]) return undefined;
     this.#adopted[i] = true;
-    return { ptr: array.byteOffset, owners: 1 };
+    const block: Block = { ptr: array.byteOffset, holders: [] };
+    this.#blocks.add(block);
+    return block;
   }
 
-  /** Drops one owner of a block, freeing it when none is left. */
-  release(block: Block): void {
-    if (--block.owners === 0) this.ctx.heap.free(block.ptr);
+  /** Ends one claim on a block, freeing the block when no holder is left. Idempotent. */
+  release(hold: Hold): void {
+    const block = hold.block;
+    if (block === null) return;
+    hold.block = null;
+    const { holders } = block;
+    const i = holders.findIndex((b) => b.hold === hold);
+    holders[i] = holders[holders.length - 1];
+    holders.pop();
+    if (holders.length === 0) {
+      this.#blocks.delete(block);
+      this.ctx.heap.free(block.ptr);
+    }
+  }
+
+  /**
+   * Moves the values of every held block to ordinary arrays, rebases the buffers holding them
+   * onto the copies, and frees the blocks. Returns the bytes moved. Must not run while a kernel
+   * is reading or writing blocks.
+   */
+  evict(): number {
+    let moved = 0;
+    for (const block of this.#blocks) {
+      const copies = new Map<TypedArray, TypedArray>();
+      for (const buffer of block.holders) {
+        const { data, shape, strides, offset } = buffer.view;
+        let copy = copies.get(data);
+        if (copy === undefined) {
+          copies.set(data, copy = data.slice());
+          moved += copy.byteLength;
+        }
+        buffer.view = new CpuBuffer(copy, shape, strides, offset);
+        buffer.hold.block = null;
+      }
+      this.ctx.heap.free(block.ptr);
+    }
+    this.#blocks.clear();
+    return moved;
   }
 
   /** Frees the arrays made since the last sweep that were not adopted (kernel scratch). */

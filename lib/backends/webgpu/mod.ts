@@ -163,7 +163,11 @@ export function createWebGpuBackend(device: GPUDevice): WebGpuBackend {
   const ctx = new GpuContext(device);
   return {
     device: "webgpu",
-    releasesOnCollect: () => true,
+    // A GPU buffer holds no values on the JS side: it is its own handle.
+    collectHandle: (buffer: unknown): unknown => buffer,
+    releaseHandle(handle: unknown): void {
+      if (handle instanceof GpuArray) handle.release();
+    },
     context: ctx,
 
     fromArray(data: TypedArray, shape: Shape): GpuArray {

@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import { CpuBuffer } from "../cpu/buffer.ts";
+import { WasmContext } from "./context.ts";
+import { Reclaimer } from "./reclaim.ts";
+import { HeapStorage, WasmBuffer } from "./storage.ts";
+
+function heapBuffer(heap: HeapStorage, values: number[], shape: number[]): WasmBuffer {
+  const a = heap.array("float32", values.length);
+  a.set(values);
+  const buffer = new WasmBuffer(new CpuBuffer(a, shape), heap.adopt(a)!);
+  heap.sweep();
+  return buffer;
+}
+
+Deno.test("eviction moves values to ordinary arrays and rebases every view", () => {
+  const heap = new HeapStorage(new WasmContext({ threads: 1 }));
+  const base = heap.stats(); // the context's own blocks
+  const x = heapBuffer(heap, [1, 2, 3, 4, 5, 6], [2, 3]);
+  // A transposed view holding the same block, as the transpose kernel makes it.
+  const t = new WasmBuffer(new CpuBuffer(x.view.data, [3, 2], [1, 3], 0), x.block);
+  const y = heapBuffer(heap, [7, 8], [2]);
+  assert.equal(heap.stats().blocks, base.blocks + 2);
+  heap.evict();
+  assert.equal(heap.stats().blocks, base.blocks);
+  assert.equal(heap.stats().used, base.used);
+  for (const b of [x, t, y]) {
+    assert.equal(b.block, null);
+    assert.equal(heap.address(b.view.data), undefined, "the values left the heap");
+  }
+  assert.equal(x.view.data, t.view.data, "views of one block share one copy");
+  assert.deepEqual([...x.view.data.slice(0, 6)], [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual([t.view.strides, t.view.shape], [[1, 3], [3, 2]]);
+  assert.deepEqual([...y.view.data.slice(0, 2)], [7, 8]);
+  // The memory is reused, and claims that outlived the eviction release nothing twice.
+  const z = heapBuffer(heap, [9], [1]);
+  heap.release(x.hold);
+  heap.release(t.hold);
+  assert.equal(heap.stats().blocks, base.blocks + 1);
+  assert.deepEqual([...z.view.data], [9]);
+});
+
+Deno.test("release frees a block with its last holder only", () => {
+  const heap = new HeapStorage(new WasmContext({ threads: 1 }));
+  const base = heap.stats().blocks;
+  const x = heapBuffer(heap, [1, 2], [2]);
+  const v = new WasmBuffer(new CpuBuffer(x.view.data, [1, 2]), x.block);
+  heap.release(x.hold);
+  heap.release(x.hold); // idempotent
+  assert.equal(heap.stats().blocks, base + 1);
+  assert.deepEqual([...v.view.data], [1, 2]);
+  heap.release(v.hold);
+  assert.equal(heap.stats().blocks, base);
+});
+
+Deno.test("a stretch without turns evicts past the floor; a turn learns the working set", async () => {
+  const heap = new HeapStorage(new WasmContext({ threads: 1 }));
+  const base = heap.stats().used;
+  const reclaimer = new Reclaimer(heap, { floor: 64 << 10, turnAfter: 16 << 10 });
+  const kib = (n: number) => heapBuffer(heap, new Array(n * 256).fill(1), [n * 256]);
+  const kept = kib(48);
+  reclaimer.beforeKernel();
+  assert.notEqual(kept.block, null, "48 KiB is under the floor");
+  kib(32);
+  reclaimer.beforeKernel();
+  assert.equal(kept.block, null, "80 KiB since the last turn: evicted");
+  assert.equal(heap.stats().used, base);
+  // A turn after an evicting stretch doubles the limit: 96 KiB stays, 160 KiB goes.
+  await reclaimer.settle(null);
+  const a = kib(96);
+  reclaimer.beforeKernel();
+  assert.notEqual(a.block, null);
+  kib(64);
+  reclaimer.beforeKernel();
+  assert.equal(a.block, null);
+});
+
+// The loop a new user writes first: no `await`, no `dispose`, reading the loss every step.
+const SYNC_LOOP = `
+import * as nb from "${new URL("../../../mod.ts", import.meta.url).href}";
+import { wasmBackend } from "${new URL("./backend.ts", import.meta.url).href}";
+const { nn, optim, random, data } = nb;
+const model = nn.mlp([2, 128, 128, 3]);
+let params = model.init(random.key(0));
+const opt = optim.adam(1e-2);
+let state = opt.init(params);
+const { x, t } = data.spiral();
+const lossOf = (p) => nn.softmaxCrossEntropy(model.apply(p, x), t);
+const step = nb.valueAndGrad(lossOf);
+const marks = {};
+for (let i = 1; i <= 1000; i++) {
+  const [loss, grads] = step(params);
+  const [updates, next] = opt.update(grads, state, params);
+  params = optim.applyUpdates(params, updates);
+  state = next;
+  const value = loss.item();
+  if (i === 1 || i === 100 || i === 1000) {
+    marks[i] = { loss: value, heap: wasmBackend.stats().memoryBytes, rss: Deno.memoryUsage().rss };
+  }
+}
+console.log(JSON.stringify(marks));
+`;
+
+Deno.test("a synchronous training loop holds the wasm heap flat", async () => {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", SYNC_LOOP],
+    env: { NABLA_DEVICE: "wasm" },
+    stdin: "null",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  const marks = JSON.parse(new TextDecoder().decode(stdout));
+  const MiB = 1 << 20;
+  const heapGrowth = (marks[1000].heap - marks[100].heap) / MiB;
+  const rssGrowth = (marks[1000].rss - marks[100].rss) / MiB;
+  assert.ok(marks[1000].loss < marks[1].loss / 4, `loss ${marks[1].loss} -> ${marks[1000].loss}`);
+  // Before eviction the heap grew by about 4 MiB a step (3.6 GB over these 900 steps).
+  assert.ok(heapGrowth <= 16, `the wasm heap grew by ${heapGrowth} MiB from step 100 to 1000`);
+  assert.ok(marks[1000].heap <= 96 * MiB, `the wasm heap reached ${marks[1000].heap / MiB} MiB`);
+  // The evicted copies are ordinary garbage, collected on V8's own schedule.
+  assert.ok(rssGrowth <= 192, `the process grew by ${rssGrowth} MiB from step 100 to 1000`);
+});
