@@ -6,10 +6,11 @@
  * Threads: big products are cut into chunks that the caller and the workers take from an
  * atomic counter (see `_threads.ts`); small ones (fewer than `parallelThreshold`
  * multiply-adds) run on the calling thread so per-op overhead stays in microseconds. Workers are
- * `node:worker_threads` workers because Deno's web `Worker` has no `unref()`: an idle, unref'd
- * worker never keeps the process alive, so scripts and tests exit as soon as their own work is
- * done. Workers start lazily on the first big product and join when ready; until then the
- * caller computes alone, so nothing ever waits for a worker to start.
+ * web `Worker`s built in memory (see `worker.ts`), so they need no permission. They start
+ * lazily on the first big product and join when ready; until then the caller computes alone,
+ * so nothing ever waits for a worker to start. A worker idle for `idleMillis` ends its thread
+ * (a web `Worker` cannot be unref'd, so this is what lets a program exit once its work is
+ * done) and is started again by the next big product.
  *
  * @example
  * ```ts
@@ -25,7 +26,6 @@
  * @module
  */
 
-import { Worker } from "node:worker_threads";
 import { Allocator } from "./allocator.ts";
 import {
   buildMatmulModule,
@@ -36,25 +36,25 @@ import {
 } from "./matmul.ts";
 import {
   ARG,
-  chunkCount,
+  controlBytes,
   CTRL,
-  CTRL_BYTES,
-  drainChunks,
   type GemmFn,
   JOB,
+  LAYOUT,
   MAP,
   MAP_MAX_ARGS,
   type MapFn,
-  mapTable,
-  runChunk,
-  runMapChunk,
-  spinWhileEqual,
-  type WorkerInit,
+  threadRoutines,
 } from "./_threads.ts";
+import { startWorker } from "./worker.ts";
 import { buildElementwiseModule } from "./_elementwise_module.ts";
 import { buildReduceModule } from "./_reduce_module.ts";
 
 const KERNEL_MODULES = ["elementwise", "reduce"] as const;
+
+// The calling thread runs the same chunk routines as the workers.
+const routines = threadRoutines(LAYOUT);
+const { chunkCount, drainChunks, mapTable, runChunk, runMapChunk, spinWhileEqual } = routines;
 
 /** A kernel module that every thread of a {@linkcode WasmContext} instantiates. */
 export type KernelModule = typeof KERNEL_MODULES[number];
@@ -91,6 +91,11 @@ export interface WasmContextOptions {
    * 500). Spinning burns a core briefly but saves the wake-up of a sleeping thread.
    */
   spinMicros?: number;
+  /**
+   * How long a worker waits for a job before its thread ends, in milliseconds (default 200).
+   * The next big product starts it again; meanwhile the program can exit.
+   */
+  idleMillis?: number;
   /** Overrides of the kernel's tile and block sizes. */
   matmul?: Partial<MatmulConfig>;
 }
@@ -135,10 +140,12 @@ export interface GemmArgs {
 }
 
 // A pool owns its control block: after `close()` a worker that is still shutting down may
-// touch the old block, so a new pool never reuses it (1 KiB per pool is left allocated).
+// touch the old block, so a new pool never reuses it (a few hundred bytes per pool are left
+// allocated). Slot `i` keeps its scratch block for the pool's life; its worker is replaced
+// when the one before retired.
 interface Pool {
-  workers: { worker: Worker; work: number }[];
   ctrl: Int32Array;
+  slots: { worker: Worker | undefined; work: number }[];
 }
 
 function checkCount(name: string, v: number): void {
@@ -205,12 +212,15 @@ export class WasmContext {
   readonly parallelThreshold: number;
   /** How long an idle worker spins for the next job before it sleeps (microseconds). */
   readonly spinMicros: number;
+  /** How long an idle worker sleeps before its thread ends (milliseconds). */
+  readonly idleMillis: number;
   /** The kernel modules besides matmul (elementwise, reduce), instantiated on every thread. */
   readonly mapModules: readonly WebAssembly.Module[];
   readonly #gemm: GemmFn;
   readonly #maps: { fns: MapFn[]; index: Map<string, number> };
   readonly #work: number;
   #pool: Pool | undefined;
+  #threadsUsed = 0;
 
   /** Creates the memory, compiles the kernels for this engine and reserves the control block. */
   constructor(options: WasmContextOptions = {}) {
@@ -218,6 +228,7 @@ export class WasmContext {
     this.threads = Math.max(1, Math.floor(options.threads ?? navigator.hardwareConcurrency ?? 1));
     this.parallelThreshold = options.parallelThreshold ?? 2 ** 20;
     this.spinMicros = options.spinMicros ?? 500;
+    this.idleMillis = options.idleMillis ?? 200;
     const relaxed = options.relaxed ?? relaxedSimdSupported();
     // Without a fused multiply-add the product needs a temporary register: a 4-row tile fits.
     this.config = defaultMatmulConfig({
@@ -270,13 +281,14 @@ export class WasmContext {
     if (args.length > MAP_MAX_ARGS || split.steps.length !== args.length) {
       throw new RangeError(`map: ${args.length} arguments with ${split.steps.length} steps`);
     }
-    if (this.threads > 1 && this.#pool === undefined) this.#startPool();
+    if (this.threads > 1) this.#staffPool();
     const workers = Math.min(this.readyWorkers, this.threads - 1);
     const chunks = Math.min(split.units, 2 * (workers + 1));
     if (workers === 0 || chunks < 2) {
       const all = [...args];
       all[split.countAt] = split.units * split.scale;
       this.#maps.fns[fn](...all);
+      this.#threadsUsed = 1;
       return;
     }
     const at = CTRL.ARGS, ctrl = this.#pool!.ctrl;
@@ -291,12 +303,20 @@ export class WasmContext {
       ctrl[at + MAP.VALUES + i] = v;
       ctrl[at + MAP.STEPS + i] = split.steps[i];
     });
-    this.#run(chunkCount(ctrl));
+    this.#threadsUsed = this.#run(chunkCount(ctrl));
   }
 
-  /** Worker threads that have started and joined the pool. */
+  /** Worker threads that are running and serving jobs now. */
   get readyWorkers(): number {
     return this.#pool ? Atomics.load(this.#pool.ctrl, CTRL.READY) : 0;
+  }
+
+  /**
+   * Threads, the caller included, that ran a part of the latest product or map job: 1 when it
+   * ran on the calling thread alone, 0 before the first one.
+   */
+  get threadsUsed(): number {
+    return this.#threadsUsed;
   }
 
   /**
@@ -332,9 +352,10 @@ export class WasmContext {
       return;
     }
     const parallel = this.threads > 1 && m * n * k * batch >= this.parallelThreshold;
-    if (parallel && this.#pool === undefined) this.#startPool();
+    if (parallel) this.#staffPool();
     const workers = parallel ? Math.min(this.readyWorkers, this.threads - 1) : 0;
     if (workers === 0) {
+      this.#threadsUsed = 1;
       for (let bi = 0; bi < batch; bi++) {
         const { a, b, c } = args;
         const g = this.#gemm;
@@ -393,16 +414,18 @@ export class WasmContext {
     args32[ARG.GRID_N] = gridN;
     args32[ARG.CHUNK_M] = chunkM;
     args32[ARG.CHUNK_N] = chunkN;
-    this.#run(batch * gridM * gridN);
+    this.#threadsUsed = this.#run(batch * gridM * gridN);
   }
 
   // Publishes the job whose arguments are written, works on it, waits for the stragglers and
-  // closes it. Arguments are plain stores: the seq-cst store of GEN below publishes them.
-  #run(total: number): void {
+  // closes it; returns how many threads ran a chunk. Arguments are plain stores: the seq-cst
+  // store of GEN below publishes them.
+  #run(total: number): number {
     const ctrl = this.#pool!.ctrl;
     Atomics.store(ctrl, CTRL.NEXT, 0);
     Atomics.store(ctrl, CTRL.DONE, 0);
     Atomics.store(ctrl, CTRL.ERROR, 0);
+    Atomics.store(ctrl, CTRL.WORKED, 0);
     const gen = (Atomics.load(ctrl, CTRL.GEN) + 1) | 0 || 1; // 0 means "closed" in OPEN
     Atomics.store(ctrl, CTRL.OPEN, gen);
     Atomics.store(ctrl, CTRL.GEN, gen);
@@ -411,7 +434,7 @@ export class WasmContext {
     const run = map
       ? (q: number) => runMapChunk(ctrl, this.#maps.fns, q)
       : (q: number) => runChunk(ctrl, this.#gemm, this.#work, q);
-    const error = total > 0 ? drainChunks(ctrl, run, total) : undefined;
+    const { taken, error } = total > 0 ? drainChunks(ctrl, run, total) : NOTHING;
     // The caller has nothing else to do: spin on the last chunks, sleep only if they are slow.
     for (let d; (d = Atomics.load(ctrl, CTRL.DONE)) < total;) {
       if (!spinWhileEqual(ctrl, CTRL.DONE, d, 2000)) Atomics.wait(ctrl, CTRL.DONE, d, 5);
@@ -422,36 +445,39 @@ export class WasmContext {
     if (Atomics.load(ctrl, CTRL.ERROR)) {
       throw new Error("wasm: a worker's chunk failed (see stderr)");
     }
+    return (taken > 0 ? 1 : 0) + Atomics.load(ctrl, CTRL.WORKED);
   }
 
-  #startPool(): void {
-    const ctrlPtr = this.heap.alloc(CTRL_BYTES);
-    this.heap.u8().fill(0, ctrlPtr, ctrlPtr + CTRL_BYTES);
-    const ctrl = new Int32Array(this.memory.buffer, ctrlPtr, CTRL_BYTES / 4);
-    Atomics.store(ctrl, CTRL.SPIN_US, this.spinMicros);
-    this.#pool = { workers: [], ctrl };
-    for (let t = 1; t < this.threads; t++) {
-      let worker: Worker;
-      try {
-        worker = new Worker(new URL("./worker.ts", import.meta.url));
-      } catch {
-        // Without permission to load the worker module (Deno's --allow-read), products stay
-        // on the calling thread: slower, still correct.
-        break;
-      }
-      const work = this.heap.alloc(matmulWorkBytes(this.config));
-      const init: WorkerInit = {
+  // Creates the pool on first use, then fills every slot whose worker retired (or never
+  // started). A new worker joins the jobs published once it is ready.
+  #staffPool(): void {
+    let pool = this.#pool;
+    if (pool === undefined) {
+      const bytes = controlBytes(this.threads - 1);
+      const ctrlPtr = this.heap.alloc(bytes);
+      this.heap.u8().fill(0, ctrlPtr, ctrlPtr + bytes);
+      const ctrl = new Int32Array(this.memory.buffer, ctrlPtr, bytes / 4);
+      Atomics.store(ctrl, CTRL.SPIN_US, this.spinMicros);
+      Atomics.store(ctrl, CTRL.IDLE_MS, this.idleMillis);
+      const slots = Array.from({ length: this.threads - 1 }, () => ({
+        worker: undefined,
+        work: this.heap.alloc(matmulWorkBytes(this.config)),
+      }));
+      pool = this.#pool = { ctrl, slots };
+    }
+    const { ctrl, slots } = pool;
+    for (let slot = 0; slot < slots.length; slot++) {
+      if (Atomics.load(ctrl, CTRL.SLOTS + slot) !== 0) continue;
+      Atomics.store(ctrl, CTRL.SLOTS + slot, 1);
+      slots[slot].worker = startWorker({
         module: this.module,
         mapModules: this.mapModules,
         memory: this.memory,
-        ctrl: ctrlPtr,
-        work,
-      };
-      worker.postMessage(init);
-      worker.on("error", (e: unknown) => console.error("nabla wasm worker error:", e));
-      // An idle worker sleeps in Atomics.wait; it must not keep the process alive.
-      worker.unref();
-      this.#pool.workers.push({ worker, work });
+        ctrl: ctrl.byteOffset,
+        ctrlWords: ctrl.length,
+        slot,
+        work: slots[slot].work,
+      });
     }
   }
 
@@ -465,14 +491,17 @@ export class WasmContext {
     pool.ctrl[CTRL.ARGS + ARG.KIND] = JOB.EXIT;
     this.#run(0);
     this.#pool = undefined;
-    // Safe to free the work buffers: no chunk is in flight once the exit job has drained, and
-    // a worker still starting up only ever touches the (kept) control block.
-    for (const { worker, work } of pool.workers) {
-      worker.terminate();
+    // Safe to free the scratch blocks: no chunk is in flight once the exit job has drained,
+    // and a worker still starting up only ever touches the (kept) control block.
+    for (const { worker, work } of pool.slots) {
+      worker?.terminate();
       this.heap.free(work);
     }
   }
 }
+
+// What a thread that took no chunk drained.
+const NOTHING = { taken: 0, error: undefined };
 
 let defaultContext: WasmContext | undefined;
 

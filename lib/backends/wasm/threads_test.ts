@@ -6,6 +6,9 @@ import { relaxedSimdSupported } from "./matmul.ts";
 import { reduceKernels } from "./reduce.ts";
 import { assertMatmulClose, naiveMatmul, randomF32 } from "./_test_util.ts";
 
+// Workers that stay until closed, however slowly a loaded machine lets the test go on.
+const PATIENT = { initialPages: 16, idleMillis: 60_000 };
+
 async function untilReady(ctx: WasmContext, workers: number): Promise<void> {
   for (let i = 0; i < 500 && ctx.readyWorkers < workers; i++) {
     await new Promise((r) => setTimeout(r, 10));
@@ -25,7 +28,7 @@ const SHAPES: [number, number, number][] = [
 for (const relaxed of relaxedSimdSupported() ? [true, false] : [false]) {
   Deno.test(`threaded matmul (${relaxed ? "relaxed_madd" : "mul+add"}) matches naive`, async () => {
     // Three threads on any machine, and every product split, so the hand-off is exercised.
-    const ctx = new WasmContext({ threads: 3, parallelThreshold: 0, relaxed, initialPages: 16 });
+    const ctx = new WasmContext({ threads: 3, parallelThreshold: 0, relaxed, ...PATIENT });
     try {
       // The first call starts the pool and computes alone; later calls share the work.
       const a0 = randomF32(64 * 64, 1);
@@ -53,7 +56,7 @@ for (const relaxed of relaxedSimdSupported() ? [true, false] : [false]) {
 }
 
 Deno.test("threaded batched gemm with accumulation, repeated many times", async () => {
-  const ctx = new WasmContext({ threads: 3, parallelThreshold: 0, initialPages: 16 });
+  const ctx = new WasmContext({ threads: 3, parallelThreshold: 0, ...PATIENT });
   try {
     const [m, k, n, batch] = [19, 33, 21, 5];
     const a = randomF32(batch * m * k, 3), b = randomF32(batch * k * n, 4);
@@ -89,7 +92,7 @@ Deno.test("threaded batched gemm with accumulation, repeated many times", async 
 });
 
 Deno.test("close() stops the workers; the context keeps working and can restart them", async () => {
-  const ctx = new WasmContext({ threads: 2, parallelThreshold: 0, initialPages: 16 });
+  const ctx = new WasmContext({ threads: 2, parallelThreshold: 0, ...PATIENT });
   const a = randomF32(50 * 40, 9), b = randomF32(40 * 30, 10);
   const expected = naiveMatmul(a, b, 50, 40, 30);
   matmulF32(a, b, 50, 40, 30, { context: ctx });
@@ -122,7 +125,7 @@ Deno.test("the default context computes with its pool left running (the process 
 });
 
 Deno.test("threaded elementwise, softmax and row reductions equal the one-thread results", async () => {
-  const ctx = new WasmContext({ threads: 3, initialPages: 16 });
+  const ctx = new WasmContext({ threads: 3, ...PATIENT });
   const one = new WasmContext({ threads: 1, initialPages: 16 });
   try {
     const n = (1 << 19) + 5; // above the split threshold, with a partial last vector
@@ -158,5 +161,131 @@ Deno.test("threaded elementwise, softmax and row reductions equal the one-thread
     threaded.forEach((t, i) => assert.deepEqual(t, single[i], `result ${i} differs`));
   } finally {
     ctx.close();
+  }
+});
+
+Deno.test("an idle worker retires after idleMillis and the next big product starts it again", async () => {
+  const ctx = new WasmContext({ threads: 2, parallelThreshold: 0, idleMillis: 20 });
+  try {
+    const a = randomF32(64 * 48, 14), b = randomF32(48 * 40, 15);
+    const expected = naiveMatmul(a, b, 64, 48, 40);
+    matmulF32(a, b, 64, 48, 40, { context: ctx });
+    await untilReady(ctx, 1);
+    for (let i = 0; i < 100 && ctx.readyWorkers > 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(ctx.readyWorkers, 0, "the idle worker did not retire within 1 s");
+    // Computed alone while the new worker starts, then shared with it.
+    assertMatmulClose(matmulF32(a, b, 64, 48, 40, { context: ctx }), expected, "after retiring");
+    await untilReady(ctx, 1);
+    assertMatmulClose(matmulF32(a, b, 64, 48, 40, { context: ctx }), expected, "restarted");
+  } finally {
+    ctx.close();
+  }
+});
+
+// A program that multiplies 1024² matrices with nabla's public API on the default device until
+// one product ran on every thread (workers join once started, in the background), and prints
+// the thread counts and the largest error of two rows against a plain JS product. `base` is
+// where the repository is (a file or http URL).
+function probe(base: string): string {
+  return `
+import * as nb from "${base}mod.ts";
+import { defaultWasmContext } from "${base}lib/backends/wasm/context.ts";
+const n = 1024;
+const values = Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 201) / 100 - 1);
+const a = nb.tensor(values, { shape: [n, n] });
+const ctx = defaultWasmContext();
+let c = a.matmul(a);
+for (let i = 0; i < 100 && ctx.threadsUsed < ctx.threads; i++) {
+  await new Promise((r) => setTimeout(r, 10));
+  c.dispose();
+  c = a.matmul(a);
+}
+const used = ctx.threadsUsed;
+const got = c.dataSync();
+let error = 0;
+for (const i of [0, n - 1]) {
+  for (let j = 0; j < n; j++) {
+    let s = 0;
+    for (let k = 0; k < n; k++) s += values[i * n + k] * values[k * n + j];
+    error = Math.max(error, Math.abs(got[i * n + j] - s));
+  }
+}
+console.log(JSON.stringify({ device: a.device, threads: ctx.threads, used, error }));
+`;
+}
+
+// Runs `deno <args>` with stdin closed, no permission flags beyond `args`, in `cwd`; the
+// child must exit by itself (idle workers retire) within 30 s.
+async function deno(args: string[], cwd: string, env: Record<string, string> = {}) {
+  const out = await new Deno.Command("deno", {
+    args,
+    cwd,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  assert.equal(out.code, 0, `deno ${args.join(" ")} failed:\n${text(out.stderr)}`);
+  return text(out.stdout);
+}
+
+function assertAllThreads(stdout: string): void {
+  const report = JSON.parse(stdout.trim().split("\n").at(-1)!);
+  assert.equal(report.device, "wasm");
+  assert.equal(report.threads, navigator.hardwareConcurrency);
+  assert.equal(report.used, report.threads, "not every thread took part");
+  assert.ok(report.error < 1e-3, `max error ${report.error}`);
+}
+
+const repository = new URL("../../../", import.meta.url);
+
+Deno.test("deno run without permissions computes on every thread", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/probe.ts`, probe(repository.href));
+    assertAllThreads(await deno(["run", "probe.ts"], dir));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("nabla imported over http computes on every thread", async () => {
+  const dir = await Deno.makeTempDir();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const path = decodeURIComponent(new URL(req.url).pathname);
+    if (req.method !== "GET" || !path.endsWith(".ts") || path.includes("..")) {
+      return new Response("not found", { status: 404 });
+    }
+    try {
+      const body = await Deno.readFile(new URL(`.${path}`, repository));
+      return new Response(body, { headers: { "content-type": "application/typescript" } });
+    } catch {
+      return new Response("not found", { status: 404 });
+    }
+  });
+  try {
+    const host = `127.0.0.1:${server.addr.port}`;
+    await Deno.writeTextFile(`${dir}/probe.ts`, probe(`http://${host}/`));
+    // Its own cache: remote modules of a one-off port stay out of the user's.
+    const env = { DENO_DIR: `${dir}/cache` };
+    assertAllThreads(await deno(["run", `--allow-import=${host}`, "probe.ts"], dir, env));
+  } finally {
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a minified bundle that keeps names computes on every thread", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/probe.ts`, probe(repository.href));
+    await deno(["bundle", "--minify", "--keep-names", "-o", "probe.js", "probe.ts"], dir);
+    assertAllThreads(await deno(["run", "probe.js"], dir));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -1,19 +1,68 @@
 /**
- * Worker-thread entry of the wasm backend: instantiates the shared kernel module over the
- * shared memory and then serves jobs from the control block until told to exit. Started by
- * {@linkcode WasmContext}; not meant to be imported.
+ * The worker threads of the wasm backend: web `Worker`s whose program is built in memory, a
+ * `data:` URL holding the source text of {@linkcode threadRoutines}. Everything else a worker
+ * needs (the compiled kernel modules, the shared memory, where its control block and scratch
+ * are) comes in its first message. So starting one loads no module from disk or network and
+ * needs no permission, and it works the same whether nabla was imported from files, from an
+ * https or JSR URL, or from a bundle.
+ *
+ * @example
+ * ```ts
+ * import { WasmContext } from "./context.ts";
+ * const ctx = new WasmContext({ threads: 2, initialPages: 16 });
+ * const n = 256;
+ * const [a, b, c] = [0, 1, 2].map(() => ctx.heap.alloc(4 * n * n));
+ * ctx.heap.f32().fill(1, a / 4, a / 4 + 2 * n * n); // A and B: all ones
+ * ctx.gemm({ a, b, c, m: n, n, k: n }); // the first big product starts the worker
+ * while (ctx.readyWorkers < 1) await new Promise((r) => setTimeout(r, 5));
+ * ctx.gemm({ a, b, c, m: n, n, k: n }); // shared with it
+ * console.log(ctx.heap.f32()[c / 4], ctx.threadsUsed); // 256 2 (1 if it woke too late)
+ * ctx.close();
+ * ```
  *
  * @module
  */
 
-import { parentPort } from "node:worker_threads";
-import { type GemmFn, mapTable, type WorkerInit, workerLoop } from "./_threads.ts";
+import { LAYOUT, threadRoutines, type WorkerInit } from "./_threads.ts";
 
-parentPort?.once("message", (init: WorkerInit) => {
-  const imports = { env: { memory: init.memory, log: Math.log } };
-  const instance = new WebAssembly.Instance(init.module, imports);
-  const maps = init.mapModules.map((m) => new WebAssembly.Instance(m, imports));
-  const ctrl = new Int32Array(init.memory.buffer, init.ctrl, 256);
-  // Returns only on the exit job; the pool then terminates this worker.
-  workerLoop(ctrl, instance.exports.gemm as GemmFn, init.work, mapTable(maps).fns);
-});
+let source: string | undefined;
+
+/**
+ * The `data:` URL of the worker program: it waits for one {@linkcode WorkerInit} message,
+ * serves jobs until it exits or retires, then closes its thread.
+ *
+ * @example
+ * ```ts
+ * import { workerUrl } from "./worker.ts";
+ * console.log(workerUrl().startsWith("data:text/javascript,")); // true
+ * ```
+ */
+export function workerUrl(): string {
+  source ??= `self.onmessage = (event) => {
+  self.onmessage = null;
+  (${threadRoutines})(${JSON.stringify(LAYOUT)}).serve(event.data);
+  self.close();
+};`;
+  return `data:text/javascript,${encodeURIComponent(source)}`;
+}
+
+/**
+ * Starts a worker thread that serves the control block described by `init`. Errors inside the
+ * worker are reported on stderr and never reach the caller: the caller computes every chunk
+ * that no worker takes.
+ *
+ * @example
+ * ```ts
+ * import { startWorker } from "./worker.ts";
+ * console.log(typeof startWorker); // "function"
+ * ```
+ */
+export function startWorker(init: WorkerInit): Worker {
+  const worker = new Worker(workerUrl(), { type: "module", name: `nabla wasm ${init.slot}` });
+  worker.onerror = (event) => {
+    event.preventDefault();
+    console.error("nabla wasm worker error:", event.message);
+  };
+  worker.postMessage(init);
+  return worker;
+}
