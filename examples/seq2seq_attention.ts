@@ -1,93 +1,201 @@
 /**
  * Sequence-to-sequence learning with attention: rewrites human-written dates as ISO dates
  * (`--task dates`, the default) or adds numbers (`--task addition`), with an LSTM
- * encoder–decoder built from nabla's public API. Prints loss, exact-match test accuracy and
- * timings per epoch, draws the attention of a few test examples to `attention.svg`, and saves
- * the parameters (`--resume` continues from them).
+ * encoder–decoder built from nabla's public API. Shows a progress bar per epoch and prints
+ * the loss, the exact-match accuracy on held-out questions and timings; when training has
+ * completed, saves the parameters (`--resume` continues from them) and draws the loss and
+ * accuracy per epoch and the attention of three held-out examples to `examples/seq2seq.svg`.
  *
- * Run: `deno run -A examples/seq2seq_attention.ts [--task dates|addition]
- *   [--model attention|seq2seq] [--epochs 10] [--hidden 256] [--batch 128]
- *   [--device wasm|cpu|webgpu] [--limit N] [--resume]`
+ * Run: `deno run --allow-read --allow-write examples/seq2seq_attention.ts`
+ * (`--help` lists the flags; `--allow-read` is for `--resume` and `.png` pictures.)
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
+import { fileURLToPath } from "node:url";
 import * as nb from "../mod.ts";
 import { data, io, nn, optim, random, type Tensor } from "../mod.ts";
+import { choice, fail, int, parseFlags, path, toggle } from "./_cli.ts";
+import {
+  chart,
+  colorLegend,
+  figure,
+  type Panel,
+  Plot,
+  preparePicture,
+  writePicture,
+} from "./_plot.ts";
 
-const { values: flags } = parseArgs({
-  args: Deno.args,
-  options: {
-    task: { type: "string", default: "dates" },
-    model: { type: "string", default: "attention" },
-    epochs: { type: "string", default: "10" },
-    hidden: { type: "string", default: "256" },
-    batch: { type: "string", default: "128" },
-    device: { type: "string", default: nb.getDefaultDevice() },
-    limit: { type: "string" },
-    resume: { type: "boolean", default: false },
-    seed: { type: "string", default: "0" },
+const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
+const flags = parseFlags({
+  about: "Trains an LSTM encoder–decoder (with attention) to rewrite dates or add numbers.",
+  run: "deno run --allow-read --allow-write examples/seq2seq_attention.ts",
+  flags: {
+    task: choice(["dates", "addition"], "dates", "what to learn"),
+    model: choice(["attention", "seq2seq"], "attention", "decoder with or without attention"),
+    epochs: int(10, "passes over the training questions"),
+    hidden: int(256, "width of the LSTM states"),
+    batch: int(128, "questions per Adam step"),
+    limit: int(50000, "questions generated (90% train, 10% held out)", { min: 20 }),
+    seed: int(0, "seed of the data and the initial parameters", { min: 0 }),
+    device: choice(["wasm", "cpu", "webgpu"], nb.getDefaultDevice(), "where to compute"),
+    checkpoint: path(
+      "",
+      "parameters to save after training, .safetensors (default: examples/TASK_MODEL.safetensors)",
+      [".safetensors"],
+    ),
+    resume: toggle("start from the parameters in the checkpoint"),
+    out: path(
+      here("seq2seq.svg"),
+      "the picture to write: .svg, or .png",
+      [".svg", ".png"],
+    ),
   },
 });
-if (!["dates", "addition"].includes(flags.task!)) {
-  throw new Error(`--task must be dates or addition`);
-}
-if (!["attention", "seq2seq"].includes(flags.model!)) {
-  throw new Error(`--model must be attention or seq2seq`);
-}
-const epochs = Number(flags.epochs);
-const batchSize = Number(flags.batch);
-const seed = Number(flags.seed);
-await nb.setDevice(flags.device as nb.Device);
-
-const here = new URL("./", import.meta.url);
-const paramsPath = new URL(`${flags.task}_${flags.model}.safetensors`, here);
-const picturePath = new URL("attention.svg", here);
+const checkpoint = flags.checkpoint || here(`${flags.task}_${flags.model}.safetensors`);
+await nb.setDevice(flags.device).catch((e) => fail(`--device ${flags.device}: ${e.message}`));
+await preparePicture(flags.out).catch((e) => fail(`--out ${flags.out}: ${e.message}`));
+// Asked now, so that a missing permission shows before training rather than after it.
+const writable = await Deno.permissions.request({ name: "write", path: checkpoint });
+if (writable.state !== "granted") fail(`saving the checkpoint ${checkpoint} needs --allow-write`);
 
 // ---- Data: questions reversed (an easier alignment for the encoder), answers start with `_`.
-const n = flags.limit ? Number(flags.limit) : 50000;
-const corpus = flags.task === "dates" ? data.dates({ n, seed }) : data.addition({ n, seed });
+const corpus = flags.task === "dates"
+  ? data.dates({ n: flags.limit, seed: flags.seed })
+  : data.addition({ n: flags.limit, seed: flags.seed });
 const { vocab } = corpus;
 const reverse = (s: string) => [...s].reverse().join("");
 const encodeSplit = (split: { questions: string[]; answers: string[] }) => {
   const x = vocab.encode(split.questions.map(reverse));
   const y = vocab.encode(split.answers);
   const [B, T] = y.shape;
-  return {
-    x,
-    decoderIn: y.slice([0, 0], [B, T - 1]),
-    decoderOut: y.slice([0, 1], [B, T - 1]),
-  };
+  return { x, decoderIn: y.slice([0, 0], [B, T - 1]), decoderOut: y.slice([0, 1], [B, T - 1]) };
 };
 const train = encodeSplit(corpus.train);
 const test = encodeSplit(corpus.test);
 const startId = vocab.id("_");
 const answerLength = test.decoderOut.shape[1];
-console.log(
-  `${flags.task}: ${corpus.train.questions.length} train / ${corpus.test.questions.length} test examples, ` +
-    `vocabulary ${vocab.size}, model ${flags.model}, hidden ${flags.hidden}, device ${nb.getDefaultDevice()}`,
-);
 
 // ---- Model and optimizer.
 const model = nn.seq2seq({
   vocabSize: vocab.size,
   embedDim: 16,
-  hiddenSize: Number(flags.hidden),
+  hiddenSize: flags.hidden,
   attention: flags.model === "attention",
 });
 type Params = nn.Seq2seqParams;
-let params: Params = flags.resume
-  ? (await io.load(paramsPath)) as Params
-  : model.init(random.key(seed));
-if (flags.resume) console.log(`resumed from ${paramsPath.pathname}`);
+let params: Params = flags.resume ? await resumed() : model.init(random.key(flags.seed));
 const opt = optim.chain(optim.clipByGlobalNorm(5), optim.adam(1e-3));
 let state = opt.init(params);
 
 const loss = (p: Params, x: Tensor, decoderIn: Tensor, decoderOut: Tensor) =>
   nn.softmaxCrossEntropy(model.apply(p, x, decoderIn).logits, decoderOut);
 const step = nb.valueAndGrad(loss);
+
+console.log(
+  `${flags.task}: ${corpus.train.questions.length} training / ${corpus.test.questions.length} ` +
+    `held-out questions, vocabulary ${vocab.size}; model ${flags.model}, hidden ${flags.hidden}, ` +
+    `batch ${flags.batch}, ${flags.epochs} epochs on ${flags.device}`,
+);
+
+const bar = new cliProgress.SingleBar(
+  {
+    format: "  {bar} {percentage}% | {value}/{total} batches | loss {loss} | {duration}s",
+    hideCursor: true,
+    // Without a terminal (logs, CI) the bar still reports, as a line every 30 s.
+    noTTYOutput: true,
+    notTTYSchedule: 30_000,
+  },
+  cliProgress.Presets.shades_classic,
+);
+const numBatches = Math.ceil(train.x.shape[0] / flags.batch);
+const keyEpochs = random.key(flags.seed + 1);
+const history: { epoch: number; loss: number; accuracy: number }[] = [];
+const start = performance.now();
+for (let epoch = 1; epoch <= flags.epochs; epoch++) {
+  console.log(`epoch ${epoch}/${flags.epochs}`);
+  const t0 = performance.now();
+  let total = 0;
+  let count = 0;
+  bar.start(numBatches, 0, { loss: "-" });
+  const key = random.foldIn(keyEpochs, epoch);
+  for (const b of data.batches(train, flags.batch, { key })) {
+    const [value, grads] = step(params, b.x, b.decoderIn, b.decoderOut);
+    const [updates, next] = opt.update(grads, state, params);
+    params = optim.applyUpdates(params, updates);
+    state = next;
+    total += ((await value.data())[0]) * b.x.shape[0];
+    count += b.x.shape[0];
+    bar.increment(1, { loss: (total / count).toFixed(4) });
+  }
+  bar.stop();
+  const trainSeconds = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
+  const { decoded, accuracy } = await evaluate(test, corpus.test.answers);
+  const evalSeconds = (performance.now() - t1) / 1000;
+  history.push({ epoch, loss: total / count, accuracy });
+  console.log(
+    `  loss ${(total / count).toFixed(4)}  held-out exact match ${(100 * accuracy).toFixed(2)}%  ` +
+      `train ${trainSeconds.toFixed(1)} s  eval ${evalSeconds.toFixed(1)} s`,
+  );
+  for (const i of [0, 1, 2]) {
+    const ok = decoded[i] === corpus.test.answers[i].slice(1);
+    console.log(`  ${ok ? "✓" : "✗"} ${corpus.test.questions[i].trimEnd()} → ${decoded[i]}`);
+  }
+}
+const minutes = (performance.now() - start) / 60_000;
+
+// Saved only now: an interrupted or failed run leaves the previous checkpoint as it was.
+await io.save(checkpoint, params).catch((e) => fail(`saving ${checkpoint}: ${e.message}`));
+const [first, last] = [history[0], history.at(-1)!];
+console.log(
+  `\ntrained ${flags.epochs} epochs in ${minutes.toFixed(1)} min: loss ${
+    first.loss.toFixed(4)
+  } -> ` +
+    `${last.loss.toFixed(4)}, held-out exact match ${(100 * last.accuracy).toFixed(2)}%`,
+);
+console.log(`saved the parameters to ${checkpoint}`);
+
+const rows: Panel[][] = [[curve("loss", "training loss (cross-entropy)"), curve("accuracy")]];
+if (model.config.attention) rows.push(await attentionMaps(3));
+const picture = figure(rows, {
+  title: `${flags.task}: LSTM encoder–decoder${
+    model.config.attention ? " with attention" : ""
+  }, hidden ${flags.hidden}`,
+  subtitle: `${flags.epochs} epochs on ${corpus.train.questions.length} questions; ` +
+    `held-out exact match ${(100 * last.accuracy).toFixed(2)}%`,
+});
+await writePicture(flags.out, picture).catch((e) => fail(`--out ${flags.out}: ${e.message}`));
+console.log(`wrote ${flags.out}`);
+
+// The checkpoint's parameters, after checking that they fit the model the flags describe.
+async function resumed(): Promise<Params> {
+  const loaded = await io.load(checkpoint).catch((e) => {
+    const why = e instanceof Deno.errors.NotCapable ? "it needs --allow-read" : e.message;
+    return fail(`--resume: cannot read ${checkpoint}: ${why}`);
+  });
+  const want = shapes(model.init(random.key(0)));
+  const got = shapes(loaded);
+  for (const [name, shape] of want) {
+    if (got.get(name) !== shape) {
+      fail(
+        `--resume: ${checkpoint} holds ${name} of shape ${got.get(name) ?? "(none)"}, ` +
+          `the model wants ${shape}; pass the --task, --model and --hidden it was trained with`,
+      );
+    }
+  }
+  console.log(`resumed from ${checkpoint}`);
+  return loaded as Params;
+}
+
+function shapes(tree: unknown, prefix = "", out = new Map<string, string>()) {
+  if (tree instanceof nb.Tensor) out.set(prefix, `[${tree.shape.join(", ")}]`);
+  else if (tree !== null && typeof tree === "object") {
+    for (const [k, v] of Object.entries(tree)) shapes(v, prefix ? `${prefix}.${k}` : k, out);
+  }
+  return out;
+}
 
 // Greedy decoding of a split in chunks; returns the decoded answers and the exact-match rate.
 async function evaluate(
@@ -107,97 +215,82 @@ async function evaluate(
   return { decoded, accuracy: right / N };
 }
 
-const bar = new cliProgress.SingleBar(
-  {
-    format: "  {bar} {percentage}% | {value}/{total} batches | loss {loss} | {duration}s",
-    hideCursor: true,
-    // Without a terminal (logs, CI) the bar still reports, as a line every 30 s.
-    noTTYOutput: true,
-    notTTYSchedule: 30_000,
-  },
-  cliProgress.Presets.shades_classic,
-);
-const numBatches = Math.ceil(train.x.shape[0] / batchSize);
-const keyEpochs = random.key(seed + 1);
-for (let epoch = 1; epoch <= epochs; epoch++) {
-  console.log(`epoch ${epoch}/${epochs}`);
-  const t0 = performance.now();
-  let total = 0;
-  let count = 0;
-  bar.start(numBatches, 0, { loss: "-" });
-  for (const b of data.batches(train, batchSize, { key: random.foldIn(keyEpochs, epoch) })) {
-    const [value, grads] = step(params, b.x, b.decoderIn, b.decoderOut);
-    const [updates, next] = opt.update(grads, state, params);
-    params = optim.applyUpdates(params, updates);
-    state = next;
-    total += ((await value.data())[0]) * b.x.shape[0];
-    count += b.x.shape[0];
-    bar.increment(1, { loss: (total / count).toFixed(4) });
-  }
-  bar.stop();
-  const trainSeconds = (performance.now() - t0) / 1000;
-  const t1 = performance.now();
-  const { decoded, accuracy } = await evaluate(test, corpus.test.answers);
-  const evalSeconds = (performance.now() - t1) / 1000;
-  console.log(
-    `  loss ${(total / count).toFixed(4)}  test exact match ${(100 * accuracy).toFixed(2)}%  ` +
-      `train ${trainSeconds.toFixed(1)} s  eval ${evalSeconds.toFixed(1)} s`,
-  );
-  for (const i of [0, 1, 2]) {
-    const ok = decoded[i] === corpus.test.answers[i].slice(1);
-    console.log(`  ${ok ? "✓" : "✗"} ${corpus.test.questions[i].trimEnd()} → ${decoded[i]}`);
-  }
-  await io.save(paramsPath, params);
+function curve(key: "loss" | "accuracy", label = "held-out exact match (%)"): Panel {
+  const y = key === "accuracy" ? (d: typeof last) => 100 * d.accuracy : key;
+  // Whole epochs only: every one up to 12, otherwise Plot's choice.
+  const epochTicks = flags.epochs <= 12 ? history.map((h) => h.epoch) : undefined;
+  return chart({
+    width: 420,
+    height: 260,
+    grid: true,
+    x: {
+      label: "epoch",
+      domain: [1, Math.max(2, flags.epochs)],
+      ticks: epochTicks,
+      tickFormat: "d",
+    },
+    y: { label, domain: key === "accuracy" ? [0, 100] : undefined, zero: true },
+    marks: [
+      Plot.line(history, { x: "epoch", y, stroke: "#4e79a7", strokeWidth: 2 }),
+      Plot.dot(history, { x: "epoch", y, fill: "#4e79a7" }),
+      Plot.frame(),
+    ],
+  });
 }
-console.log(`saved parameters to ${paramsPath.pathname}`);
 
-// ---- Attention maps of a few test examples, as SVG heatmaps (darker: more attention).
-if (model.config.attention) {
-  const shown = 3;
+// Where each output character looked in the question, for the first `shown` held-out
+// examples: questions in reading order, padding (the spaces after the question and after the
+// answer) left out, and one colour scale over what is shown.
+async function attentionMaps(shown: number): Promise<Panel[]> {
   const x = test.x.slice([0, 0], [shown, -1]);
   const { ids, weights } = model.generate(params, x, startId, answerLength);
   const w = await weights!.data();
   const outputs = vocab.decode(await ids.to("cpu"));
-  const inputs = corpus.test.questions.slice(0, shown);
-  const cell = 14;
-  const [Tout, Tin] = [answerLength, x.shape[1]];
-  const panelW = 60 + Tin * cell;
-  const panelH = 60 + Tout * cell;
-  const parts: string[] = [];
-  for (let e = 0; e < shown; e++) {
-    const ox = e * (panelW + 20);
-    parts.push(`<g transform="translate(${ox},0)">`);
-    for (let i = 0; i < Tout; i++) {
-      for (let j = 0; j < Tin; j++) {
-        // Column j shows input character j; the encoder read the input reversed.
-        const v = w[(e * Tout + i) * Tin + (Tin - 1 - j)];
-        const shade = Math.round(255 * (1 - v));
-        parts.push(
-          `<rect x="${50 + j * cell}" y="${
-            50 + i * cell
-          }" width="${cell}" height="${cell}" fill="rgb(${shade},${shade},255)"/>`,
-        );
+  const Tin = x.shape[1];
+  const cells = corpus.test.questions.slice(0, shown).map((question, e) => {
+    const input = question.trimEnd();
+    const output = outputs[e].trimEnd();
+    const rows: { example: number; i: number; j: number; weight: number }[] = [];
+    for (let i = 0; i < output.length; i++) {
+      for (let j = 0; j < input.length; j++) {
+        // The encoder read the question reversed: its position Tin-1-j holds character j.
+        rows.push({ example: e, i, j, weight: w[(e * answerLength + i) * Tin + (Tin - 1 - j)] });
       }
-      parts.push(
-        `<text x="40" y="${61 + i * cell}" text-anchor="end">${esc(outputs[e][i] ?? "")}</text>`,
-      );
     }
-    [...inputs[e]].forEach((ch, j) =>
-      parts.push(
-        `<text x="${57 + j * cell}" y="44" text-anchor="middle">${
-          esc(ch === " " ? "·" : ch)
-        }</text>`,
-      )
-    );
-    parts.push(`<text x="50" y="16">input →, output ↓</text></g>`);
-  }
-  const svg =
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${shown * (panelW + 20)}" height="${panelH}" ` +
-    `font-family="monospace" font-size="11">${parts.join("")}</svg>`;
-  await Deno.writeTextFile(picturePath, svg);
-  console.log(`wrote ${picturePath.pathname}`);
-}
-
-function esc(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+    return { input, output, rows };
+  });
+  const color: Plot.ScaleOptions = {
+    type: "quantize",
+    domain: [0, Math.max(...cells.flatMap((c) => c.rows.map((r) => r.weight)))],
+    n: 8,
+    scheme: "blues",
+    label: "attention weight",
+  };
+  const cell = 20;
+  const maps = cells.map(({ input, output, rows }) =>
+    chart({
+      width: 60 + cell * input.length,
+      height: 60 + cell * output.length,
+      marginLeft: 40,
+      marginBottom: 20,
+      marginTop: 40,
+      padding: 0,
+      x: {
+        domain: [...input].map((_, j) => j),
+        tickFormat: (j: number) => input[j] === " " ? "␣" : input[j],
+        tickSize: 0,
+        label: "question →",
+        axis: "top",
+      },
+      y: {
+        domain: [...output].map((_, i) => i),
+        tickFormat: (i: number) => output[i],
+        tickSize: 0,
+        label: "answer ↓",
+      },
+      color,
+      marks: [Plot.cell(rows, { x: "j", y: "i", fill: "weight", inset: 0.5 })],
+    })
+  );
+  return [...maps, colorLegend(color)];
 }

@@ -7,6 +7,13 @@
  */
 
 import * as nb from "../mod.ts";
+import { parseFlags } from "./_cli.ts";
+
+parseFlags({
+  about: "A short tour of nabla: tensors, transformations, and a few steps of gradient descent.",
+  run: "deno run examples/tour.ts",
+  flags: {},
+});
 
 // Tensors are immutable values; operations return new tensors.
 const x = nb.tensor([[1, 2], [3, 4]]);

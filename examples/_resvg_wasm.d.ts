@@ -1,0 +1,3 @@
+/** resvg's compiled WebAssembly module, for `initWasm`. */
+declare const resvg: WebAssembly.Module;
+export default resvg;
