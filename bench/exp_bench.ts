@@ -5,7 +5,7 @@
  *
  * After the run a GB/s table (median of the iterations, peers from the same run) is printed.
  *
- * Run: `deno bench --allow-read --allow-env bench/exp_bench.ts`
+ * Run: `deno bench -c bench/deno.json --allow-read --allow-env bench/exp_bench.ts`
  *
  * @module
  */

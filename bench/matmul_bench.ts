@@ -5,8 +5,8 @@
  * several products per iteration so that the device's completion latency (about 10 ms per
  * wait in Deno) does not swamp them. A GFLOP/s table (2·n³ per product) is printed at the end.
  *
- * Run: `deno bench --allow-read --allow-env bench/matmul_bench.ts` (add `-- --sizes 128,512`
- * to pick sizes).
+ * Run: `deno bench -c bench/deno.json --allow-read --allow-env bench/matmul_bench.ts`
+ * (add `-- --sizes 128,512` to pick sizes).
  *
  * @module
  */

@@ -6,8 +6,8 @@
  * swamp them. A GB/s table is printed at the end, counting the minimal traffic of one read and
  * one write of the array (8·N·1024 bytes per softmax).
  *
- * Run: `deno bench --allow-read --allow-env bench/softmax_bench.ts` (add `-- --rows 256,4096`
- * to pick sizes).
+ * Run: `deno bench -c bench/deno.json --allow-read --allow-env bench/softmax_bench.ts`
+ * (add `-- --rows 256,4096` to pick sizes).
  *
  * @module
  */

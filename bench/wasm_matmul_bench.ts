@@ -7,7 +7,7 @@
  *
  * After the run a GFLOP/s table (median of the iterations, peers from the same run) is printed.
  *
- * Run: `deno bench --allow-read --allow-env bench/wasm_matmul_bench.ts`
+ * Run: `deno bench -c bench/deno.json --allow-read --allow-env bench/wasm_matmul_bench.ts`
  *
  * @module
  */

@@ -7,7 +7,7 @@
  * After the run a GB/s table (median of the iterations) is printed, counting the minimal
  * traffic: one read of x for the sums, one read and one write for softmax.
  *
- * Run: `deno bench --allow-read --allow-env bench/wasm_reduce_bench.ts`
+ * Run: `deno bench -c bench/deno.json --allow-read --allow-env bench/wasm_reduce_bench.ts`
  *
  * @module
  */
