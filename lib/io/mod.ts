@@ -111,17 +111,14 @@ export async function save(path: string | URL, t: unknown, opts: SaveOptions = {
   }
   const half = dtype === undefined ? undefined : HALF_FORMAT[dtype];
   const [leaves, def] = tree.flatten(t);
-  const allNames = leafNames(t);
-  const tags: Tag[] = [];
+  const paths = leafNames(t);
+  const tags = leaves.map((leaf, i) => tagOf(leaf, paths[i]));
   const names: string[] = [];
   const raw: Record<string, RawTensor> = {};
-  for (let i = 0; i < leaves.length; i++) {
-    const leaf = leaves[i];
-    if (leaf instanceof Tensor) {
-      names.push(allNames[i]);
-      raw[allNames[i]] = await rawTensor(leaf, half);
-    }
-    tags.push(tagOf(leaf, allNames[i]));
+  for (const [i, leaf] of leaves.entries()) {
+    if (!(leaf instanceof Tensor)) continue;
+    names.push(paths[i]);
+    raw[paths[i]] = await rawTensor(leaf, half);
   }
   const structure: Structure = { def, tags, names };
   const bytes = encodeSafetensors(raw, { [STRUCTURE_KEY]: JSON.stringify(structure) });
@@ -196,8 +193,6 @@ export async function load(path: string | URL, opts: LoadOptions = {}): Promise<
     }
   }
   let next = 0;
-  const leaves = structure.tags.map((
-    tag,
-  ) => ("t" in tag ? make(tensors[structure.names[next++]]) : valueOf(tag)));
-  return tree.unflatten(structure.def, leaves);
+  const leafOf = (tag: Tag) => ("t" in tag ? make(tensors[structure.names[next++]]) : valueOf(tag));
+  return tree.unflatten(structure.def, structure.tags.map(leafOf));
 }
