@@ -45,6 +45,15 @@ export {
   vjp,
 } from "./lib/transforms/grad.ts";
 export { jvp } from "./lib/transforms/jvp.ts";
+export {
+  jit,
+  type JitOptions,
+  type Jitted,
+  type Lowered,
+  makeJaxpr,
+} from "./lib/transforms/jit.ts";
+export { Program, type ProgramEquation, Var } from "./lib/core/program.ts";
+export type { KernelInfo } from "./lib/jit/executable.ts";
 export { vmap, type VmapOptions } from "./lib/transforms/vmap.ts";
 export {
   hessian,

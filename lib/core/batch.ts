@@ -45,6 +45,10 @@ export class BatchTrace extends Trace {
     this.size = size;
   }
 
+  override get name(): string {
+    return "vmap";
+  }
+
   lift(x: Tensor): Tensor {
     return new BatchTracer(this, x, null);
   }

@@ -43,6 +43,18 @@ export interface Equation {
 export class StagingTrace extends Trace {
   /** The equations recorded so far, in order. */
   readonly equations: Equation[] = [];
+  /** The transformation that stages (`"jit"`, or `"grad"` for a linearization), for messages. */
+  readonly purpose: string;
+
+  /** Creates a staging trace at a level, for a transformation named in messages. */
+  constructor(level: number, purpose = "grad") {
+    super(level);
+    this.purpose = purpose;
+  }
+
+  override get name(): string {
+    return this.purpose;
+  }
 
   /** Constants (and tracers of enclosing transformations) are captured as they are. */
   lift(x: Tensor): Tensor {

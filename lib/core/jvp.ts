@@ -31,10 +31,19 @@ export class JVPTracer extends Tracer {
     this.primal = primal;
     this.tangent = tangent;
   }
+
+  /** The primal's value: differentiation does not hide values, so JS control flow works. */
+  override concrete(): Tensor | null {
+    return this.trace.active ? this.primal.concrete() : null;
+  }
 }
 
 /** The forward-mode interpreter. */
 export class JVPTrace extends Trace {
+  override get name(): string {
+    return "grad/jvp";
+  }
+
   lift(x: Tensor): Tensor {
     return new JVPTracer(this, x, null);
   }

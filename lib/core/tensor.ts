@@ -118,6 +118,12 @@ export class Tensor implements Aval {
   /** The backend buffer, for backends and the evaluation trace. */
   get buffer(): unknown {
     if (this._buffer === null) {
+      const to = donatedTo.get(this);
+      if (to !== undefined) {
+        throw new TypeError(
+          `tensor ${this.describe()} was donated to ${to}, which reused its memory; pass a copy, or do not donate it, to use it after the call`,
+        );
+      }
       throw new Error(
         this.isTracer
           ? `a traced tensor ${this.describe()} has no values; return it from the transformed function instead of reading it`
@@ -139,32 +145,81 @@ export class Tensor implements Aval {
 
   /** A row-major copy of the values (works on every device). */
   data(): Promise<TypedArray> {
+    return this.#read("data");
+  }
+
+  /** The values as nested JS arrays (booleans for `bool`). */
+  async toArray(): Promise<NestedArray> {
+    return nest(await this.#read("toArray"), this.shape, this.dtype);
+  }
+
+  /** A synchronous row-major copy; CPU only (device tensors need `await x.data()`). */
+  dataSync(): TypedArray {
+    return this.#readSync("dataSync");
+  }
+
+  /** The values as nested JS arrays; CPU only (device tensors need `await x.toArray()`). */
+  arraySync(): NestedArray {
+    return nest(this.#readSync("arraySync"), this.shape, this.dtype);
+  }
+
+  /**
+   * The concrete tensor this value stands for, when it is known: the tensor itself, or for a
+   * tracer of differentiation its primal value; `null` inside `jit` and `vmap`, where values
+   * are only known once the transformed function has returned.
+   */
+  concrete(): Tensor | null {
+    return this;
+  }
+
+  /** The transformation a tracer belongs to, for messages (`"jit"`, `"vmap"`, ...). */
+  get tracedBy(): string {
+    return "";
+  }
+
+  // The tensor whose values `op` reads, or a TypeError naming `op` for a value not known yet.
+  #known(op: string): Tensor {
+    const known = this.concrete();
+    if (known !== null) return known;
+    throw new TypeError(
+      `${op}: ${this.describe()} is a traced value inside ${this.tracedBy}, known only when the transformed function runs; return it from the function instead of reading it, and use nb.where (not if) for choices that depend on values`,
+    );
+  }
+
+  #read(op: string): Promise<TypedArray> {
     try {
-      return getBackend(this.device).read(this.buffer);
+      const t = this.#known(op);
+      return getBackend(t.device).read(t.buffer);
     } catch (e) {
       return Promise.reject(e);
     }
   }
 
-  /** The values as nested JS arrays (booleans for `bool`). */
-  async toArray(): Promise<NestedArray> {
-    return nest(await this.data(), this.shape, this.dtype);
-  }
-
-  /** A synchronous row-major copy; CPU only (device tensors need `await x.data()`). */
-  dataSync(): TypedArray {
-    const data = getBackend(this.device).readSync(this.buffer);
+  #readSync(op: string): TypedArray {
+    const t = this.#known(op);
+    const data = getBackend(t.device).readSync(t.buffer);
     if (data === null) {
       throw new Error(
-        `dataSync: tensor is on device "${this.device}", which reads asynchronously; use \`await x.data()\``,
+        `${op}: tensor is on device "${t.device}", which reads asynchronously; use \`await x.data()\``,
       );
     }
     return data;
   }
 
-  /** The values as nested JS arrays; CPU only (device tensors need `await x.toArray()`). */
-  arraySync(): NestedArray {
-    return nest(this.dataSync(), this.shape, this.dtype);
+  /**
+   * A one-element tensor as a JS number where JavaScript asks for one (`x > 0`, `+x`); its
+   * text in a string (`${x}`). A traced value inside `jit` or `vmap` has no number yet: a
+   * TypeError.
+   */
+  [Symbol.toPrimitive](hint: string): number | string {
+    if (hint === "string") return this.toString();
+    const op = "a JS number (comparison or arithmetic on a tensor)";
+    if (this.size !== 1) {
+      throw new TypeError(
+        `${op}: tensor ${this.describe()} has ${this.size} elements; only a one-element tensor converts`,
+      );
+    }
+    return this.#readSync(op)[0];
   }
 
   /** The single value of a one-element tensor; CPU only. */
@@ -172,7 +227,7 @@ export class Tensor implements Aval {
     if (this.size !== 1) {
       throw new RangeError(`item: tensor of shape ${fmt(this.shape)} has ${this.size} elements`);
     }
-    const v = this.dataSync()[0];
+    const v = this.#readSync("item")[0];
     return this.dtype === "bool" ? v !== 0 : v;
   }
 
@@ -422,6 +477,28 @@ export class Tensor implements Aval {
   logSoftmax(opts?: { axis?: number }): Tensor {
     return op("logSoftmax")(this, opts);
   }
+}
+
+// Tensors given up to a compiled call (`jit`'s `donateArgnums`), with the call's name.
+const donatedTo = new WeakMap<Tensor, string>();
+
+/**
+ * Gives a tensor's storage up to `to` (a compiled call that reuses it): the tensor is disposed,
+ * and reading it afterwards is a TypeError that names `to`.
+ *
+ * @example
+ * ```ts
+ * import { donate } from "./tensor.ts";
+ * import { tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const x = tensor([1, 2]);
+ * donate(x, "jit(step)");
+ * assert.throws(() => x.dataSync(), /donated to jit\(step\)/);
+ * ```
+ */
+export function donate(t: Tensor, to: string): void {
+  donatedTo.set(t, to);
+  t.dispose();
 }
 
 function nest(data: TypedArray, shape: Shape, dtype: DType): NestedArray {

@@ -25,6 +25,17 @@ export interface CustomVjpFns {
   bwd(residuals: Tensor[], cotangents: Tensor[]): (Tensor | null)[];
 }
 
+/**
+ * A call of a staged program (what `jit` binds), over flat lists of tensors. A trace that has
+ * no rule of its own for calls runs the program's equations through itself (`inline`).
+ */
+export interface CallFns {
+  /** Runs the program equation by equation with `bind`, on any trace's values. */
+  inline(args: Tensor[]): Tensor[];
+  /** Runs the compiled program on concrete tensors. */
+  execute(args: Tensor[]): Tensor[];
+}
+
 /** One transformation in progress. */
 export abstract class Trace {
   /** The position on the stack; higher levels are nested inside lower ones. */
@@ -39,11 +50,19 @@ export abstract class Trace {
 
   /** Brings a value from outside every transformation (or a lower level) into this trace. */
   abstract lift(x: Tensor): Tensor;
+  /** The transformation's name in messages. */
+  get name(): string {
+    return "a transformation";
+  }
   /** Applies a primitive to this trace's tracers. */
   abstract processPrimitive(prim: Primitive, args: Tensor[], params: Params): Tensor;
   /** Applies a function with a custom VJP; by default the rule is irrelevant here. */
   processCustomVjp(fns: CustomVjpFns, args: Tensor[]): Tensor[] {
     return fns.f(args);
+  }
+  /** Applies a staged program; by default its equations run through this trace one by one. */
+  processCall(fns: CallFns, args: Tensor[]): Tensor[] {
+    return fns.inline(args);
   }
 }
 
@@ -53,6 +72,12 @@ export abstract class Tracer extends Tensor {
   abstract readonly trace: Trace;
   override get isTracer(): boolean {
     return true;
+  }
+  override concrete(): Tensor | null {
+    return null;
+  }
+  override get tracedBy(): string {
+    return this.trace.name;
   }
 }
 
@@ -168,6 +193,25 @@ export function bindCustomVjp(fns: CustomVjpFns, args: Tensor[]): Tensor[] {
   const top = topTrace(args);
   if (top === null) return fns.f(args);
   return top.processCustomVjp(fns, args.map((a) => raise(top, a)));
+}
+
+/**
+ * Applies a staged program: outside every transformation its compiled form runs; inside one,
+ * the top trace decides how.
+ *
+ * @example
+ * ```ts
+ * import { bindCall } from "./trace.ts";
+ * import { tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const double = { inline: ([x]: any[]) => [x.mul(2)], execute: ([x]: any[]) => [x.mul(2)] };
+ * assert.equal(bindCall(double, [tensor(3)])[0].item(), 6);
+ * ```
+ */
+export function bindCall(fns: CallFns, args: Tensor[]): Tensor[] {
+  const top = topTrace(args);
+  if (top === null) return fns.execute(args);
+  return top.processCall(fns, args.map((a) => raise(top, a)));
 }
 
 /**

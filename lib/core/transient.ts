@@ -52,6 +52,31 @@ export function machinery<T>(body: () => T): T {
 }
 
 /**
+ * Runs code that is not the machinery's own (a user's callback, the compiling of a program
+ * whose constants outlive the call) inside the machinery: the tensors it makes are never
+ * transient, so no transformation frees them.
+ *
+ * @example
+ * ```ts
+ * import { asOwnedByCaller, freeingTransients, machinery } from "./transient.ts";
+ * import { tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * let kept = tensor(0);
+ * freeingTransients(() => machinery(() => asOwnedByCaller(() => (kept = tensor(1)))), () => []);
+ * assert.equal(kept.item(), 1); // still alive
+ * ```
+ */
+export function asOwnedByCaller<T>(body: () => T): T {
+  const outer = depth;
+  depth = 0;
+  try {
+    return body();
+  } finally {
+    depth = outer;
+  }
+}
+
+/**
  * Disposes the transient tensors made so far (in the innermost {@linkcode freeingTransients})
  * that `keep` does not hold: a gradient calls it between the forward and the backward pass
  * with the linear program's constants, so that forward values no residual needs are freed

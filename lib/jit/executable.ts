@@ -1,0 +1,182 @@
+/**
+ * The compiled form of a program: a flat list of kernel launches over numbered slots, with the
+ * slots each launch leaves dead freed right after it. A call fills the input slots, launches,
+ * and wraps the output slots as tensors; nothing is traced or looked up per call.
+ *
+ * Memory is planned from liveness: an intermediate is freed after its last reader, and so is a
+ * donated input, so that the values made later (the new parameters of a training step) reuse
+ * the memory of those that died (the old ones).
+ *
+ * @module
+ */
+
+import { type Aval, type Device, getBackend, type Params } from "../core/backend.ts";
+import type { Primitive } from "../core/primitive.ts";
+import type { Program, Var } from "../core/program.ts";
+import { donate, Tensor } from "../core/tensor.ts";
+
+/** One kernel of a compiled program, as reported to users and tests. */
+export interface KernelInfo {
+  /** The primitives it computes, in order (more than one when fused). */
+  readonly ops: readonly string[];
+  /** The device it runs on. */
+  readonly device: Device;
+  /** The type of its result. */
+  readonly out: Aval;
+}
+
+/** A runnable kernel over backend buffers (a fused cluster, compiled by its backend). */
+export type CompiledKernel = (inputs: readonly unknown[]) => unknown;
+
+/** One launch: a primitive's kernel or a compiled one, from input slots to an output slot. */
+export interface Launch {
+  /** The primitives computed (one unless fused). */
+  readonly ops: readonly string[];
+  /** The primitive, when this launches a primitive's kernel. */
+  readonly prim?: Primitive;
+  /** Its parameters. */
+  readonly params?: Params;
+  /** The compiled kernel, when this is a fused cluster. */
+  readonly kernel?: CompiledKernel;
+  /** Slots read. */
+  readonly inputs: readonly number[];
+  /** Slot written. */
+  readonly out: number;
+  /** Type of the result. */
+  readonly aval: Aval;
+}
+
+interface PlannedLaunch extends Launch {
+  // Slots whose last reader this launch is.
+  frees: number[];
+}
+
+/**
+ * A program compiled for running: launches over slots (constants first, then inputs).
+ *
+ * @example
+ * ```ts
+ * import { Executable } from "./executable.ts";
+ * import { makeJaxpr, tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const x = tensor([1, 2]);
+ * const program = makeJaxpr((x) => x.exp().neg())(x);
+ * const exe = Executable.fromProgram(program);
+ * const [y] = exe.run([...program.consts, x]);
+ * assert.ok(Math.abs((await y.data())[1] + Math.exp(2)) < 1e-5);
+ * assert.equal(exe.kernels.length, 2);
+ * ```
+ */
+export class Executable {
+  /** The kernels launched per call, in order. */
+  readonly kernels: readonly KernelInfo[];
+  readonly #launches: readonly PlannedLaunch[];
+  readonly #slots: number;
+  readonly #avals: readonly Aval[];
+  readonly #args: number;
+  readonly #outputs: readonly number[];
+  readonly #donated: ReadonlySet<number>;
+
+  /**
+   * Plans `launches` over `slots` slots, of which the first `args` are arguments; `donated`
+   * lists arguments whose storage the call may take.
+   */
+  constructor(
+    launches: readonly Launch[],
+    avals: readonly Aval[],
+    args: number,
+    outputs: readonly number[],
+    donated: ReadonlySet<number> = new Set(),
+  ) {
+    this.#slots = avals.length;
+    this.#avals = avals;
+    this.#args = args;
+    this.#outputs = outputs;
+    this.#donated = donated;
+    const last = new Array<number>(this.#slots).fill(-1);
+    launches.forEach((l, i) => l.inputs.forEach((s) => (last[s] = i)));
+    for (const s of outputs) last[s] = Infinity;
+    const planned: PlannedLaunch[] = launches.map((l) => ({ ...l, frees: [] }));
+    for (let s = 0; s < this.#slots; s++) {
+      const i = last[s];
+      if (i < 0 || i === Infinity) continue;
+      if (s >= args || donated.has(s)) planned[i].frees.push(s);
+    }
+    this.#launches = planned;
+    this.kernels = launches.map((l) => ({ ops: l.ops, device: l.aval.device, out: l.aval }));
+  }
+
+  /**
+   * One launch per equation of `program` (arguments: its constants, then its inputs).
+   * `donated` counts inputs from 0.
+   */
+  static fromProgram(program: Program, donatedInputs: readonly number[] = []): Executable {
+    const slots = new Map<Var, number>();
+    const avals: Aval[] = [];
+    const slot = (v: Var) => {
+      slots.set(v, avals.length);
+      avals.push(v.aval);
+    };
+    program.constVars.forEach(slot);
+    program.inputs.forEach(slot);
+    const launches = program.equations.map(({ prim, params, inputs, out }): Launch => {
+      slot(out);
+      return {
+        ops: [prim.name],
+        prim,
+        params,
+        inputs: inputs.map((v) => slots.get(v)!),
+        out: slots.get(out)!,
+        aval: out.aval,
+      };
+    });
+    const nConsts = program.constVars.length;
+    return new Executable(
+      launches,
+      avals,
+      nConsts + program.inputs.length,
+      program.outputs.map((v) => slots.get(v)!),
+      new Set(donatedInputs.map((i) => nConsts + i)),
+    );
+  }
+
+  /**
+   * Runs on concrete arguments (constants, then inputs) and returns the outputs as new tensors.
+   * Donated arguments are given up: reading them afterwards is a TypeError naming `label`.
+   */
+  run(args: readonly Tensor[], label = "jit"): Tensor[] {
+    const bufs = new Array<unknown>(this.#slots);
+    for (let i = 0; i < this.#args; i++) bufs[i] = args[i].buffer;
+    for (const l of this.#launches) {
+      const ins = l.inputs.map((s) => bufs[s]);
+      bufs[l.out] = l.kernel ? l.kernel(ins) : launchPrimitive(l, ins);
+      for (const s of l.frees) {
+        if (s < this.#args) donate(args[s], label);
+        else getBackend(this.#avals[s].device).dispose(bufs[s]);
+        bufs[s] = null;
+      }
+    }
+    const taken = new Set<number>();
+    const outs = this.#outputs.map((s) => {
+      const aval = this.#avals[s];
+      // A slot becomes its output tensor once; an argument or a repeated output gets a view, so
+      // that no two tensors own one buffer.
+      if (s >= this.#args && !taken.has(s)) {
+        taken.add(s);
+        return new Tensor(aval, bufs[s]);
+      }
+      const view = getBackend(aval.device).run("reshape", [bufs[s]], { shape: aval.shape }, aval);
+      return new Tensor(aval, view);
+    });
+    for (const s of this.#donated) if (bufs[s] !== null) donate(args[s], label);
+    return outs;
+  }
+}
+
+function launchPrimitive(l: Launch, ins: unknown[]): unknown {
+  const prim = l.prim!;
+  if (prim.impl) {
+    throw new Error(`internal: primitive "${prim.name}" has no kernel and cannot be compiled`);
+  }
+  return getBackend(l.aval.device).run(prim.name, ins, l.params!, l.aval);
+}

@@ -1,0 +1,25 @@
+/** What the passes share: replacing variables by others throughout a program. */
+
+import type { Program, ProgramEquation, Var } from "../../core/program.ts";
+
+/**
+ * The program with every use of a key of `replace` changed to its value (followed to the end
+ * of chains), and the equations kept by `keep` only.
+ */
+export function substitute(
+  program: Program,
+  replace: ReadonlyMap<Var, Var>,
+  keep: (eq: ProgramEquation) => boolean = () => true,
+): Program {
+  if (replace.size === 0) return program;
+  const resolve = (v: Var): Var => {
+    let r = v;
+    for (let next = replace.get(r); next !== undefined; next = replace.get(r)) r = next;
+    return r;
+  };
+  const equations = program.equations.filter(keep).map((eq) => ({
+    ...eq,
+    inputs: eq.inputs.map(resolve),
+  }));
+  return program.with({ equations, outputs: program.outputs.map(resolve) });
+}

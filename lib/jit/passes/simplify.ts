@@ -1,0 +1,54 @@
+/**
+ * Removes equations that return their input unchanged: a reshape, broadcast or slice to the
+ * same shape, an identity transpose, a convert to the same dtype, a reduction over no axis,
+ * a pad by zero widths, a concat of one operand.
+ *
+ * @example
+ * ```ts
+ * import { removeIdentities } from "./simplify.ts";
+ * import { makeJaxpr, tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const program = makeJaxpr((x) => x.reshape([2]).exp())(tensor([1, 2]));
+ * assert.deepEqual(removeIdentities(program).equations.map((e) => e.prim.name), ["exp"]);
+ * ```
+ *
+ * @module
+ */
+
+import type { Program, ProgramEquation, Var } from "../../core/program.ts";
+import { substitute } from "./_rewrite.ts";
+
+const same = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
+
+function isIdentity({ prim, params, inputs, out }: ProgramEquation): boolean {
+  if (inputs.length !== 1) return false;
+  const x = inputs[0].aval;
+  if (x.dtype !== out.aval.dtype || !same(x.shape, out.aval.shape)) return false;
+  switch (prim.name) {
+    case "reshape":
+    case "broadcast":
+    case "slice":
+    case "convert":
+    case "concat":
+      return true;
+    case "transpose":
+      return (params.perm as number[]).every((p, i) => p === i);
+    case "pad":
+      return (params.widths as [number, number][]).every(([a, b]) => a === 0 && b === 0);
+    case "reduceSum":
+    case "reduceMax":
+    case "reduceMin":
+    case "reduceProd":
+      return (params.axes as number[]).length === 0;
+    default:
+      return false;
+  }
+}
+
+/** `program` with identity equations removed and their uses reading the input instead. */
+export function removeIdentities(program: Program): Program {
+  const replace = new Map<Var, Var>();
+  for (const eq of program.equations) if (isIdentity(eq)) replace.set(eq.out, eq.inputs[0]);
+  return substitute(program, replace, (eq) => !replace.has(eq.out));
+}
