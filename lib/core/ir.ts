@@ -123,7 +123,7 @@ export function linearize(
  * import assert from "node:assert/strict";
  * const [[y], program] = linearize(([x]) => [x.sin()], [tensor(1)]);
  * assert.equal(programConstants(program).length, 1); // cos(1), for the tangent
- * assert.ok(Math.abs((y.item() as number) - Math.sin(1)) < 1e-6);
+ * assert.ok(Math.abs(y.item() - Math.sin(1)) < 1e-6);
  * ```
  */
 export function programConstants(program: LinearProgram): Tensor[] {

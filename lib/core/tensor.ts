@@ -222,13 +222,28 @@ export class Tensor implements Aval {
     return this.#readSync(op)[0];
   }
 
-  /** The single value of a one-element tensor; CPU only. */
-  item(): number | boolean {
+  /**
+   * The single value of a one-element tensor, as a number (a bool is 1 or 0; see
+   * {@linkcode Tensor.itemBool}); CPU only.
+   */
+  item(): number {
     if (this.size !== 1) {
       throw new RangeError(`item: tensor of shape ${fmt(this.shape)} has ${this.size} elements`);
     }
-    const v = this.#readSync("item")[0];
-    return this.dtype === "bool" ? v !== 0 : v;
+    return this.#readSync("item")[0];
+  }
+
+  /**
+   * The truth of a one-element tensor's value: a bool's value, for numbers whether it is
+   * nonzero (NaN is true, as in NumPy); CPU only.
+   */
+  itemBool(): boolean {
+    if (this.size !== 1) {
+      throw new RangeError(
+        `itemBool: tensor of shape ${fmt(this.shape)} has ${this.size} elements`,
+      );
+    }
+    return this.#readSync("itemBool")[0] !== 0;
   }
 
   /** A copy on another device. */
@@ -254,12 +269,32 @@ export class Tensor implements Aval {
     this.dispose();
   }
 
-  /** NumPy-style text: `tensor([[1, 2], [3, 4]], dtype=int32)`. */
+  /**
+   * The values as NumPy prints them: `tensor([1, 2], dtype=int32)`, rows aligned on lines of
+   * their own from 2-d on, summarised around `...` past 1000 elements. Without values to read
+   * it names what it is: `Tensor(float32[2,3], traced)`, `Tensor(float32[2,3], disposed)`, or
+   * `Tensor(float32[2,3], device=webgpu)` on a device that reads asynchronously.
+   */
   toString(): string {
-    if (this.isTracer || this._buffer === null) return `Tensor(${this.describe()})`;
+    return this.#text(false);
+  }
+
+  /** `console.log` in Deno: as `toString()`, naming the shape, dtype and device too. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.#text(true);
+  }
+
+  /** `console.log` in Node (`util.inspect`): as in Deno. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.#text(true);
+  }
+
+  #text(inspect: boolean): string {
+    if (this.isTracer) return `Tensor(${this.describe()}, traced)`;
+    if (this._buffer === null) return `Tensor(${this.describe()}, disposed)`;
     const data = getBackend(this.device).readSync(this._buffer);
     if (data === null) return `Tensor(${this.describe()}, device=${this.device})`;
-    return formatTensor(data, this.shape, this.dtype);
+    return formatTensor(data, this.shape, this.dtype, inspect ? { device: this.device } : {});
   }
 
   // ---- Elementwise -------------------------------------------------------------------------

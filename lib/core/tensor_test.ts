@@ -93,14 +93,24 @@ Deno.test("dataSync, arraySync, item, toArray", async (t) => {
     assert.deepEqual(b.arraySync(), [[true], [false]]);
     assert.deepEqual(await b.toArray(), [[true], [false]]);
     assert.deepEqual([...b.dataSync()], [1, 0]);
-    assert.equal(nb.tensor(true).item(), true);
-    assert.equal(nb.tensor(false).item(), false);
+    assert.equal(nb.tensor(true).itemBool(), true);
+    assert.equal(nb.tensor(false).itemBool(), false);
   });
-  await t.step("item of one-element tensors", () => {
-    assert.equal(nb.tensor(2.5).item(), 2.5);
+  await t.step("item of one-element tensors is a number", () => {
+    const half: number = nb.tensor(2.5).item(); // typed number: no cast needed
+    assert.equal(half, 2.5);
     assert.equal(nb.tensor([[7]], { dtype: "int32" }).item(), 7);
+    assert.equal(nb.tensor(true).item(), 1);
+    assert.equal(nb.tensor([false]).item(), 0);
     assert.throws(() => nb.tensor([1, 2]).item(), RangeError);
     assert.throws(() => nb.zeros([0]).item(), RangeError);
+  });
+  await t.step("itemBool is the truth of the value", () => {
+    assert.equal(nb.tensor([1, 2]).sum().greater(2).itemBool(), true);
+    assert.equal(nb.tensor(0).itemBool(), false);
+    assert.equal(nb.tensor(-0.5).itemBool(), true);
+    assert.equal(nb.tensor(NaN).itemBool(), true);
+    assert.throws(() => nb.tensor([true, false]).itemBool(), /itemBool: tensor of shape \[2\]/);
   });
   await t.step("scalars", async () => {
     assert.equal(nb.tensor(3).arraySync(), 3);
@@ -120,60 +130,121 @@ Deno.test("size and ndim", () => {
   assert.equal(nb.tensor([1, 2]).device, nb.getDefaultDevice());
 });
 
+// Expected texts are NumPy's (2.4) `repr`, with `tensor(` for `array(`.
 Deno.test("toString prints like NumPy", async (t) => {
-  await t.step("int32", () => {
+  await t.step("int32 from 2-d on: one row a line, aligned", () => {
     const x = nb.tensor([[1, 2], [3, 4]], { dtype: "int32" });
-    assert.equal(x.toString(), "tensor([[1, 2], [3, 4]], dtype=int32)");
+    assert.equal(x.toString(), "tensor([[1, 2],\n        [3, 4]], dtype=int32)");
     assert.equal(String(nb.arange(3)), "tensor([0, 1, 2], dtype=int32)");
     assert.equal(nb.tensor(-5, { dtype: "int32" }).toString(), "tensor(-5, dtype=int32)");
   });
-  await t.step("float32 omits the dtype and marks integral values with a dot", () => {
-    assert.equal(nb.tensor([1.5, 2]).toString(), "tensor([1.5, 2.])");
-    assert.equal(nb.tensor([[0, -1], [0.25, 3]]).toString(), "tensor([[0., -1.], [0.25, 3.]])");
+  await t.step("float32 omits the dtype, marks integral values with a dot, aligns points", () => {
+    assert.equal(nb.tensor([1.5, 2]).toString(), "tensor([1.5, 2. ])");
+    assert.equal(
+      nb.tensor([[0, -1], [0.25, 3]]).toString(),
+      "tensor([[ 0.  , -1.  ],\n        [ 0.25,  3.  ]])",
+    );
     assert.equal(nb.tensor(3).toString(), "tensor(3.)");
   });
-  await t.step("float32 prints the shortest float32 text, not float64 noise", () => {
-    assert.equal(nb.tensor([0.1, 1 / 3]).toString(), "tensor([0.1, 0.33333334])");
-  });
-  await t.step("float32 prints its shortest round-trip digits", () => {
+  await t.step("float32 prints its shortest float32 digits, not float64 noise", () => {
+    assert.equal(nb.tensor([0.1, 1 / 3]).toString(), "tensor([0.1       , 0.33333334])");
     assert.equal(nb.tensor([0.3, 0.7, 2.2]).toString(), "tensor([0.3, 0.7, 2.2])");
-    assert.equal(nb.tensor([1e-5, 123.456]).toString(), "tensor([1e-5, 123.456])");
-    assert.equal(nb.tensor([-0, -1.25]).toString(), "tensor([-0., -1.25])");
+    assert.equal(nb.tensor([-0, -1.25]).toString(), "tensor([-0.  , -1.25])");
   });
-  await t.step("float64 names its dtype and prints up to 8 digits", () => {
+  await t.step("scientific when magnitudes are far apart, ties rounded to even", () => {
+    assert.equal(nb.tensor([1e-5, 123.456]).toString(), "tensor([1.00000e-05, 1.23456e+02])");
+    // 7917.03125 is halfway between 7917.0312 and 7917.0313.
+    assert.equal(nb.tensor([7917.03125, 1.5]).toString(), "tensor([7.9170312e+03, 1.5000000e+00])");
+  });
+  await t.step("float64 names its dtype and prints up to 8 digits after the point", () => {
     assert.equal(
       nb.tensor([0.1 + 0.2, 1 / 3], { dtype: "float64" }).toString(),
-      "tensor([0.3, 0.33333333], dtype=float64)",
+      "tensor([0.3       , 0.33333333], dtype=float64)",
     );
-  });
-  await t.step("float64 names its dtype", () => {
     assert.equal(
       nb.tensor([0.5, 2], { dtype: "float64" }).toString(),
-      "tensor([0.5, 2.], dtype=float64)",
+      "tensor([0.5, 2. ], dtype=float64)",
     );
   });
   await t.step("special values", () => {
-    assert.equal(nb.tensor([NaN, Infinity, -Infinity]).toString(), "tensor([nan, inf, -inf])");
+    assert.equal(nb.tensor([NaN, Infinity, -Infinity]).toString(), "tensor([ nan,  inf, -inf])");
   });
   await t.step("bool", () => {
-    assert.equal(nb.tensor([true, false]).toString(), "tensor([true, false], dtype=bool)");
+    assert.equal(nb.tensor([true, false]).toString(), "tensor([ true, false], dtype=bool)");
     assert.equal(nb.tensor([[true]]).toString(), "tensor([[true]], dtype=bool)");
   });
-  await t.step("empty", () => {
-    assert.equal(nb.zeros([0]).toString(), "tensor([])");
-    assert.equal(nb.zeros([2, 0], { dtype: "int32" }).toString(), "tensor([[], []], dtype=int32)");
+  await t.step("empty tensors name their dtype, and their shape unless it is [0]", () => {
+    assert.equal(nb.zeros([0]).toString(), "tensor([], dtype=float32)");
+    assert.equal(
+      nb.zeros([2, 0], { dtype: "int32" }).toString(),
+      "tensor([], shape=[2, 0], dtype=int32)",
+    );
   });
   await t.step("views print their logical values", () => {
     const x = nb.tensor([[1, 2], [3, 4]], { dtype: "int32" });
-    assert.equal(x.T.toString(), "tensor([[1, 3], [2, 4]], dtype=int32)");
+    assert.equal(x.T.toString(), "tensor([[1, 3],\n        [2, 4]], dtype=int32)");
   });
-  await t.step("large tensors are summarised", () => {
-    const s = nb.arange(2000).toString();
-    assert.equal(s, "tensor([0, 1, 2, ..., 1997, 1998, 1999], dtype=int32)");
+  await t.step("3-d: a blank line between 2-d blocks", () => {
+    assert.equal(
+      nb.arange(8).reshape([2, 2, 2]).astype("float32").div(4).toString(),
+      "tensor([[[0.  , 0.25],\n         [0.5 , 0.75]],\n\n        [[1.  , 1.25],\n         [1.5 , 1.75]]])",
+    );
+  });
+  await t.step("long rows wrap at 75 characters", () => {
+    assert.equal(
+      nb.arange(30).toString(),
+      "tensor([ 0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14, 15,\n" +
+        "        16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29],\n" +
+        "       dtype=int32)",
+    );
+  });
+  await t.step("more than 1000 elements: three at each end of every axis, and the shape", () => {
+    assert.equal(
+      nb.arange(2000).toString(),
+      "tensor([   0,    1,    2, ..., 1997, 1998, 1999],\n       shape=[2000], dtype=int32)",
+    );
+    assert.equal(
+      nb.arange(10000).reshape([100, 100]).toString(),
+      [
+        "tensor([[   0,    1,    2, ...,   97,   98,   99],",
+        "        [ 100,  101,  102, ...,  197,  198,  199],",
+        "        [ 200,  201,  202, ...,  297,  298,  299],",
+        "        ...,",
+        "        [9700, 9701, 9702, ..., 9797, 9798, 9799],",
+        "        [9800, 9801, 9802, ..., 9897, 9898, 9899],",
+        "        [9900, 9901, 9902, ..., 9997, 9998, 9999]],",
+        "       shape=[100, 100], dtype=int32)",
+      ].join("\n"),
+    );
   });
   await t.step("template strings", () => {
     assert.equal(`${nb.tensor([1], { dtype: "int32" })}`, "tensor([1], dtype=int32)");
   });
+  await t.step("tracers print their type, not values", () => {
+    let seen = "";
+    nb.grad((x: nb.Tensor) => {
+      seen = x.toString();
+      return x.sum();
+    })(nb.ones([2, 3]));
+    assert.equal(seen, "Tensor(float32[2,3], traced)");
+  });
+});
+
+Deno.test("console.log shows the values with shape, dtype and device", () => {
+  const x = nb.tensor([[1, 2], [3, 4]], { dtype: "int32" });
+  const expected =
+    `tensor([[1, 2],\n        [3, 4]], shape=[2, 2], dtype=int32, device=${x.device})`;
+  assert.equal(Deno.inspect(x), expected);
+  const node = Symbol.for("nodejs.util.inspect.custom");
+  assert.equal((x as unknown as Record<symbol, () => string>)[node](), expected);
+  const s = nb.tensor(2.5);
+  assert.equal(Deno.inspect(s), `tensor(2.5, shape=[], dtype=float32, device=${s.device})`);
+  const big = Deno.inspect(nb.zeros([3000]));
+  assert.ok(big.startsWith("tensor([0., 0., 0., ..., 0., 0., 0.],\n"), big);
+  assert.ok(big.endsWith("shape=[3000], dtype=float32, device=" + s.device + ")"), big);
+  const gone = nb.ones([2]);
+  gone.dispose();
+  assert.equal(Deno.inspect(gone), "Tensor(float32[2], disposed)");
 });
 
 Deno.test("dispose", async (t) => {
@@ -197,7 +268,7 @@ Deno.test("dispose", async (t) => {
     x.dispose();
     assert.deepEqual(x.shape, [1, 2]);
     assert.equal(x.dtype, "float32");
-    assert.equal(x.toString(), "Tensor(float32[1,2])");
+    assert.equal(x.toString(), "Tensor(float32[1,2], disposed)");
   });
   await t.step("disposing one tensor leaves others valid", async () => {
     const x = nb.tensor([1, 2]);

@@ -14,7 +14,7 @@ Deno.test("a top-level gradient frees what its machinery made, and keeps what it
     // The gradient is the only result big enough for a heap block; the intermediates (three
     // forward values, their cotangents) were freed on return.
     assert.equal(wasmBackend.stats().blocks, before + 1);
-    assert.ok(Number.isFinite(value.item() as number));
+    assert.ok(Number.isFinite(value.item()));
     assert.deepEqual(g.shape, [64, 256]);
   });
   await t.step("values the user's code makes inside the function survive", async () => {
@@ -33,12 +33,12 @@ Deno.test("a top-level gradient frees what its machinery made, and keeps what it
       return [h.sum(), { h, twice: h.mul(2) }];
     }, { hasAux: true })(w);
     await nb.testing.assertAllClose(aux.twice, aux.h.mul(2));
-    assert.ok(Math.abs((value.item() as number) - (aux.h.sum().item() as number)) < 1e-3);
+    assert.ok(Math.abs(value.item() - aux.h.sum().item()) < 1e-3);
     assert.deepEqual(g.shape, [64, 256]);
     const second = nb.grad((s: nb.Tensor) =>
       nb.grad((u: nb.Tensor) => u.mul(s).sin().sum())(w).sum()
     );
-    assert.ok(Number.isFinite(second(nb.tensor(0.5, { device: "wasm" })).item() as number));
+    assert.ok(Number.isFinite(second(nb.tensor(0.5, { device: "wasm" })).item()));
   });
 });
 
@@ -58,7 +58,7 @@ Deno.test("outside a transformation, an LSTM frees each step's gates as it goes"
     const grown = wasmBackend.stats().blocks - blocks;
     assert.equal(grown, 2 + 2 + 2 * 12 + 1, `${grown} new heap blocks`);
     const [ref] = nb.valueAndGrad((x: nb.Tensor) => rnn.apply(params, x).hs.sum())(xs);
-    assert.ok(Math.abs((hs.sum().item() as number) - (ref.item() as number)) < 1e-3);
+    assert.ok(Math.abs(hs.sum().item() - ref.item()) < 1e-3);
     assert.deepEqual([h.shape, c.shape], [[64, 64], [64, 64]]);
   } finally {
     await nb.setDevice(before);

@@ -31,7 +31,7 @@ export interface AttentionOutput {
  * const k = tensor([[1, 0], [0, 1]]);
  * const v = tensor([[10, 0], [0, 10]]);
  * const { out, weights } = nn.dotProductAttention(q, k, v, { scale: 100 });
- * assert.ok((weights.sum().item() as number) > 0.9999);
+ * assert.ok(weights.sum().item() > 0.9999);
  * assert.ok((out.dataSync()[0]) > 9.99);
  * ```
  */

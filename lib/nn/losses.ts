@@ -35,7 +35,7 @@ export function meanSquaredError(pred: Tensor, target: Tensor): Tensor {
  * import assert from "node:assert/strict";
  * const logits = tensor([[0, 0], [0, 0]]);
  * const labels = tensor([0, 1], { dtype: "int32" });
- * assert.ok(Math.abs((nn.softmaxCrossEntropy(logits, labels).item() as number) - Math.LN2) < 1e-6);
+ * assert.ok(Math.abs(nn.softmaxCrossEntropy(logits, labels).item() - Math.LN2) < 1e-6);
  * ```
  */
 export function softmaxCrossEntropy(

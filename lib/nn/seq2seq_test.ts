@@ -73,7 +73,7 @@ Deno.test("seq2seq: one epoch on 2,000 dates lowers the loss (hidden 32)", () =>
     const [loss, grads] = step(params, b);
     const [updates, next] = opt.update(grads, state, params);
     [params, state] = [optim.applyUpdates(params, updates), next];
-    losses.push(loss.item() as number);
+    losses.push(loss.item());
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const first = mean(losses.slice(0, 3));

@@ -95,7 +95,7 @@ function flattenNested(data: NestedArray, shape: number[]): { values: number[]; 
  * import { tensor } from "@nabla/nabla";
  * import assert from "node:assert/strict";
  * const x = tensor([[1, 2], [3, 4]], { dtype: "int32" });
- * assert.equal(x.toString(), "tensor([[1, 2], [3, 4]], dtype=int32)");
+ * assert.equal(x.toString(), "tensor([[1, 2],\n        [3, 4]], dtype=int32)");
  * assert.deepEqual(tensor(new Float32Array(6), { shape: [2, 3] }).shape, [2, 3]);
  * ```
  */

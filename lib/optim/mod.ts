@@ -13,7 +13,7 @@
  *   const [updates, next] = opt.update(g, state, params);
  *   [params, state] = [optim.applyUpdates(params, updates), next];
  * }
- * assert.ok(Math.abs(params.w.item() as number) < 0.5);
+ * assert.ok(Math.abs(params.w.item()) < 0.5);
  * ```
  *
  * @module

@@ -36,7 +36,7 @@ export interface SgdState {
  * let u;
  * [u, state] = opt.update({ w: tensor(1) }, state);
  * [u, state] = opt.update({ w: tensor(1) }, state);
- * assert.ok(Math.abs((u.w.item() as number) + 0.19) < 1e-6);
+ * assert.ok(Math.abs(u.w.item() + 0.19) < 1e-6);
  * ```
  */
 export function sgd(
@@ -119,7 +119,7 @@ export interface AdadeltaState {
  * import assert from "node:assert/strict";
  * const opt = optim.adadelta(1, { rho: 0.5, eps: 1 });
  * const [u] = opt.update({ w: tensor(2) }, opt.init({ w: tensor(0) }));
- * assert.ok(Math.abs((u.w.item() as number) + 2 / Math.sqrt(3)) < 1e-6);
+ * assert.ok(Math.abs(u.w.item() + 2 / Math.sqrt(3)) < 1e-6);
  * ```
  */
 export function adadelta(
@@ -234,7 +234,7 @@ const adamInit = (params: unknown): AdamState => ({
  * import assert from "node:assert/strict";
  * const opt = optim.adam(0.1);
  * const [u] = opt.update({ w: tensor(5) }, opt.init({ w: tensor(0) }));
- * assert.ok(Math.abs((u.w.item() as number) + 0.1) < 1e-6); // the first step has size lr
+ * assert.ok(Math.abs(u.w.item() + 0.1) < 1e-6); // the first step has size lr
  * ```
  */
 export function adam(
@@ -261,7 +261,7 @@ export function adam(
  * const opt = optim.adamw(0.1, { weightDecay: 0.5 });
  * const params = { w: tensor(2) };
  * const [u] = opt.update({ w: tensor(5) }, opt.init(params), params);
- * assert.ok(Math.abs((u.w.item() as number) + 0.1 * (1 + 0.5 * 2)) < 1e-6);
+ * assert.ok(Math.abs(u.w.item() + 0.1 * (1 + 0.5 * 2)) < 1e-6);
  * ```
  */
 export function adamw(

@@ -187,7 +187,7 @@ function erfinv(x: number): number {
  * import { random } from "@nabla/nabla";
  * import assert from "node:assert/strict";
  * const x = random.normal(random.key(1), [10000]);
- * assert.ok(Math.abs(x.mean().item() as number) < 0.05);
+ * assert.ok(Math.abs(x.mean().item()) < 0.05);
  * ```
  */
 export function normal(k: Key, shape: readonly number[], opts: RandomOptions = {}): Tensor {
@@ -238,7 +238,7 @@ export function bernoulli(
  * import { random } from "@nabla/nabla";
  * import assert from "node:assert/strict";
  * const r = random.randint(random.key(0), [100], 0, 10);
- * assert.ok((r.min().item() as number) >= 0 && (r.max().item() as number) < 10);
+ * assert.ok(r.min().item() >= 0 && r.max().item() < 10);
  * ```
  */
 export function randint(

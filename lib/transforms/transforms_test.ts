@@ -127,7 +127,7 @@ Deno.test("grad over pytree parameters", async (t) => {
           const data = Float32Array.from(base);
           data[j] += d;
           const ls = leaves.map((l, i) => (i === k ? nb.tensor(data, { shape: l.shape }) : l));
-          return loss(nb.tree.unflatten<Params>(def, ls), x).item() as number;
+          return loss(nb.tree.unflatten<Params>(def, ls), x).item();
         };
         numeric[j] = (at(eps) - at(-eps)) / (2 * eps);
       }
