@@ -24,7 +24,13 @@ import "./lib/backends/cpu/mod.ts";
 import "./lib/backends/wasm/backend.ts";
 import "./lib/backends/webgpu/mod.ts";
 
-export { type Aval, type Device, getDefaultDevice, setDevice } from "./lib/core/backend.ts";
+export {
+  type Aval,
+  type Device,
+  getDefaultDevice,
+  type Params,
+  setDevice,
+} from "./lib/core/backend.ts";
 export type { DType, TypedArray } from "./lib/core/dtype.ts";
 export type { Shape } from "./lib/core/shape.ts";
 export {
@@ -52,7 +58,8 @@ export {
   type Lowered,
   makeJaxpr,
 } from "./lib/transforms/jit.ts";
-export { Program, type ProgramEquation, Var } from "./lib/core/program.ts";
+export { Program, type ProgramEquation, type ProgramParts, Var } from "./lib/core/program.ts";
+export { type BatchDim, BlockCotangent, LinearArg, type Primitive } from "./lib/core/primitive.ts";
 export type { KernelInfo } from "./lib/jit/executable.ts";
 export { vmap, type VmapOptions } from "./lib/transforms/vmap.ts";
 export {

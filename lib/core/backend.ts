@@ -11,6 +11,25 @@ import type { Shape } from "./shape.ts";
 /** Where a tensor's data lives. */
 export type Device = "cpu" | "webgpu" | "wasm";
 
+const DEVICES: readonly string[] = ["wasm", "cpu", "webgpu"];
+
+/**
+ * Checks that a value names a device, or throws a TypeError naming `op` and the devices.
+ *
+ * @example
+ * ```ts
+ * import { checkDevice } from "./backend.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(checkDevice("zeros", "cpu"), "cpu");
+ * assert.throws(() => checkDevice("zeros", "gpu"), /zeros: unknown device "gpu"/);
+ * ```
+ */
+export function checkDevice(op: string, device: unknown): Device {
+  if (typeof device === "string" && DEVICES.includes(device)) return device as Device;
+  const name = typeof device === "string" ? JSON.stringify(device) : String(device);
+  throw new TypeError(`${op}: unknown device ${name}; expected wasm, cpu or webgpu`);
+}
+
 /** The abstract value of a tensor: everything about it except its numbers. */
 export interface Aval {
   /** The dimensions. */
@@ -23,6 +42,23 @@ export interface Aval {
 
 /** The static parameters of one primitive application (axes, shapes, dtypes, ...). */
 export type Params = Readonly<Record<string, unknown>>;
+
+/**
+ * A chain of elementwise operations for one fused kernel: external inputs of the output's
+ * shape, then operations whose arguments index the inputs (`i < inputs.length`) or earlier
+ * operations (`inputs.length + k`); the last operation's value is the output.
+ */
+export interface FusedSpec {
+  /** The external inputs' types (each of the output's shape). */
+  readonly inputs: readonly Aval[];
+  /** The operations, in order. */
+  readonly ops: readonly {
+    readonly name: string;
+    readonly params: Params;
+    readonly args: readonly number[];
+    readonly out: Aval;
+  }[];
+}
 
 /** A device's storage and kernels. Buffers are opaque to everyone but their backend. */
 export interface Backend {
@@ -48,6 +84,16 @@ export interface Backend {
   collectHandle?(buffer: unknown): unknown;
   /** Releases what a collect handle stands for, once its tensor was collected (idempotent). */
   releaseHandle?(handle: unknown): void;
+  /**
+   * Whether primitive `name` with these argument and result types can be part of a fused
+   * elementwise kernel (`compileFused`). Absent: nothing fuses.
+   */
+  fusible?(name: string, args: readonly Aval[], out: Aval, params: Params): boolean;
+  /**
+   * Compiles a chain of fusible operations into one kernel over buffers, or returns `null` to
+   * have them run one by one.
+   */
+  compileFused?(spec: FusedSpec): ((inputs: readonly unknown[]) => unknown) | null;
 }
 
 const backends = new Map<Device, Backend>();
@@ -208,6 +254,7 @@ export function getDefaultDevice(): Device {
  * ```
  */
 export async function setDevice(device: Device): Promise<void> {
+  checkDevice("setDevice", device);
   await initBackend(device);
   defaultDevice = device;
 }

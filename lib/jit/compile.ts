@@ -1,23 +1,28 @@
 /**
- * From a staged program to an executable: the optimisation passes in order, then one launch per
- * remaining equation (or fused cluster).
+ * From a staged program to an executable: the optimisation passes in order, then fusion (the
+ * clusters each backend can compile into one kernel), then one launch per remaining equation
+ * or fused cluster.
  *
  * @example
  * ```ts
  * import { compile } from "./compile.ts";
  * import { makeJaxpr, tensor } from "@nabla/nabla";
  * import assert from "node:assert/strict";
- * const program = makeJaxpr((x) => x.exp().add(x.exp()).reshape([2]))(tensor([1, 2]));
+ * const program = makeJaxpr((x) => x.exp().add(x.exp()).reshape([2]).sum())(tensor([1, 2]));
  * const { executable } = compile(program);
- * assert.deepEqual(executable.kernels.map((k) => k.ops), [["exp"], ["add"]]);
+ * // exp is computed once (common subexpressions) and fused with add where the backend can
+ * const kernels = executable.kernels.map((k) => k.ops.join("+"));
+ * assert.ok(["exp+add,reduceSum", "exp,add,reduceSum"].includes(kernels.join()));
  * ```
  *
  * @module
  */
 
-import type { Program } from "../core/program.ts";
+import { type FusedSpec, getBackend } from "../core/backend.ts";
+import type { Program, ProgramEquation, Var } from "../core/program.ts";
 import { asOwnedByCaller } from "../core/transient.ts";
-import { Executable } from "./executable.ts";
+import { Executable, type FusedLaunch } from "./executable.ts";
+import { type Cluster, findClusters } from "./passes/fusion.ts";
 import { eliminateCommonSubexpressions } from "./passes/cse.ts";
 import { eliminateDeadCode } from "./passes/dce.ts";
 import { foldConstants } from "./passes/fold.ts";
@@ -47,6 +52,31 @@ export interface Compiled {
 export function compile(program: Program, donatedInputs: readonly number[] = []): Compiled {
   return asOwnedByCaller(() => {
     const optimised = passes.reduce((p, pass) => pass(p), program);
-    return { program: optimised, executable: Executable.fromProgram(optimised, donatedInputs) };
+    const executable = Executable.fromProgram(optimised, donatedInputs, fuse(optimised));
+    return { program: optimised, executable };
   });
+}
+
+// The clusters of `program` that their backend compiled into fused kernels.
+function fuse(program: Program): Map<ProgramEquation, FusedLaunch> {
+  const canFuse = ({ prim, params, inputs, out }: ProgramEquation) =>
+    getBackend(out.aval.device).fusible?.(prim.name, inputs.map((v) => v.aval), out.aval, params) ??
+      false;
+  const fused = new Map<ProgramEquation, FusedLaunch>();
+  for (const [root, cluster] of findClusters(program, canFuse)) {
+    const kernel = getBackend(root.out.aval.device).compileFused?.(specOf(cluster)) ?? null;
+    if (kernel !== null) fused.set(root, { cluster, kernel });
+  }
+  return fused;
+}
+
+// A cluster as its backend sees it: input types and operations over indices.
+function specOf({ equations, inputs }: Cluster): FusedSpec {
+  const index = new Map<Var, number>();
+  inputs.forEach((v, i) => index.set(v, i));
+  const ops = equations.map(({ prim, params, inputs: args, out }, k) => {
+    index.set(out, inputs.length + k);
+    return { name: prim.name, params, args: args.map((v) => index.get(v)!), out: out.aval };
+  });
+  return { inputs: inputs.map((v) => v.aval), ops };
 }

@@ -12,7 +12,8 @@
 
 import { type Aval, type Device, getBackend, type Params } from "../core/backend.ts";
 import type { Primitive } from "../core/primitive.ts";
-import type { Program, Var } from "../core/program.ts";
+import type { Program, ProgramEquation, Var } from "../core/program.ts";
+import type { Cluster } from "./passes/fusion.ts";
 import { donate, Tensor } from "../core/tensor.ts";
 
 /** One kernel of a compiled program, as reported to users and tests. */
@@ -27,6 +28,14 @@ export interface KernelInfo {
 
 /** A runnable kernel over backend buffers (a fused cluster, compiled by its backend). */
 export type CompiledKernel = (inputs: readonly unknown[]) => unknown;
+
+/** A cluster of equations and the kernel its backend compiled for it. */
+export interface FusedLaunch {
+  /** The equations the kernel computes. */
+  readonly cluster: Cluster;
+  /** The kernel: the cluster's inputs to its root's value. */
+  readonly kernel: CompiledKernel;
+}
 
 /** One launch: a primitive's kernel or a compiled one, from input slots to an output slot. */
 export interface Launch {
@@ -107,10 +116,15 @@ export class Executable {
   }
 
   /**
-   * One launch per equation of `program` (arguments: its constants, then its inputs).
-   * `donated` counts inputs from 0.
+   * One launch per equation of `program` (arguments: its constants, then its inputs), except
+   * that each compiled cluster of `fused` is one launch at its root. `donated` counts inputs
+   * from 0.
    */
-  static fromProgram(program: Program, donatedInputs: readonly number[] = []): Executable {
+  static fromProgram(
+    program: Program,
+    donatedInputs: readonly number[] = [],
+    fused: ReadonlyMap<ProgramEquation, FusedLaunch> = new Map(),
+  ): Executable {
     const slots = new Map<Var, number>();
     const avals: Aval[] = [];
     const slot = (v: Var) => {
@@ -119,17 +133,24 @@ export class Executable {
     };
     program.constVars.forEach(slot);
     program.inputs.forEach(slot);
-    const launches = program.equations.map(({ prim, params, inputs, out }): Launch => {
+    const inside = new Set<ProgramEquation>();
+    for (const { cluster } of fused.values()) cluster.equations.forEach((eq) => inside.add(eq));
+    const launches: Launch[] = [];
+    for (const eq of program.equations) {
+      const { prim, params, inputs, out } = eq;
+      const group = fused.get(eq);
+      if (inside.has(eq) && group === undefined) continue; // computed by its cluster's launch
       slot(out);
-      return {
-        ops: [prim.name],
-        prim,
-        params,
-        inputs: inputs.map((v) => slots.get(v)!),
-        out: slots.get(out)!,
-        aval: out.aval,
-      };
-    });
+      const at = { out: slots.get(out)!, aval: out.aval };
+      const slotsOf = (vs: readonly Var[]) => vs.map((v) => slots.get(v)!);
+      if (group === undefined) {
+        launches.push({ ops: [prim.name], prim, params, inputs: slotsOf(inputs), ...at });
+      } else {
+        const { cluster, kernel } = group;
+        const ops = cluster.equations.map((e) => e.prim.name);
+        launches.push({ ops, kernel, inputs: slotsOf(cluster.inputs), ...at });
+      }
+    }
     const nConsts = program.constVars.length;
     return new Executable(
       launches,

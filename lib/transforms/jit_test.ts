@@ -356,8 +356,12 @@ Deno.test("makeJaxpr and lower show the program and its kernels", async (t) => {
   });
   await t.step("lower reports the optimised program's kernels", () => {
     const lowered = nb.jit(f).lower(x);
-    assert.deepEqual(lowered.kernels.map((k) => k.ops), [["exp"], ["add"], ["reduceSum"]]);
-    assert.match(lowered.toString(), /3 kernels/);
+    const fused = x.device === "wasm";
+    assert.deepEqual(
+      lowered.kernels.map((k) => k.ops),
+      fused ? [["exp", "add"], ["reduceSum"]] : [["exp"], ["add"], ["reduceSum"]],
+    );
+    assert.match(lowered.toString(), fused ? /2 kernels/ : /3 kernels/);
   });
   await t.step("dead code and constant work are gone", () => {
     const scale = nb.tensor([2, 3]);

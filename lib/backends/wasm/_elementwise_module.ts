@@ -150,15 +150,20 @@ export function emitExp(f: FunctionBuilder, x: Local, { t, n, r, z }: ExpTemps):
   i32c(f, 127).i32x4.add().i32.const(23).i32x4.shl().f32x4.mul();
 }
 
-interface UnaryLocals extends ExpTemps {
+/** The v128 locals {@linkcode emitUnary} uses: the input `x` and scratch vectors. */
+export interface UnaryLocals extends ExpTemps {
+  /** The input vector (clobbered by `exp`). */
   x: Local;
+  /** Scratch vector. */
   u: Local;
+  /** Scratch vector. */
   s: Local;
+  /** Scratch vector. */
   w: Local;
 }
 
-// Leaves op(x) on the stack; x holds the input vector.
-function emitUnary(f: FunctionBuilder, op: string, l: UnaryLocals): void {
+/** Pushes `op(x)` (`neg exp tanh sigmoid`) of the f32x4 in local `l.x`. */
+export function emitUnary(f: FunctionBuilder, op: string, l: UnaryLocals): void {
   const { x, u, s, w } = l;
   switch (op) {
     case "neg":

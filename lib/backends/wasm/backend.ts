@@ -17,7 +17,13 @@
  * @module
  */
 
-import { type Aval, type Backend, type Params, registerBackend } from "../../core/backend.ts";
+import {
+  type Aval,
+  type Backend,
+  type FusedSpec,
+  type Params,
+  registerBackend,
+} from "../../core/backend.ts";
 import { allocate, type DType, dtypeOfArray, type TypedArray } from "../../core/dtype.ts";
 import { sizeOf } from "../../core/shape.ts";
 import { type Allocate, CpuBuffer, pack } from "../cpu/buffer.ts";
@@ -25,6 +31,7 @@ import { cpuKernels } from "../cpu/kernels.ts";
 import { defaultWasmContext } from "./context.ts";
 import { ModuleBuilder } from "./emitter.ts";
 import { fastKernels } from "./kernels.ts";
+import { fusedKernel, fusibleOnWasm } from "./fused.ts";
 import { HeapStorage, type Hold, WasmBuffer } from "./storage.ts";
 import type { AllocatorStats } from "./allocator.ts";
 import { Reclaimer } from "./reclaim.ts";
@@ -148,6 +155,22 @@ export const wasmBackend: WasmBackend = {
 
   dispose(buffer: unknown): void {
     heap().release(asBuffer(buffer).hold);
+  },
+
+  fusible: fusibleOnWasm,
+
+  compileFused(spec: FusedSpec): (inputs: readonly unknown[]) => WasmBuffer {
+    const kernel = fusedKernel(spec);
+    return (inputs) => {
+      const buffers = inputs.map(asBuffer);
+      reclaim().beforeKernel();
+      const h = heap();
+      try {
+        return own(kernel(buffers.map((b) => b.view), h), buffers);
+      } finally {
+        h.sweep();
+      }
+    };
   },
 
   stats(): AllocatorStats {

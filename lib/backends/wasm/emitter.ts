@@ -252,6 +252,8 @@ export class FunctionBuilder {
   readonly i32 = {
     const: (v: number): this => this.emit(0x41, ...sleb128(v | 0)),
     load: (...m: MemArg): this => this.#mem([0x28], 2, m),
+    /** Loads one byte, zero-extended. */
+    load8_u: (...m: MemArg): this => this.#mem([0x2d], 0, m),
     store: (...m: MemArg): this => this.#mem([0x36], 2, m),
     eqz: (): this => this.emit(0x45),
     eq: (): this => this.emit(0x46),
@@ -352,6 +354,14 @@ export class FunctionBuilder {
     add: (): this => this.emit(...this.#simd(0xae)),
     sub: (): this => this.emit(...this.#simd(0xb1)),
     trunc_sat_f32x4_s: (): this => this.emit(...this.#simd(0xf8)),
+    /** Widens the low four u16 lanes to u32 lanes. */
+    extend_low_i16x8_u: (): this => this.emit(...this.#simd(0xa9)),
+  };
+
+  /** i16x8 instructions (widening bytes). */
+  readonly i16x8 = {
+    /** Widens the low eight u8 lanes to u16 lanes. */
+    extend_low_i8x16_u: (): this => this.emit(...this.#simd(0x89)),
   };
 
   /** i8x16 instructions (only shuffle is needed for transposes). */
@@ -384,6 +394,7 @@ export class FunctionBuilder {
     pmax: (): this => this.emit(...this.#simd(0xeb)),
     nearest: (): this => this.emit(...this.#simd(0x6a)),
     eq: (): this => this.emit(...this.#simd(0x41)),
+    ne: (): this => this.emit(...this.#simd(0x42)),
     lt: (): this => this.emit(...this.#simd(0x43)),
     gt: (): this => this.emit(...this.#simd(0x44)),
     le: (): this => this.emit(...this.#simd(0x45)),

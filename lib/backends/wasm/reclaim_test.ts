@@ -101,7 +101,7 @@ console.log(JSON.stringify(marks));
 `;
 
 Deno.test("a synchronous training loop holds the wasm heap flat", async () => {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+  const { code, stdout, stderr } = await new Deno.Command("deno", {
     args: ["eval", "--quiet", SYNC_LOOP],
     env: { NABLA_DEVICE: "wasm" },
     stdin: "null",

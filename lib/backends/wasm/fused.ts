@@ -1,0 +1,235 @@
+/**
+ * Fused elementwise kernels: a chain of float32 operations that `jit` grouped into one cluster
+ * becomes one generated Wasm SIMD loop, which reads each input once per vector, keeps every
+ * intermediate value in registers and writes only the result.
+ *
+ * The operations are the SIMD ones of the eager kernels, emitted by the same code, so fused
+ * results equal the eager SIMD results: `neg abs sqrt exp tanh sigmoid`, `add sub mul div max
+ * min`, comparisons (as lane masks, used inside the chain), `select` and `convert` of a mask or
+ * a bool tensor to float32. Inputs are float32 or bool tensors of the output's shape; along the
+ * innermost run of elements each is dense or one broadcast value (any other view is packed
+ * first). A module is generated per chain and per input layout, and cached.
+ *
+ * @example
+ * ```ts
+ * import { fusedKernel } from "./fused.ts";
+ * import { HeapStorage } from "./storage.ts";
+ * import { WasmContext } from "./context.ts";
+ * import { CpuBuffer } from "../cpu/buffer.ts";
+ * import assert from "node:assert/strict";
+ * const heap = new HeapStorage(new WasmContext({ threads: 1 }));
+ * const f32 = { shape: [3], dtype: "float32", device: "wasm" } as const;
+ * // exp(x) * x + 1, with the 1 a broadcast scalar
+ * const kernel = fusedKernel({
+ *   inputs: [f32, f32],
+ *   ops: [
+ *     { name: "exp", params: {}, args: [0], out: f32 },
+ *     { name: "mul", params: {}, args: [2, 0], out: f32 },
+ *     { name: "add", params: {}, args: [3, 1], out: f32 },
+ *   ],
+ * });
+ * const x = new CpuBuffer(new Float32Array([0, 1, 2]), [3]);
+ * const one = new CpuBuffer(new Float32Array([1]), [3], [0]);
+ * const y = kernel([x, one], heap);
+ * assert.ok(Math.abs(y.data[2] - (Math.exp(2) * 2 + 1)) < 1e-4);
+ * ```
+ *
+ * @module
+ */
+
+import type { Aval, FusedSpec, Params } from "../../core/backend.ts";
+import type { DType } from "../../core/dtype.ts";
+import { sizeOf, stridesOf } from "../../core/shape.ts";
+import { CpuBuffer, forEachRow, pack } from "../cpu/buffer.ts";
+import {
+  emitUnary,
+  f32c,
+  hoistConstants,
+  i32c,
+  type UnaryLocals,
+  vectorLoop,
+} from "./_elementwise_module.ts";
+import { type FunctionBuilder, type Local, ModuleBuilder } from "./emitter.ts";
+import type { HeapStorage } from "./storage.ts";
+
+const UNARY = new Set(["neg", "abs", "sqrt", "exp", "tanh", "sigmoid"]);
+const BINARY: Record<string, (f: FunctionBuilder) => void> = {
+  add: (f) => f.f32x4.add(),
+  sub: (f) => f.f32x4.sub(),
+  mul: (f) => f.f32x4.mul(),
+  div: (f) => f.f32x4.div(),
+  max: (f) => f.f32x4.max(),
+  min: (f) => f.f32x4.min(),
+};
+const COMPARE: Record<string, (f: FunctionBuilder) => void> = {
+  gt: (f) => f.f32x4.gt(),
+  ge: (f) => f.f32x4.ge(),
+  lt: (f) => f.f32x4.lt(),
+  le: (f) => f.f32x4.le(),
+  eq: (f) => f.f32x4.eq(),
+  ne: (f) => f.f32x4.ne(),
+};
+
+const isF32 = (a: Aval) => a.dtype === "float32";
+
+/**
+ * Whether the wasm device fuses primitive `name` with these types.
+ *
+ * @example
+ * ```ts
+ * import { fusibleOnWasm } from "./fused.ts";
+ * import assert from "node:assert/strict";
+ * const f32 = { shape: [2], dtype: "float32", device: "wasm" } as const;
+ * assert.ok(fusibleOnWasm("tanh", [f32], f32));
+ * assert.ok(!fusibleOnWasm("log", [f32], f32));
+ * ```
+ */
+export function fusibleOnWasm(name: string, args: readonly Aval[], out: Aval): boolean {
+  if (UNARY.has(name) || name in BINARY) return isF32(out) && args.every(isF32);
+  if (name in COMPARE) return out.dtype === "bool" && args.every(isF32);
+  if (name === "select") {
+    return isF32(out) && args[0].dtype === "bool" && isF32(args[1]) && isF32(args[2]);
+  }
+  if (name === "convert") return isF32(out) && args[0].dtype === "bool";
+  return false;
+}
+
+/** A fused kernel over strided views: the inputs of a spec to its output's values. */
+export type FusedKernel = (inputs: readonly CpuBuffer[], heap: HeapStorage) => CpuBuffer;
+
+/** Compiles a fusible chain into a kernel over views in `heap` (modules cached per layout). */
+export function fusedKernel(spec: FusedSpec): FusedKernel {
+  const out = spec.ops[spec.ops.length - 1].out;
+  const size = sizeOf(out.shape);
+  const outStrides = stridesOf(out.shape);
+  const dtypes = spec.inputs.map((a) => a.dtype);
+  const modules = new Map<string, (...args: number[]) => void>();
+  // Along the innermost dimension longer than 1 (where rows run), each input is dense ("v"),
+  // one broadcast value ("s"), or strided and packed to dense first.
+  const inner = out.shape.findLastIndex((d) => d !== 1);
+  const modeOf = (x: CpuBuffer) =>
+    inner < 0 || x.strides[inner] === 1 ? "v" : x.strides[inner] === 0 ? "s" : "";
+  return (inputs, heap) => {
+    const o = heap.array("float32", size, false);
+    if (size === 0) return new CpuBuffer(o, out.shape);
+    const views = inputs.map((x, i) => {
+      if (modeOf(x) === "") return packInHeap(heap, x, dtypes[i]);
+      return heap.address(x.data) === undefined ? copyInHeap(heap, x, dtypes[i]) : x;
+    });
+    const modes = views.map(modeOf).join("");
+    let fn = modules.get(modes);
+    if (fn === undefined) modules.set(modes, fn = instantiate(spec, modes, heap));
+    const bases = views.map((v) => heap.address(v.data)!);
+    const widths = dtypes.map((d) => (d === "bool" ? 1 : 4));
+    const strides = [...views.map((v) => v.strides), outStrides];
+    const offsets = [...views.map((v) => v.offset), 0];
+    const args = new Array<number>(views.length + 2);
+    forEachRow(out.shape, strides, offsets, (offs, n) => {
+      for (let i = 0; i < views.length; i++) args[i] = bases[i] + widths[i] * offs[i];
+      args[views.length] = o.byteOffset + 4 * offs[views.length];
+      args[views.length + 1] = 4 * (n + 3 & ~3);
+      fn!(...args);
+    });
+    return new CpuBuffer(o, out.shape);
+  };
+}
+
+// The same view of a heap copy of `x`'s storage (for small or evicted tensors).
+function copyInHeap(heap: HeapStorage, x: CpuBuffer, dtype: DType): CpuBuffer {
+  const copy = heap.array(dtype, x.data.length, false);
+  copy.set(x.data);
+  return new CpuBuffer(copy, x.shape, x.strides, x.offset);
+}
+
+// A dense heap copy of the view `x`.
+function packInHeap(heap: HeapStorage, x: CpuBuffer, dtype: DType): CpuBuffer {
+  return new CpuBuffer(pack(x, dtype, (d, n) => heap.array(d, n, false)), x.shape);
+}
+
+// One Wasm function `(inputs..., out, bytes)` computing the chain over whole vectors.
+function instantiate(
+  spec: FusedSpec,
+  modes: string,
+  heap: HeapStorage,
+): (...args: number[]) => void {
+  const mb = new ModuleBuilder().importMemory("env", "memory", {
+    initial: 0,
+    maximum: 65536,
+    shared: true,
+  });
+  const nIn = spec.inputs.length;
+  mb.addFunction("run", [...spec.inputs.map(() => "i32" as const), "i32", "i32"], [], (f) => {
+    const out = f.param(nIn), bytes = f.param(nIn + 1);
+    const v = () => f.addLocal("v128");
+    const temps: UnaryLocals = { x: v(), u: v(), s: v(), w: v(), t: v(), n: v(), r: v(), z: v() };
+    const values: Local[] = [...spec.inputs.map(v), ...spec.ops.map(v)];
+    hoistConstants(f, () => {
+      spec.inputs.forEach((a, i) => {
+        if (modes[i] === "s") loadInput(f, f.param(i), null, a.dtype, values[i]);
+      });
+      vectorLoop(f, bytes, (p) => {
+        spec.inputs.forEach((a, i) => {
+          if (modes[i] === "v") loadInput(f, f.param(i), p, a.dtype, values[i]);
+        });
+        spec.ops.forEach((op, k) => {
+          emitOp(f, op.name, op.args.map((a) => values[a]), temps, op.params);
+          f.local.set(values[nIn + k]);
+        });
+        f.local.get(out).local.get(p).i32.add().local.get(values[values.length - 1]).v128.store();
+      });
+    });
+  });
+  const module = new WebAssembly.Module(mb.toBytes());
+  const instance = new WebAssembly.Instance(module, { env: { memory: heap.ctx.memory } });
+  return instance.exports.run as (...args: number[]) => void;
+}
+
+// Loads input `ptr` into `into`: the vector at byte `p` (float32) or `p/4` (bool), or, with no
+// `p`, its first element splatted. A bool becomes a lane mask (all ones for true).
+function loadInput(f: FunctionBuilder, ptr: Local, p: Local | null, dtype: DType, into: Local) {
+  if (dtype === "float32") {
+    f.local.get(ptr);
+    if (p === null) f.v128.load32_splat();
+    else f.local.get(p).i32.add().v128.load();
+  } else if (p === null) {
+    // 0 - (byte != 0) is 0 or -1, splat to four lanes
+    f.i32.const(0).local.get(ptr).i32.load8_u().i32.const(0).i32.ne().i32.sub().i32x4.splat();
+  } else {
+    i32c(f, 0);
+    f.local.get(ptr).local.get(p).i32.const(2).i32.shr_u().i32.add().v128.load32_zero();
+    f.i16x8.extend_low_i8x16_u().i32x4.extend_low_i16x8_u().i32x4.sub();
+  }
+  f.local.set(into);
+}
+
+function emitOp(
+  f: FunctionBuilder,
+  name: string,
+  args: Local[],
+  temps: UnaryLocals,
+  params: Params,
+): void {
+  if (UNARY.has(name)) {
+    if (name === "abs") f.local.get(args[0]).f32x4.abs();
+    else if (name === "sqrt") f.local.get(args[0]).f32x4.sqrt();
+    else {
+      // emitUnary clobbers its input local: work on a copy.
+      f.local.get(args[0]).local.set(temps.x);
+      emitUnary(f, name, temps);
+    }
+  } else if (name in BINARY) {
+    f.local.get(args[0]).local.get(args[1]);
+    BINARY[name](f);
+  } else if (name in COMPARE) {
+    f.local.get(args[0]).local.get(args[1]);
+    COMPARE[name](f);
+  } else if (name === "select") {
+    // select(cond, a, b) = cond ? a : b; bitselect takes (v1, v2, mask) → mask ? v1 : v2
+    f.local.get(args[1]).local.get(args[2]).local.get(args[0]).v128.bitselect();
+  } else if (name === "convert" && params.dtype === "float32") {
+    f.local.get(args[0]);
+    f32c(f, 1).v128.and();
+  } else {
+    throw new Error(`internal: "${name}" cannot be fused on wasm`);
+  }
+}

@@ -1,0 +1,95 @@
+// Fused kernels against the cpu reference: jitted chains on the wasm device on awkward shapes
+// and layouts (empty, one element, odd lengths, broadcasts, transposed and sliced views, small
+// tensors outside the heap, bool masks), compared with the same functions run eagerly on cpu.
+
+import * as nb from "../../../mod.ts";
+import assert from "node:assert/strict";
+import { fastKernelConfig } from "./kernels.ts";
+import { randomF32 } from "./_test_util.ts";
+
+type T = nb.Tensor;
+const { assertAllClose } = nb.testing;
+
+const on = (device: nb.Device, data: Float32Array, shape: number[]) =>
+  nb.tensor(data, { shape, device });
+
+// Every fusible operation at least once; the result is one float32 chain per function.
+const chains: [string, (x: T, y: T) => T][] = [
+  ["arithmetic", (x, y) => x.mul(y).add(x).sub(y.div(2)).div(y.abs().add(1))],
+  ["transcendental", (x, y) => x.exp().mul(y.tanh()).add(x.sigmoid()).neg()],
+  ["sqrt abs max min", (x, y) => x.abs().sqrt().maximum(y).minimum(0.5)],
+  [
+    "masks and select",
+    (x, y) => nb.where(x.greater(y), x.mul(3), y.sub(x)).add(x.lessEqual(0).astype("float32")),
+  ],
+  [
+    "every comparison",
+    (x, y) =>
+      x.less(y).astype("float32").add(x.greaterEqual(y).astype("float32"))
+        .add(x.equal(x).astype("float32")).add(x.notEqual(y).astype("float32")),
+  ],
+];
+
+// [x shape, how x is made from a base tensor, y shape]: layouts the kernel must handle.
+const layouts: [string, number[], (b: (s: number[]) => T) => [T, T]][] = [
+  ["dense odd length", [7, 13], (b) => [b([7, 13]), b([7, 13])]],
+  ["empty", [0, 3], (b) => [b([0, 3]), b([0, 3])]],
+  ["one element", [1], (b) => [b([1]), b([1])]],
+  ["broadcast row", [9, 5], (b) => [b([9, 5]), b([5])]],
+  ["broadcast column", [9, 5], (b) => [b([9, 5]), b([9, 1])]],
+  ["broadcast scalar", [6, 11], (b) => [b([6, 11]), b([])]],
+  ["transposed", [13, 7], (b) => [b([7, 13]).T, b([13, 7])]],
+  ["sliced rows", [5, 6], (b) => [b([9, 8]).slice([2, 1], [5, 6]), b([5, 6])]],
+  ["in the heap", [96, 130], (b) => [b([96, 130]), b([130])]],
+  ["transposed in the heap", [130, 96], (b) => [b([96, 130]).T, b([130, 96])]],
+];
+
+Deno.test("fused wasm kernels equal the cpu reference on awkward layouts", async (t) => {
+  let seed = 1;
+  for (const [layout, , make] of layouts) {
+    for (const [name, chain] of chains) {
+      await t.step(`${name}, ${layout}`, async () => {
+        const data: Float32Array[] = [];
+        const base = (device: nb.Device) => {
+          let i = 0;
+          return (shape: number[]) => {
+            const n = shape.reduce((a, d) => a * d, 1);
+            data[i] ??= randomF32(n, seed++);
+            return on(device, data[i++], shape);
+          };
+        };
+        // `make` builds the operands from the same random data on both devices.
+        const [x, y] = make(base("wasm"));
+        const [cx, cy] = make(base("cpu"));
+        const jitted = nb.jit((a: T, b: T) => chain(a, b.broadcastTo(a.shape)));
+        await assertAllClose(jitted(x, y), chain(cx, cy.broadcastTo(cx.shape)), {
+          rtol: 2e-6,
+          atol: 1e-6,
+        });
+      });
+    }
+  }
+});
+
+Deno.test("a jitted chain on wasm runs as one kernel", () => {
+  const x = nb.tensor(randomF32(4096, 7), { shape: [64, 64], device: "wasm" });
+  const f = nb.jit((x: T) => nb.where(x.greater(0), x.exp(), x.tanh()).mul(x).add(1).sum());
+  const kernels = f.lower(x).kernels.map((k) => k.ops);
+  assert.deepEqual(kernels, [["gt", "exp", "tanh", "select", "mul", "add"], ["reduceSum"]]);
+});
+
+Deno.test("fused kernels also take every SIMD path when thresholds are zero", async () => {
+  const saved = { ...fastKernelConfig };
+  Object.assign(fastKernelConfig, { minUnary: 0, minBinary: 0, minRow: 0 });
+  try {
+    const data = randomF32(35, 3);
+    const f = (x: T) => x.exp().mul(x).sub(x.sigmoid());
+    await assertAllClose(
+      nb.jit(f)(nb.tensor(data, { shape: [5, 7], device: "wasm" })),
+      f(nb.tensor(data, { shape: [5, 7], device: "cpu" })),
+      { rtol: 2e-6, atol: 1e-6 },
+    );
+  } finally {
+    Object.assign(fastKernelConfig, saved);
+  }
+});

@@ -1,0 +1,91 @@
+/**
+ * Fusion: groups chains of elementwise equations into clusters that one kernel computes, so
+ * that their intermediate values never reach memory and a chain costs one launch. A cluster
+ * has one output, its root; every other member is used only inside the cluster, and all of
+ * them have the root's shape and device (broadcasts are explicit equations before them). Which
+ * equations may join is the backend's call (`Backend.fusible`), since each backend's code
+ * generator knows its own operations.
+ *
+ * The root stands where the cluster runs: its members all come before it, and nothing outside
+ * the cluster uses them, so the program's order stays valid.
+ *
+ * @example
+ * ```ts
+ * import { findClusters } from "./fusion.ts";
+ * import { makeJaxpr, tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const program = makeJaxpr((x) => x.exp().mul(2).add(1).sum())(tensor([1, 2]));
+ * const clusters = findClusters(program, (eq) => eq.prim.name !== "reduceSum");
+ * const [cluster] = clusters.values();
+ * assert.deepEqual(cluster.equations.map((e) => e.prim.name), ["exp", "mul", "add"]);
+ * ```
+ *
+ * @module
+ */
+
+import type { Program, ProgramEquation, Var } from "../../core/program.ts";
+
+/** Equations computed by one kernel: members in program order, the last one the root. */
+export interface Cluster {
+  /** The members, in program order; the last is the root, whose value is the output. */
+  readonly equations: readonly ProgramEquation[];
+  /** The values read from outside the cluster, in order of first use. */
+  readonly inputs: readonly Var[];
+}
+
+const sameShape = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
+
+/**
+ * The clusters of two or more equations that `canFuse` accepts, keyed by their root.
+ */
+export function findClusters(
+  program: Program,
+  canFuse: (eq: ProgramEquation) => boolean,
+): Map<ProgramEquation, Cluster> {
+  const definedBy = new Map<Var, ProgramEquation>();
+  const consumers = new Map<Var, ProgramEquation[]>();
+  for (const eq of program.equations) {
+    definedBy.set(eq.out, eq);
+    for (const v of eq.inputs) {
+      const list = consumers.get(v);
+      if (list === undefined) consumers.set(v, [eq]);
+      else if (!list.includes(eq)) list.push(eq);
+    }
+  }
+  const outputs = new Set(program.outputs);
+  const taken = new Set<ProgramEquation>();
+  const clusters = new Map<ProgramEquation, Cluster>();
+  const equations = program.equations;
+  for (let i = equations.length - 1; i >= 0; i--) {
+    const root = equations[i];
+    if (taken.has(root) || !canFuse(root)) continue;
+    const members = new Set([root]);
+    // Absorb producers whose every consumer is already a member, until nothing changes (a
+    // value two members read joins once both have).
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const m of [...members]) {
+        for (const v of m.inputs) {
+          const p = definedBy.get(v);
+          if (p === undefined || members.has(p) || taken.has(p) || outputs.has(v)) continue;
+          if (!canFuse(p) || p.out.aval.device !== root.out.aval.device) continue;
+          if (!sameShape(p.out.aval.shape, root.out.aval.shape)) continue;
+          if (!consumers.get(v)!.every((c) => members.has(c))) continue;
+          members.add(p);
+          grew = true;
+        }
+      }
+    }
+    if (members.size < 2) continue;
+    const ordered = equations.filter((eq) => members.has(eq));
+    for (const eq of ordered) taken.add(eq);
+    const inside = new Set(ordered.map((eq) => eq.out));
+    const inputs: Var[] = [];
+    for (const eq of ordered) {
+      for (const v of eq.inputs) if (!inside.has(v) && !inputs.includes(v)) inputs.push(v);
+    }
+    clusters.set(root, { equations: ordered, inputs });
+  }
+  return clusters;
+}

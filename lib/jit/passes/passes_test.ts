@@ -1,0 +1,74 @@
+// The optimisation passes on small programs: what each removes, merges or groups, and that
+// the rewritten programs still compute the same values.
+
+import * as nb from "../../../mod.ts";
+import assert from "node:assert/strict";
+import { evalProgram, type ProgramEquation } from "../../core/program.ts";
+import { eliminateCommonSubexpressions } from "./cse.ts";
+import { eliminateDeadCode } from "./dce.ts";
+import { foldConstants } from "./fold.ts";
+import { findClusters } from "./fusion.ts";
+import { removeIdentities } from "./simplify.ts";
+
+type T = nb.Tensor;
+const names = (eqs: readonly ProgramEquation[]) => eqs.map((e) => e.prim.name);
+const x = nb.tensor([0.5, -1, 2]);
+
+Deno.test("dead code goes, and so do unused constants", () => {
+  const c = nb.tensor([1, 2, 3]);
+  const program = nb.makeJaxpr((x: T) => {
+    x.add(c).exp(); // unused, with the only use of c
+    return x.neg();
+  })(x);
+  assert.equal(program.consts.length, 1);
+  const pruned = eliminateDeadCode(program);
+  assert.deepEqual(names(pruned.equations), ["neg"]);
+  assert.equal(pruned.consts.length, 0);
+});
+
+Deno.test("common subexpressions merge, commutative operands in either order", async () => {
+  const program = nb.makeJaxpr((x: T) => {
+    const a = x.exp().mul(x), b = x.mul(x.exp());
+    return [a.add(b), x.add(1).add(x.add(1))];
+  })(x);
+  const merged = eliminateDeadCode(eliminateCommonSubexpressions(program));
+  assert.deepEqual(names(merged.equations), ["exp", "mul", "add", "add", "add"]);
+  await nb.testing.assertAllClose(evalProgram(merged, [x]), evalProgram(program, [x]));
+});
+
+Deno.test("constants fold; identities go", async () => {
+  const scale = nb.tensor([2, 3, 4]);
+  const program = nb.makeJaxpr((x: T) => x.mul(scale.exp().add(1)).reshape([3, 1]).reshape([3]))(x);
+  const folded = foldConstants(program);
+  assert.deepEqual(names(folded.equations), ["mul", "reshape", "reshape"]);
+  await nb.testing.assertAllClose(evalProgram(folded, [x]), evalProgram(program, [x]));
+  const identity = nb.makeJaxpr((x: T) => nb.transpose(x, [0]).astype("float32").sum({ axis: [] }))(
+    x,
+  );
+  assert.deepEqual(names(removeIdentities(identity).equations), []);
+});
+
+Deno.test("fusion groups chains with one output and stops at shared values", () => {
+  const all = () => true;
+  const chain = nb.makeJaxpr((x: T) => x.exp().mul(2).tanh())(x);
+  const [only] = findClusters(chain, all).values();
+  assert.deepEqual(names(only.equations), ["exp", "mul", "tanh"]);
+  // `e` is used by two chains and is an output: it ends its own cluster.
+  const shared = nb.makeJaxpr((x: T) => {
+    const e = x.exp().add(1);
+    return [e, e.sin(), e.cos().mul(x)];
+  })(x);
+  const clusters = [...findClusters(shared, all).values()].map((c) => names(c.equations));
+  assert.deepEqual(clusters, [["cos", "mul"], ["exp", "add"]]);
+  // A diamond joins once both of its consumers have.
+  const diamond = nb.makeJaxpr((x: T) => {
+    const e = x.exp();
+    return e.sin().add(e.cos());
+  })(x);
+  assert.deepEqual([...findClusters(diamond, all).values()].map((c) => names(c.equations)), [
+    ["exp", "sin", "cos", "add"],
+  ]);
+  // The backend decides what joins; a refused equation splits the chain.
+  const split = findClusters(chain, (eq) => eq.prim.name !== "mul");
+  assert.deepEqual([...split.values()].map((c) => names(c.equations)), []);
+});
