@@ -307,6 +307,7 @@ export function checkGrads(
   args: Tensor[],
   opts: CheckGradsOptions = {},
 ): Promise<void> {
+  checkGradsArguments(f, args, opts);
   const o: Required<CheckGradsOptions> = {
     order: opts.order ?? 1,
     modes: opts.modes ?? ["fwd", "rev"],
@@ -360,4 +361,26 @@ function overFloats(fn: Fn, xs: Tensor[]): [Fn, Tensor[]] {
     return fn(...fixed.map((x) => x ?? ys[pos++]));
   };
   return [g, xs.filter((x) => isFloat(x.dtype))];
+}
+
+// Rejects what checkGrads cannot run, before any work: a TypeError or RangeError naming it.
+function checkGradsArguments(f: unknown, args: unknown, opts: CheckGradsOptions): void {
+  const kind = (x: unknown) =>
+    x instanceof Tensor ? `a tensor ${x.describe()}` : Array.isArray(x) ? "an array" : typeof x;
+  if (typeof f !== "function") {
+    throw new TypeError(`checkGrads: f must be a function, got ${kind(f)}`);
+  }
+  if (!Array.isArray(args) || args.some((a) => !(a instanceof Tensor))) {
+    throw new TypeError(`checkGrads: args must be an array of tensors, got ${kind(args)}`);
+  }
+  const { order = 1, modes = ["fwd", "rev"] } = opts;
+  if (!Number.isInteger(order) || order < 1) {
+    throw new RangeError(`checkGrads: order must be an integer >= 1, got ${order}`);
+  }
+  const wrong = Array.isArray(modes)
+    ? modes.find((m) => m !== "fwd" && m !== "rev")
+    : String(modes);
+  if (wrong !== undefined) {
+    throw new RangeError(`checkGrads: modes must be "fwd" and/or "rev", got ${wrong}`);
+  }
 }

@@ -32,15 +32,37 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-function build(t: unknown, leaves: unknown[]): TreeDef {
+// `path` and `open` (the nodes being built) find cycles, which would recurse forever.
+function build(t: unknown, leaves: unknown[], path: string, open: Set<unknown>): TreeDef {
   if (t === null || t === undefined) return { kind: "none", value: t };
-  if (Array.isArray(t)) return { kind: "array", children: t.map((c) => build(c, leaves)) };
-  if (isPlainObject(t)) {
-    const keys = Object.keys(t);
-    return { kind: "object", keys, children: keys.map((k) => build(t[k], leaves)) };
+  if (!Array.isArray(t) && !isPlainObject(t)) {
+    leaves.push(t);
+    return LEAF;
   }
-  leaves.push(t);
-  return LEAF;
+  if (open.has(t)) {
+    throw new TypeError(`tree.flatten: the pytree contains a cycle at ${path || "the root"}`);
+  }
+  open.add(t);
+  const at = (k: string | number) => (path === "" ? String(k) : `${path}.${k}`);
+  let def: TreeDef;
+  if (Array.isArray(t)) {
+    def = { kind: "array", children: t.map((c, i) => build(c, leaves, at(i), open)) };
+  } else {
+    const keys = Object.keys(t);
+    def = { kind: "object", keys, children: keys.map((k) => build(t[k], leaves, at(k), open)) };
+  }
+  open.delete(t);
+  return def;
+}
+
+// Rejects what is not a structure from `flatten` (a TypeError naming `op`).
+function checkDef(op: string, def: unknown): TreeDef {
+  const kind = (def as TreeDef | null)?.kind;
+  if (kind === "leaf" || kind === "none" || kind === "array" || kind === "object") {
+    return def as TreeDef;
+  }
+  const got = def === null || def === undefined ? String(def) : typeof def;
+  throw new TypeError(`${op}: expected a treedef from tree.flatten, got ${got}`);
 }
 
 /**
@@ -58,7 +80,7 @@ function build(t: unknown, leaves: unknown[]): TreeDef {
  */
 export function flatten<L = unknown>(t: unknown): [L[], TreeDef] {
   const leaves: unknown[] = [];
-  const def = build(t, leaves);
+  const def = build(t, leaves, "", new Set());
   return [leaves as L[], def];
 }
 
@@ -74,6 +96,11 @@ export function flatten<L = unknown>(t: unknown): [L[], TreeDef] {
  * ```
  */
 export function unflatten<T = unknown>(def: TreeDef, leaves: readonly unknown[]): T {
+  checkDef("tree.unflatten", def);
+  if (!Array.isArray(leaves)) {
+    const got = leaves === null || leaves === undefined ? String(leaves) : typeof leaves;
+    throw new TypeError(`tree.unflatten: leaves must be an array, got ${got}`);
+  }
   let pos = 0;
   const go = (d: TreeDef): unknown => {
     switch (d.kind) {
@@ -124,6 +151,7 @@ export function leaves<L = unknown>(t: unknown): L[] {
  * ```
  */
 export function numLeaves(def: TreeDef): number {
+  checkDef("tree.numLeaves", def);
   switch (def.kind) {
     case "leaf":
       return 1;
@@ -145,6 +173,8 @@ export function numLeaves(def: TreeDef): number {
  * ```
  */
 export function sameStructure(a: TreeDef, b: TreeDef): boolean {
+  checkDef("tree.sameStructure", a);
+  checkDef("tree.sameStructure", b);
   if (a.kind !== b.kind) return false;
   if (a.kind === "leaf" || a.kind === "none") return true;
   const bc = (b as typeof a).children;
@@ -167,6 +197,7 @@ export function sameStructure(a: TreeDef, b: TreeDef): boolean {
  * ```
  */
 export function describe(def: TreeDef): string {
+  checkDef("tree.describe", def);
   switch (def.kind) {
     case "leaf":
       return "*";
@@ -194,6 +225,9 @@ export function describe(def: TreeDef): string {
  */
 // deno-lint-ignore no-explicit-any
 export function map<R = any>(f: (...leaves: any[]) => R, t: unknown, ...rest: unknown[]): any {
+  if (typeof f !== "function") {
+    throw new TypeError(`tree.map: f must be a function, got ${f === null ? "null" : typeof f}`);
+  }
   const [first, def] = flatten(t);
   const others = rest.map((r) => {
     const [ls, d] = flatten(r);

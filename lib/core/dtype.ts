@@ -37,6 +37,20 @@ export function allocate(dtype: DType, size: number): TypedArray {
 }
 
 /**
+ * The bytes one element of a dtype takes.
+ *
+ * @example
+ * ```ts
+ * import { itemSize } from "./dtype.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(["float64", "float32", "int32", "bool"].map((d) => itemSize(d as never)), [8, 4, 4, 1]);
+ * ```
+ */
+export function itemSize(dtype: DType): number {
+  return dtype === "float64" ? 8 : dtype === "bool" ? 1 : 4;
+}
+
+/**
  * The dtype a typed array stores (a plain `Uint8Array` is read as `bool`).
  *
  * @example

@@ -13,7 +13,7 @@ import * as lax from "./lax.ts";
 import { BlockCotangent, LinearArg, type Primitive } from "./primitive.ts";
 import { Tensor } from "./tensor.ts";
 import { currentLevel, Trace, Tracer, withTrace } from "./trace.ts";
-import { machinery } from "./transient.ts";
+import { machinery, release } from "./transient.ts";
 
 /** A staged value: known only by its type until the program runs. */
 export class StagingTracer extends Tracer {
@@ -199,7 +199,7 @@ function transposeProgram(
     const passedOn = argCts.some((c) =>
       c === total || (c instanceof BlockCotangent && c.block === total)
     );
-    if (free && owned && !passedOn) total.dispose();
+    if (free && owned && !passedOn) release(total);
   }
   return program.inputs.map((v) => cts.get(v)?.total()[0] ?? null);
 }
@@ -227,14 +227,16 @@ class CotangentSum {
   total(): [Tensor, boolean] {
     if (this.#blocks.length === 0) return [this.#dense!, this.#owned];
     const blocks = assemble(this.#blocks);
-    if (this.#dense === null) return [blocks, true];
+    // A lone block that fills the whole shape is passed on as it is: not made here.
+    const made = this.#blocks.every((b) => b.block !== blocks);
+    if (this.#dense === null) return [blocks, made];
     this.#replace(lax.add(this.#dense, blocks));
-    if (this.#free) blocks.dispose();
+    if (this.#free && made) release(blocks);
     return [this.#dense, true];
   }
 
   #replace(sum: Tensor): void {
-    if (this.#owned && this.#free) this.#dense!.dispose();
+    if (this.#owned && this.#free) release(this.#dense!);
     this.#dense = sum;
     this.#owned = true;
   }

@@ -98,6 +98,13 @@ export const argmax = (x: Tensor, axis: number): Tensor => call("argmax", [x], {
 /** Index of the minimum along an axis (int32). */
 export const argmin = (x: Tensor, axis: number): Tensor => call("argmin", [x], { axis });
 
+/**
+ * A new tensor with `x`'s values: a view of its storage where the backend has views. Public
+ * operations return it where their result would otherwise be their input itself, so that
+ * disposing a result never frees an input.
+ */
+export const view = (x: Tensor): Tensor => call("reshape", [x], { shape: [...x.shape] });
+
 /** Same values, new shape of equal size. */
 export const reshape = (x: Tensor, shape: Shape): Tensor =>
   sameShape(x.shape, shape) ? x : call("reshape", [x], { shape: [...shape] });

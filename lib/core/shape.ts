@@ -1,9 +1,12 @@
 /**
  * Shape arithmetic: sizes, strides, broadcasting and axis normalisation. Every function
- * validates its input and names the calling operation in its error.
+ * validates its input and names the calling operation in its error. This is also the one
+ * place that words the errors of tensors too big to exist or to allocate.
  *
  * @module
  */
+
+import { type DType, itemSize } from "./dtype.ts";
 
 /** A tensor shape: one non-negative integer per dimension. */
 export type Shape = readonly number[];
@@ -75,25 +78,103 @@ export function shapesEqual(a: Shape, b: Shape): boolean {
 }
 
 /**
- * Checks that a value is a valid shape, or throws a TypeError/RangeError naming `op`.
+ * Checks that a value is a valid shape (and, given a dtype, that a tensor of it can exist:
+ * see {@linkcode checkSize}), or throws a TypeError/RangeError naming `op`.
  *
  * @example
  * ```ts
  * import { checkShape } from "./shape.ts";
  * import assert from "node:assert/strict";
  * assert.throws(() => checkShape("zeros", [2, -1]), RangeError);
+ * assert.throws(() => checkShape("zeros", [1e6, 1e6], "float32"), /4000000000000 bytes/);
  * ```
  */
-export function checkShape(op: string, shape: unknown): number[] {
+export function checkShape(op: string, shape: unknown, dtype?: DType): number[] {
   if (!Array.isArray(shape)) {
-    throw new TypeError(`${op}: shape must be an array of integers, got ${String(shape)}`);
+    const got = typeof shape === "string" ? "string" : String(shape);
+    throw new TypeError(`${op}: shape must be an array of integers, got ${got}`);
   }
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
       throw new RangeError(`${op}: invalid shape ${fmt(shape)}: dimensions must be integers >= 0`);
     }
   }
+  if (dtype !== undefined) checkSize(op, shape, dtype);
   return [...shape];
+}
+
+/** The most elements a tensor may have: kernels index elements with 32-bit integers. */
+export const MAX_SIZE: number = 2 ** 31 - 1;
+
+function bytesOf(shape: Shape, dtype: DType): string {
+  const bytes = sizeOf(shape) * itemSize(dtype);
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) [value, unit] = [value / 1024, unit + 1];
+  return unit === 0 ? `${bytes} bytes` : `${bytes} bytes (${value.toFixed(1)} ${units[unit]})`;
+}
+
+/**
+ * Checks that a tensor of `shape` and `dtype` can exist, or throws a RangeError naming `op`,
+ * the shape and the bytes it would take (views count too: an operation on a huge broadcast
+ * view would run element by element for hours).
+ *
+ * @example
+ * ```ts
+ * import { checkSize } from "./shape.ts";
+ * import assert from "node:assert/strict";
+ * assert.throws(
+ *   () => checkSize("zeros", [1e6, 1e6], "float32"),
+ *   /zeros: a float32 tensor of shape \[1000000,1000000\] would take 4000000000000 bytes/,
+ * );
+ * ```
+ */
+export function checkSize(op: string, shape: Shape, dtype: DType): void {
+  if (sizeOf(shape) <= MAX_SIZE) return;
+  throw new RangeError(
+    `${op}: a ${dtype} tensor of shape ${fmt(shape)} would take ${
+      bytesOf(shape, dtype)
+    }; a tensor holds at most ${MAX_SIZE} elements`,
+  );
+}
+
+// How runtimes and backends say that memory ran out.
+const ALLOCATION_FAILED =
+  /allocation failed|heap exhausted|invalid (typed )?array (buffer )?length|out of memory/i;
+
+/**
+ * Runs `allocate`, which makes the storage of a `dtype` tensor of `shape` on `device`, and turns
+ * a failure to get the memory into a RangeError naming `op`, the shape and the bytes.
+ *
+ * @example
+ * ```ts
+ * import { allocating } from "./shape.ts";
+ * import assert from "node:assert/strict";
+ * assert.throws(
+ *   () => allocating("zeros", [2 ** 30], "float64", "cpu", () => new Float64Array(2 ** 40)),
+ *   /zeros: cannot allocate 8589934592 bytes \(8.0 GiB\) for a float64 tensor of shape \[1073741824\] on cpu/,
+ * );
+ * ```
+ */
+export function allocating<T>(
+  op: string,
+  shape: Shape,
+  dtype: DType,
+  device: string,
+  allocate: () => T,
+): T {
+  try {
+    return allocate();
+  } catch (e) {
+    if (!(e instanceof RangeError) || !ALLOCATION_FAILED.test(e.message)) throw e;
+    throw new RangeError(
+      `${op}: cannot allocate ${bytesOf(shape, dtype)} for a ${dtype} tensor of shape ${
+        fmt(shape)
+      } on ${device}: ${e.message}`,
+      { cause: e },
+    );
+  }
 }
 
 /**

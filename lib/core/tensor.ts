@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Aval, type Device, getBackend, initBackend } from "./backend.ts";
+import { type Aval, checkDevice, type Device, getBackend, initBackend } from "./backend.ts";
 import type { DType, TypedArray } from "./dtype.ts";
 import { fmt, type Shape, sizeOf } from "./shape.ts";
 import { formatTensor } from "./_format.ts";
@@ -124,10 +124,9 @@ export class Tensor implements Aval {
           `tensor ${this.describe()} was donated to ${to}, which reused its memory; pass a copy, or do not donate it, to use it after the call`,
         );
       }
+      if (!this.isTracer) throw new TypeError(`tensor ${this.describe()} was disposed`);
       throw new Error(
-        this.isTracer
-          ? `a traced tensor ${this.describe()} has no values; return it from the transformed function instead of reading it`
-          : `tensor ${this.describe()} was disposed`,
+        `a traced tensor ${this.describe()} has no values; return it from the transformed function instead of reading it`,
       );
     }
     return this._buffer;
@@ -246,9 +245,9 @@ export class Tensor implements Aval {
     return this.#readSync("itemBool")[0] !== 0;
   }
 
-  /** A copy on another device. */
+  /** A copy on a device (a new tensor, even on the same device). */
   async to(device: Device): Promise<Tensor> {
-    if (device === this.device) return this;
+    checkDevice("to", device);
     const [data, target] = await Promise.all([this.data(), initBackend(device)]);
     return new Tensor(
       { shape: this.shape, dtype: this.dtype, device },

@@ -8,6 +8,7 @@
  */
 
 import { getBackend, type Params } from "./backend.ts";
+import { allocating, checkSize } from "./shape.ts";
 import type { Primitive } from "./primitive.ts";
 import { Tensor } from "./tensor.ts";
 import { freeingTransients, machinery } from "./transient.ts";
@@ -149,8 +150,21 @@ function raise(trace: Trace, x: Tensor): Tensor {
 function evalPrimitive(prim: Primitive, args: Tensor[], params: Params): Tensor {
   if (prim.impl) return prim.impl(args, params);
   const out = prim.abstractEval(args, params);
-  const buffers = args.map((a) => a.buffer);
-  return new Tensor(out, getBackend(out.device).run(prim.name, buffers, params, out));
+  checkSize(prim.name, out.shape, out.dtype);
+  const buffers = args.map((a, i) => bufferOf(prim.name, a, i));
+  const run = () => getBackend(out.device).run(prim.name, buffers, params, out);
+  return new Tensor(out, allocating(prim.name, out.shape, out.dtype, out.device, run));
+}
+
+// An argument's buffer, or its error (disposed, a leaked tracer) prefixed with the primitive.
+function bufferOf(name: string, arg: Tensor, i: number): unknown {
+  try {
+    return arg.buffer;
+  } catch (e) {
+    if (!(e instanceof Error)) throw e;
+    const Class = e.constructor as ErrorConstructor;
+    throw new Class(`${name}: argument ${i}: ${e.message}`, { cause: e });
+  }
 }
 
 /**

@@ -6,16 +6,26 @@
  * garbage collector: device memory (Wasm heap blocks, GPU buffers) is then reused by the next
  * step rather than piling up until a full collection.
  *
- * Values the user's own code makes inside the transformed function (constants, say) are not
- * transient: only what is made while the machinery runs (inside {@linkcode machinery}) is.
+ * The ownership rule: the machinery frees only what it made itself, and never what user code
+ * can hold. Values the user's own code makes (constants in the transformed function, a value
+ * a custom rule caches) are not transient, since only what is made while the machinery runs
+ * (inside {@linkcode machinery}) is; user callbacks that run inside the machinery (a custom
+ * rule's `fwd` and `bwd`) run through {@linkcode asOwnedByCaller}, which also hands the
+ * tensors they are given over to the user for good.
  *
  * @module
  */
 
-import type { Tensor } from "./tensor.ts";
+/** What the machinery frees: a concrete tensor (this module needs nothing else of one). */
+export interface Disposable {
+  /** Releases the storage now. */
+  dispose(): void;
+}
 
-let made: Tensor[] | null = null;
+let made: Disposable[] | null = null;
 let depth = 0;
+// Tensors user code has been given: it may keep them, so the machinery never frees them.
+const handedOver = new WeakSet<Disposable>();
 
 /**
  * Notes a new concrete tensor (called by the `Tensor` constructor): recorded when the
@@ -28,7 +38,7 @@ let depth = 0;
  * noteTensor(tensor(1)); // outside any transformation: nothing is recorded
  * ```
  */
-export function noteTensor(t: Tensor): void {
+export function noteTensor(t: Disposable): void {
   if (depth > 0 && made !== null) made.push(t);
 }
 
@@ -54,7 +64,9 @@ export function machinery<T>(body: () => T): T {
 /**
  * Runs code that is not the machinery's own (a user's callback, the compiling of a program
  * whose constants outlive the call) inside the machinery: the tensors it makes are never
- * transient, so no transformation frees them.
+ * transient, so no transformation frees them. `handed` are the tensors the code is given (a
+ * custom rule's arguments, residuals and cotangents): it may keep them, so from now on the
+ * machinery never frees them either.
  *
  * @example
  * ```ts
@@ -66,14 +78,41 @@ export function machinery<T>(body: () => T): T {
  * assert.equal(kept.item(), 1); // still alive
  * ```
  */
-export function asOwnedByCaller<T>(body: () => T): T {
-  const outer = depth;
-  depth = 0;
+export function asOwnedByCaller<T>(body: () => T, handed: Iterable<unknown> = []): T {
+  for (const t of handed) if (isDisposable(t)) handedOver.add(t);
+  const [outerDepth, outerMade] = [depth, made];
+  // Nothing made here is noted, not even the results of a freeing call nested inside.
+  [depth, made] = [0, null];
   try {
     return body();
   } finally {
-    depth = outer;
+    [depth, made] = [outerDepth, outerMade];
   }
+}
+
+function isDisposable(x: unknown): x is Disposable {
+  return typeof x === "object" && x !== null && typeof (x as Disposable).dispose === "function";
+}
+
+/**
+ * Disposes a tensor the machinery made, unless user code was given it (see
+ * {@linkcode asOwnedByCaller}): the one way the machinery frees anything.
+ *
+ * @example
+ * ```ts
+ * import { asOwnedByCaller, release } from "./transient.ts";
+ * import { tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const [mine, theirs] = [tensor([1, 2]), tensor([3, 4])];
+ * asOwnedByCaller(() => theirs.sum(), [theirs]);
+ * release(mine);
+ * release(theirs);
+ * assert.throws(() => mine.dataSync(), /disposed/);
+ * assert.deepEqual([...theirs.dataSync()], [3, 4]);
+ * ```
+ */
+export function release(t: Disposable): void {
+  if (!handedOver.has(t)) t.dispose();
 }
 
 /**
@@ -97,10 +136,10 @@ export function asOwnedByCaller<T>(body: () => T): T {
  */
 export function freeTransientsExcept(keep: ReadonlySet<unknown>): void {
   if (made === null) return;
-  const rest: Tensor[] = [];
+  const rest: Disposable[] = [];
   for (const t of made) {
     if (keep.has(t)) rest.push(t);
-    else t.dispose();
+    else release(t);
   }
   made = rest;
 }
@@ -127,7 +166,7 @@ export function freeTransientsExcept(keep: ReadonlySet<unknown>): void {
 export function freeingTransients<T>(body: () => T, results: (value: T) => Iterable<unknown>): T {
   const outer = made;
   made = [];
-  let list: Tensor[];
+  let list: Disposable[];
   let value: T;
   try {
     value = body();
@@ -137,7 +176,7 @@ export function freeingTransients<T>(body: () => T, results: (value: T) => Itera
   }
   const keep = new Set(results(value));
   for (const t of list) {
-    if (!keep.has(t)) t.dispose();
+    if (!keep.has(t)) release(t);
     else outer?.push(t);
   }
   return value;

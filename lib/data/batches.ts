@@ -4,6 +4,7 @@
  * @module
  */
 
+import { checkBoolean, checkInteger, checkOptions } from "./_checks.ts";
 import { fmt } from "../core/shape.ts";
 import { Tensor } from "../core/tensor.ts";
 import { arange } from "../ops/creation.ts";
@@ -35,11 +36,14 @@ export interface BatchOptions {
  * assert.deepEqual(sizes, [4, 4, 2]);
  * ```
  */
-export function* batches<T>(dataset: T, batchSize: number, opts: BatchOptions = {}): Generator<T> {
-  const { shuffle = true, dropLast = false } = opts;
-  if (!Number.isInteger(batchSize) || batchSize <= 0) {
+export function batches<T>(dataset: T, batchSize: number, opts: BatchOptions = {}): Generator<T> {
+  const { shuffle = true, dropLast = false } = checkOptions("batches", opts);
+  checkInteger("batches", "batchSize", batchSize);
+  if (batchSize <= 0) {
     throw new RangeError(`data.batches: batchSize must be a positive integer, got ${batchSize}`);
   }
+  checkBoolean("batches", "shuffle", shuffle);
+  checkBoolean("batches", "dropLast", dropLast);
   const leaves = tree.leaves(dataset);
   if (leaves.length === 0 || leaves.some((l) => !(l instanceof Tensor) || l.ndim === 0)) {
     throw new TypeError(
@@ -58,7 +62,19 @@ export function* batches<T>(dataset: T, batchSize: number, opts: BatchOptions = 
       "data.batches: shuffling needs a key: pass { key } (or { shuffle: false })",
     );
   }
+  const key: unknown = opts.key;
+  const isKey = Array.isArray(key) && key.length === 2 &&
+    key.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff);
+  if (shuffle && !isKey) {
+    throw new TypeError("data.batches: expected a key (two uint32 words) from random.key()");
+  }
+  // Checked and ordered now, so that bad input fails at the call, not at the first batch.
   const order = shuffle ? permutation(opts.key!, n) : arange(n);
+  return epoch(dataset, order, batchSize, dropLast);
+}
+
+function* epoch<T>(dataset: T, order: Tensor, batchSize: number, dropLast: boolean): Generator<T> {
+  const n = order.shape[0];
   for (let start = 0; start < n; start += batchSize) {
     const size = Math.min(batchSize, n - start);
     if (size < batchSize && dropLast) return;

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { checkInteger, checkOptions } from "./_checks.ts";
 import { key, split } from "../random/mod.ts";
 import { Vocab } from "./vocab.ts";
 
@@ -63,15 +64,9 @@ function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
 
-function checkOptions(op: string, opts: Seq2SeqOptions): { n: number; seed: number } {
-  const { n = 50000, seed = 0 } = opts;
-  if (!Number.isSafeInteger(n) || n < 0) {
-    throw new RangeError(`data.${op}: n must be an integer >= 0, got ${n}`);
-  }
-  if (!Number.isSafeInteger(seed)) {
-    throw new RangeError(`data.${op}: seed must be a safe integer, got ${seed}`);
-  }
-  return { n, seed };
+function checkSizes(op: string, opts: Seq2SeqOptions): { n: number; seed: number } {
+  const { n = 50000, seed = 0 } = checkOptions(op, opts);
+  return { n: checkInteger(op, "n", n, 0), seed: checkInteger(op, "seed", seed) };
 }
 
 function splitPairs(questions: string[], answers: string[], vocab: Vocab): Seq2SeqDataset {
@@ -201,7 +196,7 @@ function days(): DayTable {
  * ```
  */
 export function dates(opts: Seq2SeqOptions = {}): Seq2SeqDataset {
-  const { n, seed } = checkOptions("dates", opts);
+  const { n, seed } = checkSizes("dates", opts);
   const table = days();
   const possible = table.distinct;
   if (n > possible) {
@@ -246,7 +241,7 @@ export function dates(opts: Seq2SeqOptions = {}): Seq2SeqDataset {
  * ```
  */
 export function addition(opts: Seq2SeqOptions = {}): Seq2SeqDataset {
-  const { n, seed } = checkOptions("addition", opts);
+  const { n, seed } = checkSizes("addition", opts);
   const possible = 1000 * 1000;
   if (n > possible) {
     throw new RangeError(`data.addition: n = ${n} exceeds the ${possible} distinct problems`);

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { checkBoolean, checkInteger, checkOptions } from "./_checks.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { tensor } from "../ops/creation.ts";
 import { key, normal, permutation, split, uniform } from "../random/mod.ts";
@@ -30,7 +31,8 @@ export interface Labeled {
  * ```
  */
 export function spiral(opts: { train?: boolean } = {}): Labeled {
-  const { train = true } = opts;
+  const { train = true } = checkOptions("spiral", opts);
+  checkBoolean("spiral", "train", train);
   const perClass = 100;
   const classes = 3;
   const n = perClass * classes;
@@ -72,7 +74,9 @@ export interface Regression {
  * ```
  */
 export function sine(opts: { n?: number; seed?: number } = {}): Regression {
-  const { n = 100, seed = 0 } = opts;
+  const { n = 100, seed = 0 } = checkOptions("sine", opts);
+  checkInteger("sine", "n", n, 0);
+  checkInteger("sine", "seed", seed);
   const [kx, kn] = split(key(seed));
   const x = uniform(kx, [n, 1]);
   const y = x.mul(2 * Math.PI).sin().add(uniform(kn, [n, 1]));

@@ -3,22 +3,35 @@
 import { type Device, getDefaultDevice } from "../core/backend.ts";
 import { type DType, isFloat, promoteTypes, type PromotionInput } from "../core/dtype.ts";
 import * as lax from "../core/lax.ts";
-import { broadcastShapes, fmt } from "../core/shape.ts";
+import { broadcastShapes, checkSize, fmt } from "../core/shape.ts";
 import { Tensor, type TensorLike } from "../core/tensor.ts";
 
 /** Rejects anything that is not a tensor, number or boolean. */
 export function checkTensorLike(op: string, x: unknown, what = "argument"): TensorLike {
   if (x instanceof Tensor || typeof x === "number" || typeof x === "boolean") return x;
-  const kind = Array.isArray(x) ? "an array (wrap it with tensor())" : typeof x;
+  const kind = Array.isArray(x) ? "an array (wrap it with tensor())" : kindOf(x);
   throw new TypeError(`${op}: ${what} must be a Tensor or a number, got ${kind}`);
 }
 
 /** Rejects anything that is not a tensor. */
 export function checkTensor(op: string, x: unknown, what = "argument"): Tensor {
   if (x instanceof Tensor) return x;
-  throw new TypeError(
-    `${op}: ${what} must be a Tensor, got ${Array.isArray(x) ? "an array" : typeof x}`,
-  );
+  throw new TypeError(`${op}: ${what} must be a Tensor, got ${kindOf(x)}`);
+}
+
+/** What a value is, for messages: `an array`, `null`, `string`. */
+export function kindOf(x: unknown): string {
+  if (x instanceof Tensor) return `a tensor ${x.describe()}`;
+  if (Array.isArray(x)) return "an array";
+  return x === null ? "null" : typeof x;
+}
+
+/**
+ * `result`, or a new tensor with its values when it is one of the operation's `inputs`: no
+ * operation returns its input, so disposing a result never frees what the caller passed in.
+ */
+export function fresh(result: Tensor, ...inputs: Tensor[]): Tensor {
+  return inputs.includes(result) ? lax.view(result) : result;
 }
 
 function promotionType(x: TensorLike): PromotionInput {
@@ -73,6 +86,7 @@ export function coerce(
     if (big !== undefined) throw new RangeError(`${op}: the number ${big} does not fit in int32`);
   }
   const shape = broadcastShapes(op, ...args.map((a) => (a instanceof Tensor ? a.shape : [])));
+  checkSize(op, shape, dtype);
   return args.map((a) => lax.broadcast(asTensor(a, dtype, device), shape));
 }
 

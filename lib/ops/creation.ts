@@ -4,12 +4,13 @@
  * @module
  */
 
-import { type Device, getDefaultDevice } from "../core/backend.ts";
-import { allocate, type DType, dtypeOfArray, isDType, type TypedArray } from "../core/dtype.ts";
+import { checkDevice, type Device, getDefaultDevice } from "../core/backend.ts";
+import { allocate, type DType, isDType, type TypedArray } from "../core/dtype.ts";
 import * as lax from "../core/lax.ts";
-import { checkShape, fmt, sizeOf } from "../core/shape.ts";
+import { allocating, checkShape, fmt, sizeOf } from "../core/shape.ts";
 import { type NestedArray, Tensor } from "../core/tensor.ts";
-import { checkTensor } from "./_coerce.ts";
+import { checkTensor, fresh, kindOf } from "./_coerce.ts";
+import { astype } from "./elementwise.ts";
 
 /** Where and as what a new tensor is created. */
 export interface CreateOptions {
@@ -19,6 +20,18 @@ export interface CreateOptions {
   device?: Device;
 }
 
+/**
+ * The typed arrays `tensor` reads: each dtype's own array, and the other integer arrays
+ * (read as int32; a plain `Uint8Array` is read as bool).
+ */
+export type InputArray =
+  | TypedArray
+  | Int8Array
+  | Int16Array
+  | Uint16Array
+  | Uint32Array
+  | Uint8ClampedArray;
+
 /** Options of `tensor`: a shape is needed for flat typed-array data. */
 export interface TensorOptions extends CreateOptions {
   /** The shape of flat data (default: its length as a vector). */
@@ -26,27 +39,110 @@ export interface TensorOptions extends CreateOptions {
 }
 
 function resolve(op: string, opts: CreateOptions | undefined, fallback: DType): [DType, Device] {
+  if (opts !== undefined && (typeof opts !== "object" || opts === null)) {
+    throw new TypeError(`${op}: options must be an object, got ${kindOf(opts)}`);
+  }
   const dtype = opts?.dtype ?? fallback;
   if (!isDType(dtype)) {
     throw new TypeError(
       `${op}: unknown dtype ${JSON.stringify(dtype)}; expected float32, float64, int32 or bool`,
     );
   }
-  return [dtype, opts?.device ?? getDefaultDevice()];
+  const device = opts?.device === undefined ? getDefaultDevice() : checkDevice(op, opts.device);
+  return [dtype, device];
 }
 
-function make(data: TypedArray, shape: readonly number[], device: Device): Tensor {
-  return lax.fromArray(data, shape, device);
+// A new tensor of `shape`, its storage allocated and then filled by `fill`.
+function make(
+  op: string,
+  dtype: DType,
+  shape: readonly number[],
+  device: Device,
+  fill: (data: TypedArray) => void,
+): Tensor {
+  checkShape(op, shape, dtype);
+  return allocating(op, shape, dtype, device, () => {
+    const data = allocate(dtype, sizeOf(shape));
+    fill(data);
+    return lax.fromArray(data, shape, device);
+  });
 }
 
-function castArray(data: ArrayLike<number>, dtype: DType): TypedArray {
-  const out = allocate(dtype, data.length);
-  if (dtype === "bool") { for (let i = 0; i < data.length; i++) out[i] = data[i] ? 1 : 0; }
-  else out.set(data);
-  return out;
+// A number that must fit `dtype`: int32 takes it truncated toward zero, and one out of range
+// (or NaN) is an error, not a wrap.
+function checkFits(op: string, v: number, dtype: DType, at = ""): void {
+  if (dtype !== "int32" || (v > -2147483649 && v < 2147483648)) return;
+  throw new RangeError(`${op}: the value ${v}${at} does not fit in int32 (a float dtype holds it)`);
+}
+
+// Copies JS values into a dtype's array: to bool as `!= 0` (NaN is true, as in NumPy), to
+// int32 truncated toward zero, where a value that does not fit is an error, not a wrap.
+function cast(op: string, values: ArrayLike<number>, dtype: DType, out: TypedArray): void {
+  if (dtype === "bool") {
+    for (let i = 0; i < values.length; i++) out[i] = values[i] !== 0 ? 1 : 0;
+    return;
+  }
+  if (dtype === "int32" && !(values instanceof Int32Array)) {
+    for (let i = 0; i < values.length; i++) checkFits(op, values[i], dtype, ` at index ${i}`);
+  }
+  out.set(values);
+}
+
+// The dtype a typed array is read as when no dtype is asked for.
+function dtypeOfInput(data: ArrayBufferView): DType {
+  if (data instanceof Float32Array) return "float32";
+  if (data instanceof Float64Array) return "float64";
+  if (data instanceof Uint8Array) return "bool";
+  const integers = [Int32Array, Int16Array, Int8Array, Uint16Array, Uint32Array, Uint8ClampedArray];
+  if (integers.some((type) => data instanceof type)) return "int32";
+  if (data.constructor.name === "Float16Array") return "float32";
+  throw new TypeError(
+    `tensor: cannot read a ${data.constructor.name}; pass a float, integer or Uint8Array (bool) typed array`,
+  );
+}
+
+function fromTyped(data: ArrayBufferView, opts: TensorOptions | undefined): Tensor {
+  const [dtype, device] = resolve("tensor", opts, dtypeOfInput(data));
+  const values = data as unknown as ArrayLike<number>;
+  if (data instanceof Uint8Array && opts?.dtype === undefined) {
+    const i = (data as Uint8Array).findIndex((v) => v > 1);
+    if (i >= 0) {
+      throw new RangeError(
+        `tensor: a Uint8Array is read as bool (0 or 1), but it holds ${
+          values[i]
+        } at index ${i}; pass { dtype: "int32" } to read bytes`,
+      );
+    }
+  }
+  const shape = opts?.shape ? checkShape("tensor", opts.shape) : [values.length];
+  if (sizeOf(shape) !== values.length) {
+    throw new RangeError(`tensor: ${values.length} values do not fill shape ${fmt(shape)}`);
+  }
+  return make("tensor", dtype, shape, device, (out) => cast("tensor", values, dtype, out));
+}
+
+// An existing tensor as `tensor(x, opts)` asks: always a new tensor, never `x` itself.
+function fromTensor(x: Tensor, opts: TensorOptions | undefined): Tensor {
+  const [dtype, device] = resolve("tensor", opts, x.dtype);
+  if (device !== x.device && opts?.device !== undefined) {
+    throw new TypeError(
+      `tensor: cannot move a tensor from ${x.device} to ${device} here; use \`await x.to("${device}")\``,
+    );
+  }
+  if (opts?.shape !== undefined) {
+    throw new TypeError(
+      "tensor: a shape option applies to flat data, not to a tensor; use reshape",
+    );
+  }
+  return fresh(astype(x, dtype), x);
 }
 
 function inferShape(data: NestedArray): number[] {
+  if (!Array.isArray(data) && typeof data !== "number" && typeof data !== "boolean") {
+    throw new TypeError(
+      `tensor: expected a number, a boolean, nested arrays or a typed array, got ${kindOf(data)}`,
+    );
+  }
   const shape: number[] = [];
   let level: NestedArray = data;
   while (Array.isArray(level)) {
@@ -88,7 +184,10 @@ function flattenNested(data: NestedArray, shape: number[]): { values: number[]; 
 /**
  * A tensor from a number, a boolean, nested arrays, or a typed array (with `shape`). Numbers
  * default to float32 (also when mixed with booleans), booleans alone to bool, typed arrays to
- * their own type.
+ * their own type (other integer arrays to int32; a plain `Uint8Array` is bool and must hold
+ * only 0 and 1). Into int32, numbers are truncated toward zero, and one that does not fit
+ * (or NaN) is a RangeError rather than a wrapped value; into bool, any number but 0 (NaN too)
+ * is true. A tensor gives a new tensor (converted as `astype` converts).
  *
  * @example
  * ```ts
@@ -100,19 +199,11 @@ function flattenNested(data: NestedArray, shape: number[]): { values: number[]; 
  * ```
  */
 export function tensor(
-  data: NestedArray | TypedArray | Tensor,
+  data: NestedArray | InputArray | Tensor,
   opts?: TensorOptions,
 ): Tensor {
-  if (data instanceof Tensor) return opts?.dtype ? lax.convert(data, opts.dtype) : data;
-  if (ArrayBuffer.isView(data)) {
-    const typed = data as TypedArray;
-    const [dtype, device] = resolve("tensor", opts, dtypeOfArray(typed));
-    const shape = opts?.shape ? checkShape("tensor", opts.shape) : [typed.length];
-    if (sizeOf(shape) !== typed.length) {
-      throw new RangeError(`tensor: ${typed.length} values do not fill shape ${fmt(shape)}`);
-    }
-    return make(castArray(typed, dtype), shape, device);
-  }
+  if (data instanceof Tensor) return fromTensor(data, opts);
+  if (ArrayBuffer.isView(data)) return fromTyped(data, opts);
   const shape = inferShape(data);
   const { values, allBool } = flattenNested(data, shape);
   const bool = allBool && values.length > 0;
@@ -121,7 +212,7 @@ export function tensor(
   if (sizeOf(target) !== values.length) {
     throw new RangeError(`tensor: ${values.length} values do not fill shape ${fmt(target)}`);
   }
-  return make(castArray(values, dtype), target, device);
+  return make("tensor", dtype, target, device, (out) => cast("tensor", values, dtype, out));
 }
 
 /**
@@ -150,13 +241,13 @@ function filled(
 ): Tensor {
   const s = checkShape(op, shape);
   if (typeof value !== "number" && typeof value !== "boolean") {
-    throw new TypeError(`${op}: value must be a number or a boolean, got ${typeof value}`);
+    throw new TypeError(`${op}: value must be a number or a boolean, got ${kindOf(value)}`);
   }
   const fallback: DType = typeof value === "boolean" ? "bool" : "float32";
   const [dtype, device] = resolve(op, opts, fallback);
-  const data = allocate(dtype, sizeOf(s));
-  data.fill(Number(value));
-  return make(data, s, device);
+  const v = Number(value);
+  checkFits(op, v, dtype);
+  return make(op, dtype, s, device, (data) => data.fill(dtype === "bool" ? Number(v !== 0) : v));
 }
 
 /**
@@ -237,18 +328,26 @@ export function onesLike(x: Tensor, opts?: CreateOptions): Tensor {
  */
 export function arange(start: number, stop?: number, step = 1, opts?: CreateOptions): Tensor {
   if (stop === undefined) [start, stop] = [0, start];
-  for (const v of [start, stop, step]) {
-    if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw new TypeError(`arange: arguments must be finite numbers, got ${v}`);
-    }
-  }
+  finiteNumbers("arange", "arguments", [start, stop, step]);
   if (step === 0) throw new RangeError("arange: step must not be zero");
   const integral = [start, stop, step].every(Number.isInteger);
   const [dtype, device] = resolve("arange", opts, integral ? "int32" : "float32");
   const n = Math.max(0, Math.ceil((stop - start) / step));
-  const data = allocate(dtype, n);
-  for (let i = 0; i < n; i++) data[i] = start + i * step;
-  return make(data, [n], device);
+  checkShape("arange", [n], dtype);
+  if (n > 0) [start, start + (n - 1) * step].forEach((v) => checkFits("arange", v, dtype));
+  return make("arange", dtype, [n], device, (data) => {
+    for (let i = 0; i < n; i++) data[i] = start + i * step;
+  });
+}
+
+// Numbers that must be finite: a TypeError for another kind, a RangeError for NaN or ±inf.
+function finiteNumbers(op: string, what: string, values: unknown[]): void {
+  for (const v of values) {
+    if (typeof v !== "number") {
+      throw new TypeError(`${op}: ${what} must be numbers, got ${kindOf(v)}`);
+    }
+    if (!Number.isFinite(v)) throw new RangeError(`${op}: ${what} must be finite, got ${v}`);
+  }
 }
 
 /**
@@ -262,19 +361,24 @@ export function arange(start: number, stop?: number, step = 1, opts?: CreateOpti
  * ```
  */
 export function linspace(start: number, stop: number, num: number, opts?: CreateOptions): Tensor {
-  for (const v of [start, stop]) {
-    if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw new TypeError(`linspace: start and stop must be finite numbers, got ${v}`);
-    }
-  }
-  if (!Number.isInteger(num) || num < 0) {
-    throw new RangeError(`linspace: num must be an integer >= 0, got ${num}`);
-  }
+  finiteNumbers("linspace", "start and stop", [start, stop]);
+  count("linspace", "num", num);
   const [dtype, device] = resolve("linspace", opts, "float32");
-  const data = allocate(dtype, num);
+  [start, stop].forEach((v) => checkFits("linspace", v, dtype));
   const step = num > 1 ? (stop - start) / (num - 1) : 0;
-  for (let i = 0; i < num; i++) data[i] = i === num - 1 && num > 1 ? stop : start + i * step;
-  return make(data, [num], device);
+  return make("linspace", dtype, [num], device, (data) => {
+    for (let i = 0; i < num; i++) data[i] = i === num - 1 && num > 1 ? stop : start + i * step;
+  });
+}
+
+// A count argument: a TypeError for another kind, a RangeError for a fraction or a negative.
+function count(op: string, name: string, n: unknown): void {
+  if (typeof n !== "number") {
+    throw new TypeError(`${op}: ${name} must be an integer, got ${kindOf(n)}`);
+  }
+  if (!Number.isInteger(n) || n < 0) {
+    throw new RangeError(`${op}: ${name} must be an integer >= 0, got ${n}`);
+  }
 }
 
 /**
@@ -288,11 +392,9 @@ export function linspace(start: number, stop: number, num: number, opts?: Create
  * ```
  */
 export function eye(n: number, opts?: CreateOptions): Tensor {
-  if (!Number.isInteger(n) || n < 0) {
-    throw new RangeError(`eye: n must be an integer >= 0, got ${n}`);
-  }
+  count("eye", "n", n);
   const [dtype, device] = resolve("eye", opts, "float32");
-  const data = allocate(dtype, n * n);
-  for (let i = 0; i < n; i++) data[i * n + i] = 1;
-  return make(data, [n, n], device);
+  return make("eye", dtype, [n, n], device, (data) => {
+    for (let i = 0; i < n; i++) data[i * n + i] = 1;
+  });
 }

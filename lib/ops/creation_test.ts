@@ -177,7 +177,8 @@ Deno.test("arange", async (t) => {
   });
   await t.step("bad arguments", () => {
     assert.throws(() => nb.arange(0, 3, 0), RangeError);
-    assert.throws(() => nb.arange(Infinity), TypeError);
+    assert.throws(() => nb.arange(Infinity), RangeError); // a number, but not a finite one
+    assert.throws(() => nb.arange("3" as never), TypeError);
   });
 });
 

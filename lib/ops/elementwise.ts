@@ -9,7 +9,7 @@ import { type DType, isDType, isFloat } from "../core/dtype.ts";
 import * as lax from "../core/lax.ts";
 import { broadcastShapes } from "../core/shape.ts";
 import type { Tensor, TensorLike } from "../core/tensor.ts";
-import { checkTensor, coerce } from "./_coerce.ts";
+import { checkTensor, coerce, commonDevice, fresh } from "./_coerce.ts";
 
 const binary =
   (name: string, prim: (x: Tensor, y: Tensor) => Tensor, float = false) =>
@@ -353,6 +353,7 @@ export function relu(x: TensorLike): Tensor {
  */
 export function where(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor {
   const [c] = coerce("where", [cond]);
+  commonDevice("where", [c, a, b]);
   const [x, y] = coerce("where", [a, b]);
   const shape = broadcastShapes("where", c.shape, x.shape);
   return lax.select(
@@ -378,14 +379,16 @@ export function clip(x: TensorLike, lo: TensorLike, hi: TensorLike): Tensor {
 }
 
 /**
- * Converts to another dtype (float to int truncates toward zero; to bool tests `!= 0`).
+ * Converts to another dtype, always as a new tensor. Float to int32 truncates toward zero and
+ * saturates as JAX does: values beyond the int32 range become its ends, NaN becomes 0. To bool
+ * tests `!= 0` (NaN is true).
  *
  * @example
  * ```ts
  * import { astype, tensor } from "@nabla/nabla";
  * import assert from "node:assert/strict";
- * const y = astype(tensor([1.7, -1.7]), "int32");
- * assert.deepEqual([y.dtype, await y.toArray()], ["int32", [1, -1]]);
+ * const y = astype(tensor([1.7, -1.7, 3e9, NaN]), "int32");
+ * assert.deepEqual([y.dtype, await y.toArray()], ["int32", [1, -1, 2147483647, 0]]);
  * ```
  */
 export function astype(x: Tensor, dtype: DType): Tensor {
@@ -395,7 +398,17 @@ export function astype(x: Tensor, dtype: DType): Tensor {
       `astype: unknown dtype ${JSON.stringify(dtype)}; expected float32, float64, int32 or bool`,
     );
   }
-  return lax.convert(x, dtype);
+  if (dtype === "int32" && isFloat(x.dtype)) return saturatingInt32(x);
+  return fresh(lax.convert(x, dtype), x);
+}
+
+// Float to int32 with JAX's saturation (a plain conversion wraps out-of-range values).
+function saturatingInt32(x: Tensor): Tensor {
+  const bound = (v: number) => lax.fullLike(x, v);
+  const int = (v: number) => lax.full(x.shape, v, "int32", x.device);
+  const inRange = lax.select(lax.ne(x, x), int(0), lax.convert(x, "int32"));
+  const high = lax.select(lax.ge(x, bound(2 ** 31)), int(2 ** 31 - 1), inRange);
+  return lax.select(lax.le(x, bound(-(2 ** 31))), int(-(2 ** 31)), high);
 }
 
 /**
@@ -410,5 +423,5 @@ export function astype(x: Tensor, dtype: DType): Tensor {
  */
 export function stopGradient(x: Tensor): Tensor {
   checkTensor("stopGradient", x);
-  return isFloat(x.dtype) ? lax.stopGradient(x) : x;
+  return isFloat(x.dtype) ? lax.stopGradient(x) : lax.view(x);
 }

@@ -7,9 +7,9 @@
  */
 
 import * as lax from "../core/lax.ts";
-import { broadcastShapes, fmt, normalizeAxis, stridesOf } from "../core/shape.ts";
+import { broadcastShapes, checkSize, fmt, normalizeAxis, stridesOf } from "../core/shape.ts";
 import { Tensor, type TensorLike } from "../core/tensor.ts";
-import { checkIndices, checkTensor } from "./_coerce.ts";
+import { checkIndices, checkTensor, kindOf } from "./_coerce.ts";
 
 function indexTensor(op: string, indices: TensorLike | number[], device: Tensor["device"]): Tensor {
   if (indices instanceof Tensor) {
@@ -85,7 +85,12 @@ function flatPositions(indices: Tensor[], shape: readonly number[]): Tensor {
  */
 export function gather(x: Tensor, indices: (Tensor | number[])[]): Tensor {
   checkTensor("gather", x);
-  if (!Array.isArray(indices) || indices.length === 0 || indices.length > x.ndim) {
+  if (!Array.isArray(indices)) {
+    throw new TypeError(
+      `gather: indices must be an array of index tensors, got ${kindOf(indices)}`,
+    );
+  }
+  if (indices.length === 0 || indices.length > x.ndim) {
     throw new RangeError(
       `gather: needs between 1 and ${x.ndim} index tensors for shape ${fmt(x.shape)}`,
     );
@@ -145,11 +150,15 @@ export function takeAlongAxis(x: Tensor, indices: Tensor, axis: number): Tensor 
  */
 export function oneHot(labels: Tensor, numClasses: number): Tensor {
   checkTensor("oneHot", labels);
+  if (typeof numClasses !== "number") {
+    throw new TypeError(`oneHot: numClasses must be an integer, got ${kindOf(numClasses)}`);
+  }
   if (!Number.isInteger(numClasses) || numClasses < 0) {
     throw new RangeError(`oneHot: numClasses must be an integer >= 0, got ${numClasses}`);
   }
   const idx = checkIndices("oneHot", labels);
   const shape = [...idx.shape, numClasses];
+  checkSize("oneHot", shape, "float32");
   const classes = lax.iota(shape, idx.ndim, "int32", idx.device);
   const expanded = lax.broadcast(lax.reshape(idx, [...idx.shape, 1]), shape);
   return lax.convert(lax.eq(expanded, classes), "float32");

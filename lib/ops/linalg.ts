@@ -6,7 +6,7 @@
  */
 
 import * as lax from "../core/lax.ts";
-import { broadcastShapes, fmt } from "../core/shape.ts";
+import { broadcastShapes, checkSize, fmt } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { checkTensor, commonDevice, resultType } from "./_coerce.ts";
 
@@ -52,6 +52,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const batch = batchShape(x2.shape.slice(0, -2), y2.shape.slice(0, -2), a, b);
   const m = x2.shape[x2.ndim - 2];
   const n = y2.shape[y2.ndim - 1];
+  checkSize("matmul", [...batch, m, n], x.dtype);
   const out = lax.matmul(lax.broadcast(x2, [...batch, m, k]), lax.broadcast(y2, [...batch, k, n]));
   const shape = [...batch, ...(x.ndim === 1 ? [] : [m]), ...(y.ndim === 1 ? [] : [n])];
   return lax.reshape(out, shape);
@@ -117,6 +118,7 @@ function broadcastPair(x: Tensor, y: Tensor): [Tensor, Tensor] {
 export function outer(a: Tensor, b: Tensor): Tensor {
   const [x, y] = operands("outer", a, b);
   const shape = [x.size, y.size];
+  checkSize("outer", shape, x.dtype);
   return lax.mul(
     lax.broadcast(lax.reshape(x, [x.size, 1]), shape),
     lax.broadcast(lax.reshape(y, [1, y.size]), shape),

@@ -9,7 +9,7 @@ import { isFloat } from "../core/dtype.ts";
 import * as lax from "../core/lax.ts";
 import { fmt, normalizeAxes, normalizeAxis } from "../core/shape.ts";
 import type { ReduceOptions, Tensor } from "../core/tensor.ts";
-import { checkTensor } from "./_coerce.ts";
+import { checkTensor, fresh } from "./_coerce.ts";
 
 function prepare(op: string, x: Tensor, opts: ReduceOptions | undefined) {
   checkTensor(op, x);
@@ -36,7 +36,7 @@ const asFloat = (x: Tensor) => (isFloat(x.dtype) ? x : lax.convert(x, "float32")
  */
 export function sum(x: Tensor, opts?: ReduceOptions): Tensor {
   const { axes, keep } = prepare("sum", x, opts);
-  return keep(lax.reduceSum(asArith(x), axes));
+  return fresh(keep(lax.reduceSum(asArith(x), axes)), x);
 }
 
 /**
@@ -64,7 +64,7 @@ function extremum(op: "max" | "min", x: Tensor, opts: ReduceOptions | undefined)
     );
   }
   const y = asArith(x);
-  return keep(op === "max" ? lax.reduceMax(y, axes) : lax.reduceMin(y, axes));
+  return fresh(keep(op === "max" ? lax.reduceMax(y, axes) : lax.reduceMin(y, axes)), x);
 }
 
 /**
@@ -107,7 +107,7 @@ export function min(x: Tensor, opts?: ReduceOptions): Tensor {
  */
 export function prod(x: Tensor, opts?: ReduceOptions): Tensor {
   const { axes, keep } = prepare("prod", x, opts);
-  return keep(lax.reduceProd(asArith(x), axes));
+  return fresh(keep(lax.reduceProd(asArith(x), axes)), x);
 }
 
 function argExtremum(

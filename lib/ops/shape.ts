@@ -6,9 +6,9 @@
  */
 
 import * as lax from "../core/lax.ts";
-import { checkShape, fmt, normalizeAxes, normalizeAxis, sizeOf } from "../core/shape.ts";
+import { checkShape, checkSize, fmt, normalizeAxes, normalizeAxis, sizeOf } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
-import { checkTensor, commonDevice, resultType } from "./_coerce.ts";
+import { checkTensor, commonDevice, fresh, kindOf, resultType } from "./_coerce.ts";
 
 /**
  * The same values in a new shape; one dimension may be `-1` (inferred).
@@ -23,7 +23,7 @@ import { checkTensor, commonDevice, resultType } from "./_coerce.ts";
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   checkTensor("reshape", x);
   if (!Array.isArray(shape)) {
-    throw new TypeError(`reshape: shape must be an array, got ${typeof shape}`);
+    throw new TypeError(`reshape: shape must be an array, got ${kindOf(shape)}`);
   }
   const holes = shape.filter((d) => d === -1).length;
   const known = shape.filter((d) => d !== -1);
@@ -39,7 +39,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
     out = shape.map((d) => (d === -1 ? x.size / knownSize : d));
   }
   if (sizeOf(out) !== x.size) throw bad();
-  return lax.reshape(x, out);
+  return fresh(lax.reshape(x, out), x);
 }
 
 /**
@@ -55,7 +55,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 export function transpose(x: Tensor, axes?: readonly number[]): Tensor {
   checkTensor("transpose", x);
   if (axes !== undefined && !Array.isArray(axes)) {
-    throw new TypeError(`transpose: axes must be an array of integers, got ${typeof axes}`);
+    throw new TypeError(`transpose: axes must be an array of integers, got ${kindOf(axes)}`);
   }
   const perm = axes === undefined
     ? x.shape.map((_, i) => x.ndim - 1 - i)
@@ -67,7 +67,7 @@ export function transpose(x: Tensor, axes?: readonly number[]): Tensor {
       }`,
     );
   }
-  return lax.transpose(x, perm);
+  return fresh(lax.transpose(x, perm), x);
 }
 
 /**
@@ -108,7 +108,7 @@ export function squeeze(x: Tensor, axis?: number | number[]): Tensor {
       );
     }
   }
-  return lax.reshape(x, x.shape.filter((_, i) => !axes.includes(i)));
+  return fresh(lax.reshape(x, x.shape.filter((_, i) => !axes.includes(i))), x);
 }
 
 /**
@@ -123,19 +123,20 @@ export function squeeze(x: Tensor, axis?: number | number[]): Tensor {
  */
 export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   checkTensor("broadcastTo", x);
-  const target = checkShape("broadcastTo", shape);
+  const target = checkShape("broadcastTo", shape, x.dtype);
   const ok = x.ndim <= target.length &&
     x.shape.every((d, i) => d === 1 || d === target[target.length - x.ndim + i]);
   if (!ok) {
     throw new RangeError(`broadcastTo: cannot broadcast shape ${fmt(x.shape)} to ${fmt(target)}`);
   }
-  return lax.broadcast(x, target);
+  return fresh(lax.broadcast(x, target), x);
 }
 
 function joinable(op: string, xs: readonly Tensor[]): Tensor[] {
-  if (!Array.isArray(xs) || xs.length === 0) {
-    throw new RangeError(`${op}: needs a non-empty array of tensors`);
+  if (!Array.isArray(xs)) {
+    throw new TypeError(`${op}: needs a non-empty array of tensors, got ${kindOf(xs)}`);
   }
+  if (xs.length === 0) throw new RangeError(`${op}: needs a non-empty array of tensors`);
   xs.forEach((x, i) => checkTensor(op, x, `element ${i}`));
   commonDevice(op, xs);
   const dtype = resultType(xs);
@@ -166,7 +167,7 @@ export function concat(xs: Tensor[], axis = 0): Tensor {
       );
     }
   }
-  return lax.concat(ts, a);
+  return fresh(lax.concat(ts, a), ...xs);
 }
 
 /**
@@ -227,7 +228,7 @@ export function split(x: Tensor, sections: number | number[], axis = 0): Tensor[
     const start = Math.min(edges[i], end);
     const begin = x.shape.map((_, d) => (d === a ? start : 0));
     const size = x.shape.map((dim, d) => (d === a ? end - start : dim));
-    return lax.slice(x, begin, size);
+    return fresh(lax.slice(x, begin, size), x);
   });
 }
 
@@ -264,7 +265,7 @@ export function slice(x: Tensor, begin: readonly number[], size: readonly number
       );
     }
   });
-  return lax.slice(x, begin, sizes);
+  return fresh(lax.slice(x, begin, sizes), x);
 }
 
 /**
@@ -279,7 +280,12 @@ export function slice(x: Tensor, begin: readonly number[], size: readonly number
  */
 export function pad(x: Tensor, widths: readonly (readonly [number, number])[], value = 0): Tensor {
   checkTensor("pad", x);
-  const ok = Array.isArray(widths) && widths.length === x.ndim &&
+  if (!Array.isArray(widths)) {
+    throw new TypeError(
+      `pad: widths must be an array of [before, after] pairs, got ${kindOf(widths)}`,
+    );
+  }
+  const ok = widths.length === x.ndim &&
     widths.every((w) =>
       Array.isArray(w) && w.length === 2 && w.every((v) => Number.isInteger(v) && v >= 0)
     );
@@ -291,7 +297,11 @@ export function pad(x: Tensor, widths: readonly (readonly [number, number])[], v
     );
   }
   if (typeof value !== "number") {
-    throw new TypeError(`pad: value must be a number, got ${typeof value}`);
+    throw new TypeError(`pad: value must be a number, got ${kindOf(value)}`);
   }
-  return lax.pad(x, widths, value);
+  if (x.dtype === "int32" && !(value > -2147483649 && value < 2147483648)) {
+    throw new RangeError(`pad: the value ${value} does not fit in int32`);
+  }
+  checkSize("pad", x.shape.map((d, i) => d + widths[i][0] + widths[i][1]), x.dtype);
+  return fresh(lax.pad(x, widths, value), x);
 }

@@ -8,6 +8,15 @@
 
 import { zerosLike } from "../ops/creation.ts";
 import {
+  checkMatching,
+  checkNumber,
+  checkRate,
+  checkState,
+  GRADIENTS,
+  PARAMS,
+  STATE,
+} from "./_checks.ts";
+import {
   type GradientTransformation,
   type LearningRate,
   mapTensors,
@@ -43,12 +52,17 @@ export function sgd(
   learningRate: LearningRate,
   opts: { momentum?: number; nesterov?: boolean } = {},
 ): GradientTransformation<SgdState> {
+  checkRate("sgd", learningRate);
   const { momentum, nesterov = false } = opts;
+  checkNumber("sgd", "momentum", momentum);
   return {
     init: (
       params,
     ) => (momentum ? { count: 0, trace: mapTensors(zerosLike, params) } : { count: 0 }),
     update: (grads, state) => {
+      checkState("sgd", state, momentum ? ["count", "trace"] : ["count"]);
+      if (momentum) checkMatching("sgd", GRADIENTS, grads, STATE, state.trace);
+      else checkMatching("sgd", GRADIENTS, grads);
       const lr = rateAt(learningRate, state.count);
       if (!momentum) return [mapTensors((g) => g.mul(-lr), grads), { count: state.count + 1 }];
       const trace = mapTensors((g, m) => g.add(m.mul(momentum)), grads, state.trace);
@@ -84,13 +98,18 @@ export function adagrad(
   learningRate: LearningRate,
   opts: { initialAccumulatorValue?: number; eps?: number } = {},
 ): GradientTransformation<AdagradState> {
+  checkRate("adagrad", learningRate);
   const { initialAccumulatorValue = 0.1, eps = 1e-7 } = opts;
+  checkNumber("adagrad", "initialAccumulatorValue", initialAccumulatorValue, { min: 0 });
+  checkNumber("adagrad", "eps", eps);
   return {
     init: (params) => ({
       count: 0,
       sum: mapTensors((p) => zerosLike(p).add(initialAccumulatorValue), params),
     }),
     update: (grads, state) => {
+      checkState("adagrad", state, ["count", "sum"]);
+      checkMatching("adagrad", GRADIENTS, grads, STATE, state.sum);
       const lr = rateAt(learningRate, state.count);
       const sum = mapTensors((s, g) => s.add(g.square()), state.sum, grads);
       const updates = mapTensors((g, s) => g.mul(-lr).div(s.add(eps).sqrt()), grads, sum);
@@ -126,7 +145,10 @@ export function adadelta(
   learningRate: LearningRate,
   opts: { rho?: number; eps?: number } = {},
 ): GradientTransformation<AdadeltaState> {
+  checkRate("adadelta", learningRate);
   const { rho = 0.9, eps = 1e-6 } = opts;
+  checkNumber("adadelta", "rho", rho, { min: 0, max: 1, closed: true });
+  checkNumber("adadelta", "eps", eps);
   return {
     init: (params) => ({
       count: 0,
@@ -134,6 +156,8 @@ export function adadelta(
       ex: mapTensors(zerosLike, params),
     }),
     update: (grads, state) => {
+      checkState("adadelta", state, ["count", "eg", "ex"]);
+      checkMatching("adadelta", GRADIENTS, grads, STATE, state.eg);
       const lr = rateAt(learningRate, state.count);
       const eg = mapTensors((e, g) => e.mul(rho).add(g.square().mul(1 - rho)), state.eg, grads);
       const d = mapTensors(
@@ -172,10 +196,15 @@ export function rmsprop(
   learningRate: LearningRate,
   opts: { decay?: number; eps?: number } = {},
 ): GradientTransformation<RmspropState> {
+  checkRate("rmsprop", learningRate);
   const { decay = 0.9, eps = 1e-8 } = opts;
+  checkNumber("rmsprop", "decay", decay, { min: 0, max: 1, closed: true });
+  checkNumber("rmsprop", "eps", eps);
   return {
     init: (params) => ({ count: 0, nu: mapTensors(zerosLike, params) }),
     update: (grads, state) => {
+      checkState("rmsprop", state, ["count", "nu"]);
+      checkMatching("rmsprop", GRADIENTS, grads, STATE, state.nu);
       const lr = rateAt(learningRate, state.count);
       const nu = mapTensors((v, g) => v.mul(decay).add(g.square().mul(1 - decay)), state.nu, grads);
       const updates = mapTensors((g, v) => g.mul(-lr).div(v.sqrt().add(eps)), grads, nu);
@@ -218,6 +247,18 @@ function adamDirection(
   return [direction, { count: t, mu, nu }];
 }
 
+function checkAdam(op: string, learningRate: LearningRate, opts: AdamOptions): void {
+  checkRate(op, learningRate);
+  checkNumber(op, "b1", opts.b1, { min: 0, max: 1 });
+  checkNumber(op, "b2", opts.b2, { min: 0, max: 1 });
+  checkNumber(op, "eps", opts.eps);
+}
+
+function checkAdamUpdate(op: string, grads: unknown, state: AdamState): void {
+  checkState(op, state, ["count", "mu", "nu"]);
+  checkMatching(op, GRADIENTS, grads, STATE, state.mu);
+}
+
 const adamInit = (params: unknown): AdamState => ({
   count: 0,
   mu: mapTensors(zerosLike, params),
@@ -241,9 +282,11 @@ export function adam(
   learningRate: LearningRate,
   opts: AdamOptions = {},
 ): GradientTransformation<AdamState> {
+  checkAdam("adam", learningRate, opts);
   return {
     init: adamInit,
     update: (grads, state) => {
+      checkAdamUpdate("adam", grads, state);
       const lr = rateAt(learningRate, state.count);
       const [direction, next] = adamDirection(grads, state, opts);
       return [mapTensors((d) => d.mul(-lr), direction as typeof grads), next];
@@ -268,11 +311,15 @@ export function adamw(
   learningRate: LearningRate,
   opts: AdamOptions & { weightDecay?: number } = {},
 ): GradientTransformation<AdamState> {
+  checkAdam("adamw", learningRate, opts);
   const { weightDecay = 1e-4 } = opts;
+  checkNumber("adamw", "weightDecay", weightDecay);
   return {
     init: adamInit,
     update: (grads, state, params) => {
+      checkAdamUpdate("adamw", grads, state);
       requireParams("adamw", params);
+      checkMatching("adamw", PARAMS, params, GRADIENTS, grads);
       const lr = rateAt(learningRate, state.count);
       const [direction, next] = adamDirection(grads, state, opts);
       const updates = mapTensors(

@@ -5,6 +5,7 @@
  */
 
 import type { Schedule } from "./transform.ts";
+import { checkNumber } from "./_checks.ts";
 
 /**
  * The same value at every step.
@@ -17,6 +18,7 @@ import type { Schedule } from "./transform.ts";
  * ```
  */
 export function constantSchedule(value: number): Schedule {
+  checkNumber("constantSchedule", "value", value);
   return () => value;
 }
 
@@ -38,6 +40,9 @@ export function exponentialDecay(
   decayRate: number,
   opts: { staircase?: boolean } = {},
 ): Schedule {
+  checkNumber("exponentialDecay", "initValue", initValue);
+  checkNumber("exponentialDecay", "transitionSteps", transitionSteps);
+  checkNumber("exponentialDecay", "decayRate", decayRate);
   if (!(transitionSteps > 0)) {
     throw new RangeError(
       `optim.exponentialDecay: transitionSteps must be > 0, got ${transitionSteps}`,
@@ -66,6 +71,9 @@ export function cosineDecaySchedule(
   decaySteps: number,
   opts: { alpha?: number } = {},
 ): Schedule {
+  checkNumber("cosineDecaySchedule", "initValue", initValue);
+  checkNumber("cosineDecaySchedule", "decaySteps", decaySteps);
+  checkNumber("cosineDecaySchedule", "alpha", opts.alpha);
   if (!(decaySteps > 0)) {
     throw new RangeError(`optim.cosineDecaySchedule: decaySteps must be > 0, got ${decaySteps}`);
   }
@@ -96,7 +104,19 @@ export function warmupCosineDecaySchedule(opts: {
   decaySteps: number;
   endValue?: number;
 }): Schedule {
+  const op = "warmupCosineDecaySchedule";
+  if (typeof opts !== "object" || opts === null) {
+    throw new TypeError(`optim.${op}: options must be an object, got ${opts}`);
+  }
   const { initValue, peakValue, warmupSteps, decaySteps, endValue = 0 } = opts;
+  const required = { initValue, peakValue, warmupSteps, decaySteps };
+  for (const [name, v] of Object.entries(required)) {
+    if (v === undefined) {
+      throw new TypeError(`optim.${op}: ${name} must be a number, got undefined`);
+    }
+    checkNumber(op, name, v);
+  }
+  checkNumber(op, "endValue", endValue);
   return (step) => {
     if (step < warmupSteps) return initValue + ((peakValue - initValue) * step) / warmupSteps;
     const span = Math.max(1, decaySteps - warmupSteps);

@@ -8,6 +8,7 @@
 
 import type { Tensor } from "../core/tensor.ts";
 import * as tree from "../tree.ts";
+import { checkMatching, checkTransform, PARAMS, UPDATES } from "./_checks.ts";
 
 /** A pure gradient transformation with state `S`. */
 export interface GradientTransformation<S = unknown> {
@@ -71,9 +72,14 @@ export function mapTensors<T>(f: (...xs: Tensor[]) => Tensor, t: T, ...rest: unk
  * ```
  */
 export function chain(...transforms: GradientTransformation[]): GradientTransformation<unknown[]> {
+  transforms.forEach((t, i) => checkTransform("chain", `argument ${i}`, t));
   return {
     init: (params) => transforms.map((t) => t.init(params)),
     update: (grads, state, params) => {
+      if (!Array.isArray(state) || state.length !== transforms.length) {
+        const got = Array.isArray(state) ? `an array of ${state.length}` : String(state);
+        throw new TypeError(`optim.chain: update needs the state from init(), got ${got}`);
+      }
       const next: unknown[] = [];
       let updates = grads;
       transforms.forEach((t, i) => {
@@ -98,5 +104,7 @@ export function chain(...transforms: GradientTransformation[]): GradientTransfor
  * ```
  */
 export function applyUpdates<P>(params: P, updates: unknown): P {
+  checkMatching("applyUpdates", PARAMS, params);
+  checkMatching("applyUpdates", UPDATES, updates, PARAMS, params);
   return mapTensors((p, u) => p.add(u), params, updates);
 }

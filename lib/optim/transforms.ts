@@ -15,16 +15,17 @@ import {
   mapTensors,
   requireParams,
 } from "./transform.ts";
+import { checkMatching, checkNumber, checkTransform, GRADIENTS, PARAMS } from "./_checks.ts";
 
 const stateless = (
+  op: string,
   update: (grads: unknown, params?: unknown) => unknown,
 ): GradientTransformation<EmptyState> => ({
   init: () => ({}),
-  update: <G>(
-    grads: G,
-    state: EmptyState,
-    params?: unknown,
-  ): [G, EmptyState] => [update(grads, params) as G, state],
+  update: <G>(grads: G, state: EmptyState, params?: unknown): [G, EmptyState] => {
+    checkMatching(op, GRADIENTS, grads);
+    return [update(grads, params) as G, state];
+  },
 });
 
 /**
@@ -39,7 +40,8 @@ const stateless = (
  * ```
  */
 export function clipByGlobalNorm(maxNorm: number): GradientTransformation<EmptyState> {
-  return stateless((grads) => {
+  checkNumber("clipByGlobalNorm", "maxNorm", maxNorm, { min: 0 });
+  return stateless("clipByGlobalNorm", (grads) => {
     const leaves = tree.leaves<Tensor>(grads);
     if (leaves.length === 0) return grads;
     const sq = leaves.map((g) => g.square().sum()).reduce((a, b) => a.add(b));
@@ -66,13 +68,12 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation<EmptyS
  * ```
  */
 export function addDecayedWeights(weightDecay: number): GradientTransformation<EmptyState> {
-  return stateless((grads, params) =>
-    mapTensors(
-      (g, p) => g.add(p.mul(weightDecay)),
-      grads,
-      requireParams("addDecayedWeights", params),
-    )
-  );
+  checkNumber("addDecayedWeights", "weightDecay", weightDecay);
+  return stateless("addDecayedWeights", (grads, params) => {
+    requireParams("addDecayedWeights", params);
+    checkMatching("addDecayedWeights", PARAMS, params, GRADIENTS, grads);
+    return mapTensors((g, p) => g.add(p.mul(weightDecay)), grads, params);
+  });
 }
 
 /**
@@ -87,7 +88,8 @@ export function addDecayedWeights(weightDecay: number): GradientTransformation<E
  * ```
  */
 export function clip(maxDelta: number): GradientTransformation<EmptyState> {
-  return stateless((grads) => mapTensors((g) => g.clip(-maxDelta, maxDelta), grads));
+  checkNumber("clip", "maxDelta", maxDelta, { min: 0 });
+  return stateless("clip", (grads) => mapTensors((g) => g.clip(-maxDelta, maxDelta), grads));
 }
 
 /**
@@ -102,7 +104,8 @@ export function clip(maxDelta: number): GradientTransformation<EmptyState> {
  * ```
  */
 export function scale(factor: number): GradientTransformation<EmptyState> {
-  return stateless((grads) => mapTensors((g) => g.mul(factor), grads));
+  checkNumber("scale", "factor", factor);
+  return stateless("scale", (grads) => mapTensors((g) => g.mul(factor), grads));
 }
 
 /**
@@ -117,7 +120,7 @@ export function scale(factor: number): GradientTransformation<EmptyState> {
  * ```
  */
 export function setToZero(): GradientTransformation<EmptyState> {
-  return stateless((grads) => mapTensors(zerosLike, grads));
+  return stateless("setToZero", (grads) => mapTensors(zerosLike, grads));
 }
 
 /** The state of `masked`: the inner transformation's state over the masked leaves. */
@@ -145,6 +148,7 @@ export function masked(
   transform: GradientTransformation,
   mask: unknown | ((params: unknown) => unknown),
 ): GradientTransformation<MaskedState> {
+  checkTransform("masked", "transform", transform);
   const resolve = (params: unknown) =>
     tree.leaves<boolean>(typeof mask === "function" ? mask(params) : mask);
   const pick = (t: unknown, flags: boolean[]) => tree.leaves<Tensor>(t).filter((_, i) => flags[i]);

@@ -15,11 +15,12 @@
  * @module
  */
 
-import { type Device, getDefaultDevice } from "../core/backend.ts";
-import { allocate, type DType, isFloat } from "../core/dtype.ts";
+import { checkDevice, type Device, getDefaultDevice } from "../core/backend.ts";
+import { allocate, type DType, isFloat, type TypedArray } from "../core/dtype.ts";
 import * as lax from "../core/lax.ts";
-import { checkShape, fmt, normalizeAxis, sizeOf } from "../core/shape.ts";
+import { allocating, checkShape, fmt, normalizeAxis, sizeOf } from "../core/shape.ts";
 import { Tensor } from "../core/tensor.ts";
+import { kindOf } from "../ops/_coerce.ts";
 import { argmax } from "../ops/reduce.ts";
 import {
   bitsToUniform01,
@@ -53,15 +54,52 @@ function floatType(op: string, dtype: DType | undefined): DType {
   return d;
 }
 
+// A number argument: a TypeError for another kind.
+function checkNumber(op: string, name: string, v: unknown): number {
+  if (typeof v !== "number") {
+    throw new TypeError(`random.${op}: ${name} must be a number, got ${kindOf(v)}`);
+  }
+  return v;
+}
+
+// An integer argument: a TypeError for another kind, a RangeError for a fraction or below min.
+function checkInteger(op: string, name: string, v: unknown, min = -Infinity): number {
+  if (typeof v !== "number") {
+    throw new TypeError(`random.${op}: ${name} must be an integer, got ${kindOf(v)}`);
+  }
+  if (!Number.isInteger(v) || v < min) {
+    const bound = min === -Infinity ? "" : ` >= ${min}`;
+    throw new RangeError(`random.${op}: ${name} must be an integer${bound}, got ${v}`);
+  }
+  return v;
+}
+
+// The shape and device of a draw, checked before any bits are made.
+function target(
+  op: string,
+  shape: unknown,
+  dtype: DType,
+  device: Device | undefined,
+): [number[], Device] {
+  const s = checkShape(`random.${op}`, shape, dtype);
+  return [s, device === undefined ? getDefaultDevice() : checkDevice(`random.${op}`, device)];
+}
+
+// A tensor of `dtype` on `device` holding `values()` (made inside, so that running out of
+// memory is an error naming the draw).
 function make(
-  data: ArrayLike<number>,
+  op: string,
   shape: readonly number[],
   dtype: DType,
-  device?: Device,
+  device: Device,
+  values: () => ArrayLike<number>,
 ): Tensor {
-  const out = allocate(dtype, data.length);
-  out.set(data);
-  return lax.fromArray(out, shape, device ?? getDefaultDevice());
+  return allocating(`random.${op}`, shape, dtype, device, () => {
+    const data = values();
+    const out: TypedArray = allocate(dtype, data.length);
+    out.set(data);
+    return lax.fromArray(out, shape, device);
+  });
 }
 
 /**
@@ -75,6 +113,12 @@ function make(
  * ```
  */
 export function key(seed: number): Key {
+  if (typeof seed !== "number") {
+    throw new TypeError(`random.key: seed must be an integer, got ${kindOf(seed)}`);
+  }
+  if (!Number.isSafeInteger(seed)) {
+    throw new RangeError(`random.key: seed must be a safe integer, got ${seed}`);
+  }
   return Object.freeze(keyFromSeed(seed)) as Key;
 }
 
@@ -90,9 +134,7 @@ export function key(seed: number): Key {
  */
 export function split(k: Key, num = 2): Key[] {
   checkKey("split", k);
-  if (!Number.isInteger(num) || num < 0) {
-    throw new RangeError(`random.split: num must be an integer >= 0, got ${num}`);
-  }
+  checkInteger("split", "num", num, 0);
   return splitKey(k, num).map((pair) => Object.freeze(pair) as Key);
 }
 
@@ -108,9 +150,7 @@ export function split(k: Key, num = 2): Key[] {
  */
 export function foldIn(k: Key, data: number): Key {
   checkKey("foldIn", k);
-  if (!Number.isInteger(data)) {
-    throw new TypeError(`random.foldIn: data must be an integer, got ${data}`);
-  }
+  checkInteger("foldIn", "data", data);
   return Object.freeze(foldInKey(k, data)) as Key;
 }
 
@@ -134,18 +174,22 @@ export function uniform(
   opts: RandomOptions & { minval?: number; maxval?: number } = {},
 ): Tensor {
   checkKey("uniform", k);
-  const s = checkShape("random.uniform", shape);
   const dtype = floatType("uniform", opts.dtype);
+  const [s, device] = target("uniform", shape, dtype, opts.device);
   const { minval = 0, maxval = 1 } = opts;
-  const u = uniform01(k, s);
-  const out = new Float64Array(u.length);
-  for (let i = 0; i < u.length; i++) {
-    const v = dtype === "float32"
-      ? Math.fround(Math.fround(u[i] * Math.fround(maxval - minval)) + minval)
-      : u[i] * (maxval - minval) + minval;
-    out[i] = Math.max(minval, v);
-  }
-  return make(out, s, dtype, opts.device);
+  checkNumber("uniform", "minval", minval);
+  checkNumber("uniform", "maxval", maxval);
+  return make("uniform", s, dtype, device, () => {
+    const u = uniform01(k, s);
+    const out = new Float64Array(u.length);
+    for (let i = 0; i < u.length; i++) {
+      const v = dtype === "float32"
+        ? Math.fround(Math.fround(u[i] * Math.fround(maxval - minval)) + minval)
+        : u[i] * (maxval - minval) + minval;
+      out[i] = Math.max(minval, v);
+    }
+    return out;
+  });
 }
 
 // Inverse error function, single precision (Giles, "Approximating the erfinv function"):
@@ -192,16 +236,18 @@ function erfinv(x: number): number {
  */
 export function normal(k: Key, shape: readonly number[], opts: RandomOptions = {}): Tensor {
   checkKey("normal", k);
-  const s = checkShape("random.normal", shape);
   const dtype = floatType("normal", opts.dtype);
+  const [s, device] = target("normal", shape, dtype, opts.device);
   const lo = Math.fround(-1 + 2 ** -24); // nextafter(-1, 0) in float32
-  const u = uniform01(k, s);
-  const out = new Float64Array(u.length);
-  for (let i = 0; i < u.length; i++) {
-    const v = Math.max(lo, Math.fround(Math.fround(u[i] * Math.fround(1 - lo)) + lo));
-    out[i] = Math.SQRT2 * erfinv(v);
-  }
-  return make(out, s, dtype, opts.device);
+  return make("normal", s, dtype, device, () => {
+    const u = uniform01(k, s);
+    const out = new Float64Array(u.length);
+    for (let i = 0; i < u.length; i++) {
+      const v = Math.max(lo, Math.fround(Math.fround(u[i] * Math.fround(1 - lo)) + lo));
+      out[i] = Math.SQRT2 * erfinv(v);
+    }
+    return out;
+  });
 }
 
 /**
@@ -222,12 +268,10 @@ export function bernoulli(
   opts: { device?: Device } = {},
 ): Tensor {
   checkKey("bernoulli", k);
-  if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
-    throw new RangeError(`random.bernoulli: p must be in [0, 1], got ${p}`);
-  }
-  const s = checkShape("random.bernoulli", shape);
-  const u = uniform01(k, s);
-  return make(u.map((v) => (v < p ? 1 : 0)), s, "bool", opts.device);
+  checkNumber("bernoulli", "p", p);
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`random.bernoulli: p must be in [0, 1], got ${p}`);
+  const [s, device] = target("bernoulli", shape, "bool", opts.device);
+  return make("bernoulli", s, "bool", device, () => uniform01(k, s).map((v) => (v < p ? 1 : 0)));
 }
 
 /**
@@ -249,26 +293,30 @@ export function randint(
   opts: { device?: Device } = {},
 ): Tensor {
   checkKey("randint", k);
-  const s = checkShape("random.randint", shape);
+  const [s, device] = target("randint", shape, "int32", opts.device);
   for (const v of [minval, maxval]) {
+    checkNumber("randint", "bounds", v);
     if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) {
       throw new RangeError(`random.randint: bounds must be int32 integers, got ${v}`);
     }
   }
-  const [k1, k2] = splitKey(k, 2);
-  const n = sizeOf(s);
-  const higher = randomBits32(k1, n);
-  const lower = randomBits32(k2, n);
-  const span = maxval <= minval ? 1 : (maxval - minval) >>> 0;
-  // Two draws combined through 2^32 mod span keep the bias below 2^-32 for any span.
-  let multiplier = 2 ** 16 % span;
-  multiplier = mulmod(multiplier, multiplier, span);
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const offset = ((mulmod(higher[i] % span, multiplier, span) + (lower[i] % span)) >>> 0) % span;
-    out[i] = minval + offset;
-  }
-  return lax.fromArray(out, s, opts.device ?? getDefaultDevice());
+  return make("randint", s, "int32", device, () => {
+    const [k1, k2] = splitKey(k, 2);
+    const n = sizeOf(s);
+    const higher = randomBits32(k1, n);
+    const lower = randomBits32(k2, n);
+    const span = maxval <= minval ? 1 : (maxval - minval) >>> 0;
+    // Two draws combined through 2^32 mod span keep the bias below 2^-32 for any span.
+    let multiplier = 2 ** 16 % span;
+    multiplier = mulmod(multiplier, multiplier, span);
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const offset = ((mulmod(higher[i] % span, multiplier, span) + (lower[i] % span)) >>> 0) %
+        span;
+      out[i] = minval + offset;
+    }
+    return out;
+  });
 }
 
 // (a · b) mod m in uint32 arithmetic, wrapping the product as JAX's uint32 `mul` does.
@@ -289,9 +337,13 @@ function mulmod(a: number, b: number, m: number): number {
  */
 export function permutation(k: Key, n: number, opts: { device?: Device } = {}): Tensor {
   checkKey("permutation", k);
-  if (!Number.isInteger(n) || n < 0) {
-    throw new RangeError(`random.permutation: n must be an integer >= 0, got ${n}`);
-  }
+  checkInteger("permutation", "n", n, 0);
+  const [, device] = target("permutation", [n], "int32", opts.device);
+  return make("permutation", [n], "int32", device, () => shuffled(k, n));
+}
+
+// JAX's sort-based shuffle of 0..n-1.
+function shuffled(k: Key, n: number): Int32Array {
   let order = Int32Array.from({ length: n }, (_, i) => i);
   // Enough rounds of sorting by random 32-bit keys that collisions leave no visible bias.
   const rounds = Math.ceil((3 * Math.log(Math.max(1, n))) / Math.log(0xffffffff));
@@ -305,7 +357,7 @@ export function permutation(k: Key, n: number, opts: { device?: Device } = {}): 
     );
     order = Int32Array.from(idx, (i) => order[i]);
   }
-  return lax.fromArray(order, [n], opts.device ?? getDefaultDevice());
+  return order;
 }
 
 /**
@@ -322,7 +374,7 @@ export function permutation(k: Key, n: number, opts: { device?: Device } = {}): 
 export function categorical(k: Key, logits: Tensor, opts: { axis?: number } = {}): Tensor {
   checkKey("categorical", k);
   if (!(logits instanceof Tensor)) {
-    throw new TypeError("random.categorical: logits must be a Tensor");
+    throw new TypeError(`random.categorical: logits must be a Tensor, got ${kindOf(logits)}`);
   }
   const axis = normalizeAxis("random.categorical", opts.axis ?? -1, logits.shape);
   if (logits.shape[axis] === 0) {

@@ -11,12 +11,41 @@ export function resolveArgnums(
   nargs: number,
 ): number[] {
   const list = typeof argnums === "number" ? [argnums] : argnums;
+  if (!Array.isArray(list) || list.some((a) => typeof a !== "number")) {
+    throw new TypeError(
+      `${op}: argnums must be an integer or an array of integers, got ${describeValue(argnums)}`,
+    );
+  }
   for (const a of list) {
     if (!Number.isInteger(a) || a < -nargs || a >= nargs) {
-      throw new RangeError(`${op}: argnums ${a} is out of range for ${nargs} argument(s)`);
+      throw new RangeError(
+        `${op}: argnums ${a} is out of range for ${nargs} argument${nargs === 1 ? "" : "s"}`,
+      );
     }
   }
-  return list.map((a) => (a < 0 ? a + nargs : a));
+  const nums = list.map((a) => (a < 0 ? a + nargs : a));
+  // One argument differentiated twice would get its gradient split between two copies.
+  const twice = nums.find((a, i) => nums.indexOf(a) !== i);
+  if (twice !== undefined) {
+    throw new RangeError(`${op}: argnums [${list.join(",")}] repeats argument ${twice}`);
+  }
+  return nums;
+}
+
+/** Rejects a transformation's function argument that is not a function. */
+export function checkFunction<F>(op: string, f: F, what = "f"): F {
+  if (typeof f !== "function") {
+    throw new TypeError(`${op}: ${what} must be a function, got ${describeValue(f)}`);
+  }
+  return f;
+}
+
+/** Rejects options that are not an object (or undefined). */
+export function checkOptions<O>(op: string, opts: O): O {
+  if (opts !== undefined && (typeof opts !== "object" || opts === null || Array.isArray(opts))) {
+    throw new TypeError(`${op}: options must be an object, got ${describeValue(opts)}`);
+  }
+  return opts;
 }
 
 /** The tensor leaves of a pytree, checked to be tensors (and floating point, if `diff`). */
@@ -34,8 +63,9 @@ export function tensorLeaves(
       );
     }
     if (diff && !isFloat(leaf.dtype)) {
+      const article = /^[aeiou]/.test(leaf.dtype) ? "an" : "a";
       throw new TypeError(
-        `${op}: ${what} has a ${leaf.describe()} leaf; only float32/float64 inputs can be differentiated`,
+        `${op}: ${what} has ${article} ${leaf.describe()} leaf; only float32/float64 inputs can be differentiated`,
       );
     }
   });
@@ -69,6 +99,7 @@ export function splitArgs(op: string, args: unknown[], argnums: number[]): {
 export function describeValue(x: unknown): string {
   if (x instanceof Tensor) return `a tensor ${x.describe()}`;
   if (Array.isArray(x)) return "an array";
-  if (x === null) return "null";
+  if (x === null || x === undefined) return String(x);
+  if (typeof x === "function") return "a function";
   return typeof x === "object" ? "an object" : `${typeof x} ${String(x)}`;
 }

@@ -7,8 +7,10 @@
 
 import { Tensor } from "../core/tensor.ts";
 import { bindCustomVjp } from "../core/trace.ts";
+import { asOwnedByCaller } from "../core/transient.ts";
 import { flatten, type TreeDef, unflatten } from "../tree.ts";
-import { tensorLeaves } from "./_args.ts";
+import { checkFunction, describeValue, tensorLeaves } from "./_args.ts";
+import { checkPair, leavesLike, likeOf } from "./_returns.ts";
 
 /**
  * Defines `f` with a custom VJP: `fwd(...args)` returns `[out, residuals]`, and
@@ -33,8 +35,12 @@ export function customVjp<A extends unknown[], Out, R>(
   fwd: (...args: A) => [Out, R],
   bwd: (residuals: R, cotangent: Out) => unknown[],
 ): (...args: A) => Out {
+  checkFunction("customVjp", f);
+  checkFunction("customVjp", fwd, "fwd");
+  checkFunction("customVjp", bwd, "bwd");
   return (...args: A): Out => {
     const argParts = args.map((a, i) => tensorLeaves("customVjp", `argument ${i}`, a, false));
+    const argLikes = argParts.map(([ls, def]) => likeOf(ls, def));
     const [leaves] = flatten<Tensor>(argParts.map(([ls]) => ls));
     const rebuild = (xs: Tensor[]) => {
       let pos = 0;
@@ -49,26 +55,39 @@ export function customVjp<A extends unknown[], Out, R>(
       outDef = def;
       return ls;
     };
+    // The user's functions may keep what they are given and what they make: none of it is
+    // the machinery's to free.
     const outs = bindCustomVjp({
-      f: (xs) => outLeaves(f(...rebuild(xs))),
+      f: (xs) => outLeaves(asOwnedByCaller(() => f(...rebuild(xs)), xs)),
       fwd: (xs) => {
-        const [out, residuals] = fwd(...rebuild(xs));
+        const result = asOwnedByCaller(() => fwd(...rebuild(xs)), xs);
+        const [out, residuals] = checkPair("customVjp", "fwd", "[output, residuals]", result);
         [resLeaves, resDef] = flatten(residuals);
-        return [outLeaves(out), resLeaves.filter((l): l is Tensor => l instanceof Tensor)];
+        return [outLeaves(out as Out), resLeaves.filter((l): l is Tensor => l instanceof Tensor)];
       },
       bwd: (resTensors, cts) => {
         let pos = 0;
         const res = resLeaves.map((l) => (l instanceof Tensor ? resTensors[pos++] : l));
-        const argCts = bwd(unflatten<R>(resDef!, res), unflatten<Out>(outDef!, cts));
+        const argCts = asOwnedByCaller(
+          () => bwd(unflatten<R>(resDef!, res), unflatten<Out>(outDef!, cts)),
+          [...resTensors, ...cts],
+        );
         if (!Array.isArray(argCts) || argCts.length !== args.length) {
+          const got = Array.isArray(argCts)
+            ? `an array of ${argCts.length}`
+            : describeValue(argCts);
           throw new TypeError(
-            `customVjp: bwd must return an array with one cotangent per argument (${args.length})`,
+            `customVjp: bwd must return an array with one cotangent per argument (${args.length}), got ${got}`,
           );
         }
         return argCts.flatMap((ct, i) =>
-          ct === null || ct === undefined
-            ? argParts[i][0].map(() => null)
-            : tensorLeaves("customVjp", `the cotangent of argument ${i}`, ct, false)[0]
+          ct === null || ct === undefined ? argParts[i][0].map(() => null) : leavesLike(
+            "customVjp",
+            `the cotangent bwd returned for argument ${i}`,
+            `argument ${i}`,
+            ct,
+            argLikes[i],
+          )
         );
       },
     }, leaves);

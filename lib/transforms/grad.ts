@@ -4,15 +4,14 @@
  * @module
  */
 
-import { isFloat } from "../core/dtype.ts";
 import { linearize, programConstants, transposeLinear } from "../core/ir.ts";
 import * as lax from "../core/lax.ts";
-import { fmt } from "../core/shape.ts";
 import { Tensor } from "../core/tensor.ts";
 import { currentLevel } from "../core/trace.ts";
 import { freeingTransients, freeTransientsExcept } from "../core/transient.ts";
 import { flatten, type TreeDef, unflatten } from "../tree.ts";
-import { describeValue, resolveArgnums, splitArgs, tensorLeaves } from "./_args.ts";
+import { checkFunction, checkOptions, resolveArgnums, splitArgs, tensorLeaves } from "./_args.ts";
+import { checkPair, checkScalarOutput, leavesLike, type Like, likeOf } from "./_returns.ts";
 
 /** Options of `grad` and `valueAndGrad`. */
 export interface GradOptions<
@@ -56,6 +55,7 @@ export function vjp<Out = any>(
   ...primals: unknown[]
   // deno-lint-ignore no-explicit-any
 ): [Out, (cotangent: Out) => any[]] {
+  checkFunction("vjp", f);
   const argnums = primals.map((_, i) => i);
   const { leaves, unflattenEach, rebuild } = splitArgs("vjp", primals, argnums);
   let outDef: TreeDef | null = null;
@@ -64,24 +64,10 @@ export function vjp<Out = any>(
     outDef = def;
     return ls;
   }, leaves);
+  const outLike: Like = likeOf(outs, outDef!);
   const back = (cotangent: Out) => {
-    const [cts, ctDef] = tensorLeaves("vjp", "the cotangent", cotangent, false);
-    if (cts.length !== outs.length) {
-      throw new TypeError(
-        `vjp: the cotangent has ${cts.length} leaves but the output has ${outs.length}`,
-      );
-    }
-    cts.forEach((ct, i) => {
-      if (ct.shape.join() !== outs[i].shape.join()) {
-        throw new RangeError(
-          `vjp: cotangent leaf ${i} has shape ${fmt(ct.shape)} but the output has ${
-            fmt(outs[i].shape)
-          }`,
-        );
-      }
-    });
-    void ctDef;
-    const grads = transposeLinear(program, cts.map((ct, i) => lax.convert(ct, outs[i].dtype)));
+    const cts = leavesLike("vjp", "the cotangent", "the output of f", cotangent, outLike);
+    const grads = transposeLinear(program, cts);
     return unflattenEach(grads.map((g, i) => g ?? lax.zerosLike(leaves[i])));
   };
   return [unflatten<Out>(outDef!, outs), back];
@@ -110,35 +96,26 @@ export function valueAndGrad<
 ): (
   ...args: Parameters<F>
 ) => [NoInfer<Aux> extends true ? [Tensor, AuxOf<F>] : Tensor, Grads<F, NoInfer<N>>] {
-  const { argnums = 0, hasAux = false } = opts;
+  // deno-lint-ignore no-explicit-any
+  return differentiate("valueAndGrad", f, opts as GradOptions) as any;
+}
+
+// valueAndGrad, with errors that name the function the user called.
+function differentiate(gradName: string, f: Fn, opts: GradOptions): Fn {
+  checkFunction(gradName, f);
+  const { argnums = 0, hasAux = false } = checkOptions(gradName, opts) ?? {};
   // deno-lint-ignore no-explicit-any
   const gradient = (...args: any[]) => {
-    const nums = resolveArgnums("grad", argnums, args.length);
-    const { leaves, unflattenEach, rebuild } = splitArgs("grad", args, nums);
+    const nums = resolveArgnums(gradName, argnums, args.length);
+    const { leaves, unflattenEach, rebuild } = splitArgs(gradName, args, nums);
     let aux: unknown = undefined;
     let auxDef: TreeDef | null = null;
     let auxOther: unknown[] = [];
     const [outs, program] = linearize((xs) => {
       const result = f(...rebuild(xs));
       let value = result;
-      if (hasAux) {
-        if (!Array.isArray(result) || result.length !== 2) {
-          throw new TypeError("grad: with hasAux, f must return [value, aux]");
-        }
-        [value, aux] = result;
-      }
-      if (!(value instanceof Tensor) || value.ndim !== 0) {
-        throw new TypeError(
-          `grad: f must return a scalar tensor (shape []), got ${
-            value instanceof Tensor ? `shape ${fmt(value.shape)}` : describeValue(value)
-          }`,
-        );
-      }
-      if (!isFloat(value.dtype)) {
-        throw new TypeError(
-          `grad: f must return a floating-point scalar, got ${value.describe()} (integer and bool outputs have no gradient)`,
-        );
-      }
+      if (hasAux) [value, aux] = checkPair(gradName, "with hasAux, f", "[value, aux]", result);
+      checkScalarOutput(gradName, value);
       // Tensor leaves of aux leave the trace as plain values, like the output.
       const [auxLeaves, def] = flatten(aux);
       auxDef = def;
@@ -165,12 +142,10 @@ export function valueAndGrad<
   // At the top level (not inside another transformation), the values made along the way are
   // freed as soon as the gradient is known; only the results survive.
   // deno-lint-ignore no-explicit-any
-  const freeing = (...args: any[]) =>
+  return (...args: any[]) =>
     currentLevel() > 0
       ? gradient(...args)
       : freeingTransients(() => gradient(...args), (out) => flatten(out)[0]);
-  // deno-lint-ignore no-explicit-any
-  return freeing as any;
 }
 
 /**
@@ -196,7 +171,7 @@ export function grad<
 ): (
   ...args: Parameters<F>
 ) => NoInfer<Aux> extends true ? [Grads<F, NoInfer<N>>, AuxOf<F>] : Grads<F, NoInfer<N>> {
-  const vg = valueAndGrad(f, opts as GradOptions);
+  const vg = differentiate("grad", f, opts as GradOptions);
   // deno-lint-ignore no-explicit-any
   return ((...args: Parameters<F>): any => {
     const [value, g] = vg(...args);

@@ -8,7 +8,7 @@ import * as lax from "../core/lax.ts";
 import { Tensor } from "../core/tensor.ts";
 import { jvp } from "./jvp.ts";
 import { type TreeDef, unflatten } from "../tree.ts";
-import { describeValue, resolveArgnums, tensorLeaves } from "./_args.ts";
+import { checkFunction, describeValue, resolveArgnums, tensorLeaves } from "./_args.ts";
 import { vjp } from "./grad.ts";
 import { vmap } from "./vmap.ts";
 
@@ -32,7 +32,7 @@ function checkTensor(op: string, what: string, x: unknown): Tensor {
   if (!(x instanceof Tensor)) {
     throw new TypeError(`${op}: ${what} must be a tensor, got ${describeValue(x)}`);
   }
-  return x;
+  return tensorLeaves(op, what, x, true)[0][0];
 }
 
 // The Jacobians in the structure of f's output: each output leaf becomes its Jacobian (one
@@ -60,6 +60,7 @@ export type TensorFn = (...args: Tensor[]) => Tensor;
  */
 // deno-lint-ignore no-explicit-any
 export function jacfwd(f: TensorFn, opts: JacobianOptions = {}): (...args: Tensor[]) => any {
+  checkFunction("jacfwd", f);
   const { argnums = 0 } = opts;
   return (...args) => {
     const nums = resolveArgnums("jacfwd", argnums, args.length);
@@ -96,6 +97,7 @@ export function jacfwd(f: TensorFn, opts: JacobianOptions = {}): (...args: Tenso
  */
 // deno-lint-ignore no-explicit-any
 export function jacrev(f: TensorFn, opts: JacobianOptions = {}): (...args: Tensor[]) => any {
+  checkFunction("jacrev", f);
   const { argnums = 0 } = opts;
   return (...args) => {
     const nums = resolveArgnums("jacrev", argnums, args.length);
@@ -130,5 +132,10 @@ export function jacrev(f: TensorFn, opts: JacobianOptions = {}): (...args: Tenso
  */
 // deno-lint-ignore no-explicit-any
 export function hessian(f: TensorFn, opts: JacobianOptions = {}): (...args: Tensor[]) => any {
-  return jacfwd(jacrev(f, opts), opts);
+  checkFunction("hessian", f);
+  const h = jacfwd(jacrev(f, opts), opts);
+  return (...args) => {
+    resolveArgnums("hessian", opts.argnums ?? 0, args.length);
+    return h(...args);
+  };
 }

@@ -8,7 +8,7 @@ import { jvpFlat } from "../core/jvp.ts";
 import * as lax from "../core/lax.ts";
 import { fmt } from "../core/shape.ts";
 import { describe, sameStructure, unflatten } from "../tree.ts";
-import { tensorLeaves } from "./_args.ts";
+import { checkFunction, tensorLeaves } from "./_args.ts";
 
 /**
  * Evaluates `f` at `primals` and its directional derivative along `tangents` (a list of
@@ -29,6 +29,7 @@ export function jvp<Out = any>(
   primals: unknown[],
   tangents: unknown[],
 ): [Out, Out] {
+  checkFunction("jvp", f);
   if (!Array.isArray(primals) || !Array.isArray(tangents) || primals.length !== tangents.length) {
     throw new TypeError("jvp: primals and tangents must be arrays of the same length");
   }
@@ -47,6 +48,11 @@ export function jvp<Out = any>(
         `jvp: tangent ${i} has shape ${fmt(t.shape)} but its primal has ${fmt(ps[i].shape)}`,
       );
     }
+    if (t.dtype !== ps[i].dtype) {
+      throw new TypeError(
+        `jvp: tangent ${i} is ${t.describe()} but its primal is ${ps[i].describe()}`,
+      );
+    }
   });
   let outDef = null as ReturnType<typeof tensorLeaves>[1] | null;
   const [outs, touts] = jvpFlat(
@@ -57,7 +63,7 @@ export function jvp<Out = any>(
       return ls;
     },
     ps,
-    ts.map((t, i) => lax.convert(t, ps[i].dtype)),
+    ts,
   );
   return [
     unflatten<Out>(outDef!, outs),

@@ -5,10 +5,11 @@
  */
 
 import { vmapFlat } from "../core/batch.ts";
-import { normalizeAxis } from "../core/shape.ts";
+import * as lax from "../core/lax.ts";
+import { fmt, normalizeAxis } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { type TreeDef, unflatten } from "../tree.ts";
-import { tensorLeaves } from "./_args.ts";
+import { checkFunction, checkOptions, describeValue, tensorLeaves } from "./_args.ts";
 
 /** Options of `vmap`. */
 export interface VmapOptions {
@@ -34,7 +35,14 @@ export interface VmapOptions {
  */
 // deno-lint-ignore no-explicit-any
 export function vmap<F extends (...args: any[]) => any>(f: F, opts: VmapOptions = {}): F {
-  const { inAxes = 0, outAxes = 0 } = opts;
+  checkFunction("vmap", f);
+  const { inAxes = 0, outAxes = 0 } = checkOptions("vmap", opts) ?? {};
+  if (typeof outAxes !== "number") {
+    throw new TypeError(`vmap: outAxes must be an integer, got ${describeValue(outAxes)}`);
+  }
+  if (!Number.isInteger(outAxes)) {
+    throw new RangeError(`vmap: outAxes must be an integer, got ${outAxes}`);
+  }
   const wrapped = (...args: unknown[]) => {
     const axes = Array.isArray(inAxes) ? inAxes : args.map(() => inAxes);
     if (axes.length !== args.length) {
@@ -74,9 +82,19 @@ export function vmap<F extends (...args: any[]) => any>(f: F, opts: VmapOptions 
       leaves,
       leafAxes,
       [...sizes][0],
-      outAxes,
+      0,
     );
-    return unflatten(outDef!, outs);
+    return unflatten(outDef!, outs.map((o) => lax.moveAxis(o, 0, outAxis(o, outAxes))));
   };
   return wrapped as F;
+}
+
+// Where an output (batched at axis 0) gets its batch axis.
+function outAxis(out: Tensor, outAxes: number): number {
+  if (outAxes < -out.ndim || outAxes >= out.ndim) {
+    throw new RangeError(
+      `vmap: outAxes ${outAxes} is out of bounds for an output of shape ${fmt(out.shape)}`,
+    );
+  }
+  return outAxes < 0 ? outAxes + out.ndim : outAxes;
 }
