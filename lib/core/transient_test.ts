@@ -64,3 +64,29 @@ Deno.test("outside a transformation, an LSTM frees each step's gates as it goes"
     await nb.setDevice(before);
   }
 });
+
+Deno.test("what a custom rule makes, and what it is given, stays the user's", async () => {
+  const w = big(3), x = big(4);
+  let scale: nb.Tensor | undefined; // made by the backward pass once, kept across calls
+  const seen: nb.Tensor[] = []; // the cotangents the backward pass is handed
+  const residuals: nb.Tensor[] = []; // the inputs the forward pass is handed
+  const doubled = nb.customVjp(
+    (a: nb.Tensor) => a.mul(2),
+    (a: nb.Tensor) => {
+      residuals.push(a);
+      return [a.mul(2), null];
+    },
+    (_r: null, ct: nb.Tensor) => {
+      seen.push(ct);
+      return [ct.mul(scale ??= nb.full([64, 256], 2, { device: "wasm" }))];
+    },
+  );
+  const loss = (w: nb.Tensor) => doubled(nb.tanh(x.mul(w))).sum();
+  const reference = nb.grad((w: nb.Tensor) => nb.tanh(x.mul(w)).mul(2).sum())(w);
+  nb.grad(loss)(w);
+  const g = nb.grad(loss)(w); // the second call reuses the cached scale
+  await nb.testing.assertAllClose(g, reference);
+  await nb.testing.assertAllClose(scale!, nb.full([64, 256], 2));
+  assert.equal(seen.length, 2);
+  for (const t of [...seen, ...residuals]) assert.equal((await t.data()).length, 64 * 256);
+});
