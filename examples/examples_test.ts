@@ -158,6 +158,7 @@ test("seq2seq_attention: checkpoints are written only by a completed run", async
         assert.equal(code, 0, stderr);
         assert.match(stdout, /held-out exact match \d+\.\d\d%/);
         assert.ok(stdout.includes(`saved the parameters to ${checkpoint}`), stdout);
+        await assert.rejects(Deno.stat(`${checkpoint}.partial`), Deno.errors.NotFound);
         const svg = await Deno.readTextFile(out);
         for (const label of ["training loss", "held-out exact match", "attention weight"]) {
           assert.ok(svg.includes(label), `no label ${label}`);

@@ -57,8 +57,10 @@ const checkpoint = flags.checkpoint || here(`${flags.task}_${flags.model}.safete
 await nb.setDevice(flags.device).catch((e) => fail(`--device ${flags.device}: ${e.message}`));
 await preparePicture(flags.out).catch((e) => fail(`--out ${flags.out}: ${e.message}`));
 // Asked now, so that a missing permission shows before training rather than after it.
-const writable = await Deno.permissions.request({ name: "write", path: checkpoint });
-if (writable.state !== "granted") fail(`saving the checkpoint ${checkpoint} needs --allow-write`);
+for (const path of [checkpoint, `${checkpoint}.partial`]) {
+  const { state } = await Deno.permissions.request({ name: "write", path });
+  if (state !== "granted") fail(`saving the checkpoint ${checkpoint} needs --allow-write`);
+}
 
 // ---- Data: questions reversed (an easier alignment for the encoder), answers start with `_`.
 const corpus = flags.task === "dates"
@@ -146,14 +148,17 @@ for (let epoch = 1; epoch <= flags.epochs; epoch++) {
 }
 const minutes = (performance.now() - start) / 60_000;
 
-// Saved only now: an interrupted or failed run leaves the previous checkpoint as it was.
-await io.save(checkpoint, params).catch((e) => fail(`saving ${checkpoint}: ${e.message}`));
+// Saved only now, and through a file beside it that replaces it whole: an interrupted or failed
+// run leaves the previous checkpoint as it was.
+const partial = `${checkpoint}.partial`;
+await io.save(partial, params)
+  .then(() => Deno.rename(partial, checkpoint))
+  .catch((e) => fail(`saving ${checkpoint}: ${e.message}`));
 const [first, last] = [history[0], history.at(-1)!];
 console.log(
-  `\ntrained ${flags.epochs} epochs in ${minutes.toFixed(1)} min: loss ${
-    first.loss.toFixed(4)
-  } -> ` +
-    `${last.loss.toFixed(4)}, held-out exact match ${(100 * last.accuracy).toFixed(2)}%`,
+  `\ntrained ${plural(flags.epochs, "epoch")} in ${minutes.toFixed(1)} min: ` +
+    `loss ${first.loss.toFixed(4)} -> ${last.loss.toFixed(4)}, ` +
+    `held-out exact match ${(100 * last.accuracy).toFixed(2)}%`,
 );
 console.log(`saved the parameters to ${checkpoint}`);
 
@@ -163,11 +168,15 @@ const picture = figure(rows, {
   title: `${flags.task}: LSTM encoder–decoder${
     model.config.attention ? " with attention" : ""
   }, hidden ${flags.hidden}`,
-  subtitle: `${flags.epochs} epochs on ${corpus.train.questions.length} questions; ` +
+  subtitle: `${plural(flags.epochs, "epoch")} on ${corpus.train.questions.length} questions; ` +
     `held-out exact match ${(100 * last.accuracy).toFixed(2)}%`,
 });
 await writePicture(flags.out, picture).catch((e) => fail(`--out ${flags.out}: ${e.message}`));
 console.log(`wrote ${flags.out}`);
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
 
 // The checkpoint's parameters, after checking that they fit the model the flags describe.
 async function resumed(): Promise<Params> {
