@@ -16,18 +16,18 @@ import {
   PARAMS,
   STATE,
 } from "./_checks.ts";
+import { type Count, negated, nextCount, oneMinusPower, rateAt, zeroCount } from "./_count.ts";
 import {
   type GradientTransformation,
   type LearningRate,
   mapTensors,
-  rateAt,
   requireParams,
 } from "./transform.ts";
 
 /** The state of `sgd`: the step count and, with momentum, the velocity. */
 export interface SgdState {
-  /** Updates applied so far. */
-  count: number;
+  /** Updates applied so far (an int32 scalar). */
+  count: Count;
   /** The momentum trace (absent without momentum). */
   trace?: unknown;
 }
@@ -58,26 +58,34 @@ export function sgd(
   return {
     init: (
       params,
-    ) => (momentum ? { count: 0, trace: mapTensors(zerosLike, params) } : { count: 0 }),
+    ) => {
+      const count = zeroCount(params);
+      return momentum ? { count, trace: mapTensors(zerosLike, params) } : { count };
+    },
     update: (grads, state) => {
       checkState("sgd", state, momentum ? ["count", "trace"] : ["count"]);
       if (momentum) checkMatching("sgd", GRADIENTS, grads, STATE, state.trace);
       else checkMatching("sgd", GRADIENTS, grads);
-      const lr = rateAt(learningRate, state.count);
-      if (!momentum) return [mapTensors((g) => g.mul(-lr), grads), { count: state.count + 1 }];
+      const lr = rateAt("sgd", learningRate, state.count);
+      if (!momentum) {
+        return [mapTensors((g) => g.mul(negated(lr)), grads), { count: nextCount(state.count) }];
+      }
       const trace = mapTensors((g, m) => g.add(m.mul(momentum)), grads, state.trace);
       const direction = nesterov
         ? mapTensors((g, m) => g.add(m.mul(momentum)), grads, trace)
         : trace;
-      return [mapTensors((d) => d.mul(-lr), direction), { count: state.count + 1, trace }];
+      return [mapTensors((d) => d.mul(negated(lr)), direction), {
+        count: nextCount(state.count),
+        trace,
+      }];
     },
   };
 }
 
 /** The state of `adagrad`. */
 export interface AdagradState {
-  /** Updates applied so far. */
-  count: number;
+  /** Updates applied so far (an int32 scalar). */
+  count: Count;
   /** The running sum of squared gradients. */
   sum: unknown;
 }
@@ -104,24 +112,24 @@ export function adagrad(
   checkNumber("adagrad", "eps", eps);
   return {
     init: (params) => ({
-      count: 0,
+      count: zeroCount(params),
       sum: mapTensors((p) => zerosLike(p).add(initialAccumulatorValue), params),
     }),
     update: (grads, state) => {
       checkState("adagrad", state, ["count", "sum"]);
       checkMatching("adagrad", GRADIENTS, grads, STATE, state.sum);
-      const lr = rateAt(learningRate, state.count);
+      const lr = rateAt("adagrad", learningRate, state.count);
       const sum = mapTensors((s, g) => s.add(g.square()), state.sum, grads);
-      const updates = mapTensors((g, s) => g.mul(-lr).div(s.add(eps).sqrt()), grads, sum);
-      return [updates, { count: state.count + 1, sum }];
+      const updates = mapTensors((g, s) => g.mul(negated(lr)).div(s.add(eps).sqrt()), grads, sum);
+      return [updates, { count: nextCount(state.count), sum }];
     },
   };
 }
 
 /** The state of `adadelta`. */
 export interface AdadeltaState {
-  /** Updates applied so far. */
-  count: number;
+  /** Updates applied so far (an int32 scalar). */
+  count: Count;
   /** Running average of squared gradients. */
   eg: unknown;
   /** Running average of squared steps. */
@@ -151,14 +159,14 @@ export function adadelta(
   checkNumber("adadelta", "eps", eps);
   return {
     init: (params) => ({
-      count: 0,
+      count: zeroCount(params),
       eg: mapTensors(zerosLike, params),
       ex: mapTensors(zerosLike, params),
     }),
     update: (grads, state) => {
       checkState("adadelta", state, ["count", "eg", "ex"]);
       checkMatching("adadelta", GRADIENTS, grads, STATE, state.eg);
-      const lr = rateAt(learningRate, state.count);
+      const lr = rateAt("adadelta", learningRate, state.count);
       const eg = mapTensors((e, g) => e.mul(rho).add(g.square().mul(1 - rho)), state.eg, grads);
       const d = mapTensors(
         (g, e, x) => x.add(eps).sqrt().div(e.add(eps).sqrt()).mul(g),
@@ -167,15 +175,19 @@ export function adadelta(
         state.ex,
       );
       const ex = mapTensors((x, di) => x.mul(rho).add(di.square().mul(1 - rho)), state.ex, d);
-      return [mapTensors((di) => di.mul(-lr), d), { count: state.count + 1, eg, ex }];
+      return [mapTensors((di) => di.mul(negated(lr)), d), {
+        count: nextCount(state.count),
+        eg,
+        ex,
+      }];
     },
   };
 }
 
 /** The state of `rmsprop`. */
 export interface RmspropState {
-  /** Updates applied so far. */
-  count: number;
+  /** Updates applied so far (an int32 scalar). */
+  count: Count;
   /** Running average of squared gradients. */
   nu: unknown;
 }
@@ -201,22 +213,22 @@ export function rmsprop(
   checkNumber("rmsprop", "decay", decay, { min: 0, max: 1, closed: true });
   checkNumber("rmsprop", "eps", eps);
   return {
-    init: (params) => ({ count: 0, nu: mapTensors(zerosLike, params) }),
+    init: (params) => ({ count: zeroCount(params), nu: mapTensors(zerosLike, params) }),
     update: (grads, state) => {
       checkState("rmsprop", state, ["count", "nu"]);
       checkMatching("rmsprop", GRADIENTS, grads, STATE, state.nu);
-      const lr = rateAt(learningRate, state.count);
+      const lr = rateAt("rmsprop", learningRate, state.count);
       const nu = mapTensors((v, g) => v.mul(decay).add(g.square().mul(1 - decay)), state.nu, grads);
-      const updates = mapTensors((g, v) => g.mul(-lr).div(v.sqrt().add(eps)), grads, nu);
-      return [updates, { count: state.count + 1, nu }];
+      const updates = mapTensors((g, v) => g.mul(negated(lr)).div(v.sqrt().add(eps)), grads, nu);
+      return [updates, { count: nextCount(state.count), nu }];
     },
   };
 }
 
 /** The state of `adam` and `adamw`. */
 export interface AdamState {
-  /** Updates applied so far. */
-  count: number;
+  /** Updates applied so far (an int32 scalar). */
+  count: Count;
   /** First-moment estimate. */
   mu: unknown;
   /** Second-moment estimate. */
@@ -238,11 +250,11 @@ function adamDirection(
   state: AdamState,
   { b1 = 0.9, b2 = 0.999, eps = 1e-8 }: AdamOptions,
 ): [unknown, AdamState] {
-  const t = state.count + 1;
+  const t = nextCount(state.count);
   const mu = mapTensors((m, g) => m.mul(b1).add(g.mul(1 - b1)), state.mu, grads);
   const nu = mapTensors((v, g) => v.mul(b2).add(g.square().mul(1 - b2)), state.nu, grads);
-  const c1 = 1 - b1 ** t;
-  const c2 = 1 - b2 ** t;
+  const c1 = oneMinusPower(b1, t);
+  const c2 = oneMinusPower(b2, t);
   const direction = mapTensors((m, v) => m.div(c1).div(v.div(c2).sqrt().add(eps)), mu, nu);
   return [direction, { count: t, mu, nu }];
 }
@@ -260,7 +272,7 @@ function checkAdamUpdate(op: string, grads: unknown, state: AdamState): void {
 }
 
 const adamInit = (params: unknown): AdamState => ({
-  count: 0,
+  count: zeroCount(params),
   mu: mapTensors(zerosLike, params),
   nu: mapTensors(zerosLike, params),
 });
@@ -287,9 +299,9 @@ export function adam(
     init: adamInit,
     update: (grads, state) => {
       checkAdamUpdate("adam", grads, state);
-      const lr = rateAt(learningRate, state.count);
+      const lr = rateAt("adam", learningRate, state.count);
       const [direction, next] = adamDirection(grads, state, opts);
-      return [mapTensors((d) => d.mul(-lr), direction as typeof grads), next];
+      return [mapTensors((d) => d.mul(negated(lr)), direction as typeof grads), next];
     },
   };
 }
@@ -320,10 +332,10 @@ export function adamw(
       checkAdamUpdate("adamw", grads, state);
       requireParams("adamw", params);
       checkMatching("adamw", PARAMS, params, GRADIENTS, grads);
-      const lr = rateAt(learningRate, state.count);
+      const lr = rateAt("adamw", learningRate, state.count);
       const [direction, next] = adamDirection(grads, state, opts);
       const updates = mapTensors(
-        (d, p) => d.add(p.mul(weightDecay)).mul(-lr),
+        (d, p) => d.add(p.mul(weightDecay)).mul(negated(lr)),
         direction as typeof grads,
         params,
       );

@@ -1,11 +1,16 @@
 /**
- * Learning-rate schedules with optax's argument order; steps count from 0.
+ * Learning-rate schedules with optax's argument order; steps count from 0. Each also has a form
+ * over a traced step, so an optimizer using it works inside `jit`.
  *
  * @module
  */
 
+import type { Tensor } from "../core/tensor.ts";
+import { full } from "../ops/creation.ts";
+import { cos, less, maximum, minimum, pow, where } from "../ops/elementwise.ts";
 import type { Schedule } from "./transform.ts";
 import { checkNumber } from "./_checks.ts";
+import { withTensorForm } from "./_count.ts";
 
 /**
  * The same value at every step.
@@ -19,7 +24,7 @@ import { checkNumber } from "./_checks.ts";
  */
 export function constantSchedule(value: number): Schedule {
   checkNumber("constantSchedule", "value", value);
-  return () => value;
+  return withTensorForm(() => value, (step) => full(step.shape, value));
 }
 
 /**
@@ -48,10 +53,16 @@ export function exponentialDecay(
       `optim.exponentialDecay: transitionSteps must be > 0, got ${transitionSteps}`,
     );
   }
-  return (step) => {
+  return withTensorForm((step) => {
     const p = step / transitionSteps;
     return initValue * decayRate ** (opts.staircase ? Math.floor(p) : p);
-  };
+  }, (step) => {
+    // Steps are whole and non-negative, so integer division floors.
+    const p = opts.staircase
+      ? step.astype("int32").div(transitionSteps).astype("int32").astype("float32")
+      : step.div(transitionSteps);
+    return pow(decayRate, p).mul(initValue);
+  });
 }
 
 /**
@@ -78,11 +89,14 @@ export function cosineDecaySchedule(
     throw new RangeError(`optim.cosineDecaySchedule: decaySteps must be > 0, got ${decaySteps}`);
   }
   const { alpha = 0 } = opts;
-  return (step) => {
+  return withTensorForm((step) => {
     const t = Math.min(step, decaySteps) / decaySteps;
     const cosine = 0.5 * (1 + Math.cos(Math.PI * t));
     return initValue * ((1 - alpha) * cosine + alpha);
-  };
+  }, (step) => {
+    const cosine = halfCosine(minimum(step, decaySteps).div(decaySteps));
+    return cosine.mul(1 - alpha).add(alpha).mul(initValue);
+  });
 }
 
 /**
@@ -117,10 +131,20 @@ export function warmupCosineDecaySchedule(opts: {
     checkNumber(op, name, v);
   }
   checkNumber(op, "endValue", endValue);
-  return (step) => {
+  const span = Math.max(1, decaySteps - warmupSteps);
+  return withTensorForm((step) => {
     if (step < warmupSteps) return initValue + ((peakValue - initValue) * step) / warmupSteps;
-    const span = Math.max(1, decaySteps - warmupSteps);
     const t = Math.min(step - warmupSteps, span) / span;
     return endValue + (peakValue - endValue) * 0.5 * (1 + Math.cos(Math.PI * t));
-  };
+  }, (step) => {
+    const warm = step.mul((peakValue - initValue) / Math.max(1, warmupSteps)).add(initValue);
+    const t = minimum(maximum(step.sub(warmupSteps), 0), span).div(span);
+    const decay = halfCosine(t).mul(peakValue - endValue).add(endValue);
+    return where(less(step, warmupSteps), warm, decay);
+  });
+}
+
+// 0.5·(1 + cos(π·t)) of a traced t.
+function halfCosine(t: Tensor): Tensor {
+  return cos(t.mul(Math.PI)).add(1).mul(0.5);
 }

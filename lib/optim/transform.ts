@@ -39,12 +39,6 @@ export type Schedule = (step: number) => number;
 /** A constant learning rate or a schedule. */
 export type LearningRate = number | Schedule;
 
-/** The learning rate at `step`. */
-/** @internal */
-export function rateAt(lr: LearningRate, step: number): number {
-  return typeof lr === "number" ? lr : lr(step);
-}
-
 /** Rejects an `update` call that lacks the parameters a transformation needs. */
 export function requireParams(op: string, params: unknown): unknown {
   if (params === undefined) {

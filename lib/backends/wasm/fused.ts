@@ -103,7 +103,7 @@ export function fusedKernel(spec: FusedSpec): FusedKernel {
   const size = sizeOf(out.shape);
   const outStrides = stridesOf(out.shape);
   const dtypes = spec.inputs.map((a) => a.dtype);
-  const modules = new Map<string, (...args: number[]) => void>();
+  const chain = chainKey(spec);
   // Along the innermost dimension longer than 1 (where rows run), each input is dense ("v"),
   // one broadcast value ("s"), or strided and packed to dense first.
   const inner = out.shape.findLastIndex((d) => d !== 1);
@@ -117,8 +117,7 @@ export function fusedKernel(spec: FusedSpec): FusedKernel {
       return heap.address(x.data) === undefined ? copyInHeap(heap, x, dtypes[i]) : x;
     });
     const modes = views.map(modeOf).join("");
-    let fn = modules.get(modes);
-    if (fn === undefined) modules.set(modes, fn = instantiate(spec, modes, heap));
+    const fn = compiled(spec, `${chain}|${modes}`, modes, heap);
     const bases = views.map((v) => heap.address(v.data)!);
     const widths = dtypes.map((d) => (d === "bool" ? 1 : 4));
     const strides = [...views.map((v) => v.strides), outStrides];
@@ -144,6 +143,30 @@ function copyInHeap(heap: HeapStorage, x: CpuBuffer, dtype: DType): CpuBuffer {
 // A dense heap copy of the view `x`.
 function packInHeap(heap: HeapStorage, x: CpuBuffer, dtype: DType): CpuBuffer {
   return new CpuBuffer(pack(x, dtype, (d, n) => heap.array(d, n, false)), x.shape);
+}
+
+// What the generated code depends on: the operations, their wiring and the input dtypes (a
+// recurrent network's time steps share one module).
+function chainKey(spec: FusedSpec): string {
+  const ops = spec.ops.map((op) =>
+    `${op.name}${op.name === "convert" ? op.params.dtype : ""}(${op.args})`
+  );
+  return `${spec.inputs.map((a) => a.dtype)};${ops}`;
+}
+
+const modules = new WeakMap<HeapStorage, Map<string, (...args: number[]) => void>>();
+
+function compiled(
+  spec: FusedSpec,
+  key: string,
+  modes: string,
+  heap: HeapStorage,
+): (...args: number[]) => void {
+  let cache = modules.get(heap);
+  if (cache === undefined) modules.set(heap, cache = new Map());
+  let fn = cache.get(key);
+  if (fn === undefined) cache.set(key, fn = instantiate(spec, modes, heap));
+  return fn;
 }
 
 // One Wasm function `(inputs..., out, bytes)` computing the chain over whole vectors.

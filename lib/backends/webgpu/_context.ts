@@ -65,6 +65,7 @@ export class GpuContext {
   #encoder: GPUCommandEncoder | null = null;
   #pass: GPUComputePassEncoder | null = null;
   #dispatches = 0;
+  #dispatched = 0;
   readonly #arena: GPUBuffer;
   readonly #arenaData = new Uint32Array(ARENA_BYTES / 4);
   #arenaUsed = 0;
@@ -124,6 +125,11 @@ export class GpuContext {
   /** The pool's counters. */
   stats(): PoolStats {
     return this.pool.stats();
+  }
+
+  /** Kernels dispatched since the context was made (benchmarks count them per step). */
+  get dispatched(): number {
+    return this.#dispatched;
   }
 
   /**
@@ -256,6 +262,7 @@ export class GpuContext {
     pass.setBindGroup(0, group);
     const x = Math.min(groups, MAX_GROUPS);
     pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+    this.#dispatched++;
     if (++this.#dispatches >= MAX_BATCH) this.flush();
     else this.#scheduleFlush();
   }

@@ -34,6 +34,7 @@ import {
   type Aval,
   type Backend,
   forgetBackend,
+  type FusedSpec,
   type Params,
   registerBackendInitializer,
 } from "../../core/backend.ts";
@@ -42,6 +43,7 @@ import { type Shape, sizeOf } from "../../core/shape.ts";
 import { GpuArray } from "./_array.ts";
 import { GpuContext } from "./_context.ts";
 import { binaryFn, compareFn, convertFn, SELECT, unaryFn } from "./_elementwise.ts";
+import { fusedMapFn, fusibleOnGpu } from "./_fused.ts";
 import { gather, iota, scatterAdd } from "./_indexing.ts";
 import { COPY, map } from "./_map.ts";
 import { matmul } from "./_matmul.ts";
@@ -209,6 +211,18 @@ export function createWebGpuBackend(device: GPUDevice): WebGpuBackend {
 
     dispose(buffer: unknown): void {
       if (buffer instanceof GpuArray) buffer.release();
+    },
+
+    fusible: fusibleOnGpu,
+
+    compileFused(spec: FusedSpec): ((inputs: readonly unknown[]) => GpuArray) | null {
+      const fn = fusedMapFn(spec);
+      if (fn === null) return null;
+      const { out } = spec.ops[spec.ops.length - 1];
+      return (inputs) => {
+        ctx.checkAlive();
+        return map(ctx, fn, inputs.map(asArray), out.shape, out.dtype);
+      };
     },
 
     stats: () => ctx.stats(),

@@ -1,0 +1,82 @@
+// Fused WGSL kernels against the cpu reference: jitted elementwise chains on WebGPU over
+// strided, broadcast and odd-sized views, masks and int32 values, and the dispatches they save.
+
+import assert from "node:assert/strict";
+import * as nb from "../../../mod.ts";
+import { agree, gpu, ignore, ints, uniform } from "./_test_util.ts";
+
+type T = nb.Tensor;
+
+Deno.test({
+  name: "jitted elementwise chains on webgpu match the cpu reference",
+  ignore,
+  fn: async (t) => {
+    const x = uniform([7, 13], 1, -3, 3), y = uniform([13], 2, -3, 3);
+    const chains: [string, (x: T, y: T) => T][] = [
+      ["arithmetic and transcendental", (x, y) => x.mul(y).add(x.exp()).div(y.abs().add(1)).tanh()],
+      [
+        "masks and select",
+        (x, y) => nb.where(x.greater(y), x.sigmoid(), y.sin()).add(x.less(0).astype("float32")),
+      ],
+      ["log and pow", (x, y) => x.abs().add(1).log().mul(y).add(x.square().pow(0.5))],
+    ];
+    for (const [name, chain] of chains) {
+      await t.step(`${name}, broadcast row`, () => agree(nb.jit(chain), [x, y]));
+      await t.step(
+        `${name}, transposed`,
+        () => agree(nb.jit((a: T, b: T) => chain(a.T, b.reshape([13, 1]))), [x, y]),
+      );
+    }
+    await t.step(
+      "int32 arithmetic",
+      () =>
+        agree(nb.jit((a: T, b: T) => a.mul(b).add(a).maximum(b)), [ints([5, 6], 3), ints([6], 4)]),
+    );
+    await t.step("empty and one element", async () => {
+      await agree(nb.jit((a: T) => a.exp().mul(a)), [uniform([0, 4], 5)]);
+      await agree(nb.jit((a: T) => a.exp().mul(a)), [uniform([1], 6)]);
+    });
+  },
+});
+
+Deno.test({
+  name: "a jitted training step on webgpu dispatches fewer kernels than the eager one",
+  ignore,
+  fn: async () => {
+    const ctx = gpu().context;
+    const model = nb.nn.mlp([2, 10, 3]);
+    const opt = nb.optim.sgd(0.5);
+    const data = nb.data.spiral();
+    const [x, t] = await Promise.all([data.x.to("webgpu"), data.t.to("webgpu")]);
+    type P = ReturnType<typeof model.init>;
+    const step = (params: P, state: unknown) => {
+      const [loss, grads] = nb.valueAndGrad((p: P) =>
+        nb.nn.softmaxCrossEntropy(model.apply(p, x), t)
+      )(params);
+      const [updates, next] = opt.update(grads, state as never, params);
+      return [nb.optim.applyUpdates(params, updates), next, loss] as const;
+    };
+    const init = async () => {
+      const [leaves, def] = nb.tree.flatten<T>(model.init(nb.random.key(0)));
+      const params = nb.tree.unflatten<P>(
+        def,
+        await Promise.all(leaves.map((l) => l.to("webgpu"))),
+      );
+      return [params, opt.init(params)] as const;
+    };
+    const count = async (f: typeof step) => {
+      let [params, state] = await init();
+      let loss: T | null = null;
+      for (let i = 0; i < 3; i++) {
+        const d0 = ctx.dispatched;
+        [params, state, loss] = f(params, state);
+        if (i === 2) return [ctx.dispatched - d0, (await loss.data())[0]] as const;
+      }
+      throw new Error("unreachable");
+    };
+    const [eager, eagerLoss] = await count(step);
+    const [jitted, jitLoss] = await count(nb.jit(step, { donateArgnums: [0, 1] }));
+    assert.ok(Math.abs(jitLoss - eagerLoss) < 1e-5, `losses ${jitLoss} and ${eagerLoss}`);
+    assert.ok(jitted * 2 < eager, `dispatches per step: ${jitted} jitted, ${eager} eager`);
+  },
+});
