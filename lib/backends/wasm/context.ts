@@ -468,6 +468,7 @@ export class WasmContext {
     const { ctrl, slots } = pool;
     for (let slot = 0; slot < slots.length; slot++) {
       if (Atomics.load(ctrl, CTRL.SLOTS + slot) !== 0) continue;
+      // Occupied from now on, even if no worker can start: it is not tried again.
       Atomics.store(ctrl, CTRL.SLOTS + slot, 1);
       slots[slot].worker = startWorker({
         module: this.module,

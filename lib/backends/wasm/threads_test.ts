@@ -230,10 +230,10 @@ async function deno(args: string[], cwd: string, env: Record<string, string> = {
   }).output();
   const text = (b: Uint8Array) => new TextDecoder().decode(b);
   assert.equal(out.code, 0, `deno ${args.join(" ")} failed:\n${text(out.stderr)}`);
-  return text(out.stdout);
+  return { stdout: text(out.stdout), stderr: text(out.stderr) };
 }
 
-function assertAllThreads(stdout: string): void {
+function assertAllThreads({ stdout }: { stdout: string }): void {
   const report = JSON.parse(stdout.trim().split("\n").at(-1)!);
   assert.equal(report.device, "wasm");
   assert.equal(report.threads, navigator.hardwareConcurrency);
@@ -285,6 +285,29 @@ Deno.test("a minified bundle that keeps names computes on every thread", async (
     await Deno.writeTextFile(`${dir}/probe.ts`, probe(repository.href));
     await deno(["bundle", "--minify", "--keep-names", "-o", "probe.js", "probe.ts"], dir);
     assertAllThreads(await deno(["run", "probe.js"], dir));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("without web workers the context computes alone and says so once", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/probe.ts`,
+      `
+Reflect.deleteProperty(globalThis, "Worker");
+const { WasmContext } = await import("${repository.href}lib/backends/wasm/context.ts");
+const ctx = new WasmContext({ threads: 3, parallelThreshold: 0, initialPages: 16 });
+const [a, b, c] = [0, 1, 2].map(() => ctx.heap.alloc(4 * 64 * 64));
+ctx.heap.f32().fill(1, a / 4, a / 4 + 2 * 64 * 64);
+for (let i = 0; i < 3; i++) ctx.gemm({ a, b, c, m: 64, n: 64, k: 64 });
+console.log(JSON.stringify({ value: ctx.heap.f32()[c / 4], used: ctx.threadsUsed }));
+`,
+    );
+    const { stdout, stderr } = await deno(["run", "probe.ts"], dir);
+    assert.deepEqual(JSON.parse(stdout), { value: 64, used: 1 });
+    assert.equal(stderr.match(/no worker thread could start/g)?.length, 1, stderr);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

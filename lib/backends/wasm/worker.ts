@@ -46,10 +46,13 @@ export function workerUrl(): string {
   return `data:text/javascript,${encodeURIComponent(source)}`;
 }
 
+let failure: unknown;
+
 /**
- * Starts a worker thread that serves the control block described by `init`. Errors inside the
- * worker are reported on stderr and never reach the caller: the caller computes every chunk
- * that no worker takes.
+ * Starts a worker thread that serves the control block described by `init`, or returns
+ * `undefined` where no worker can start (a runtime without web workers, say): then the caller
+ * computes alone, and a warning says so once. Errors inside a worker are reported on stderr
+ * and never reach the caller, which computes every chunk that no worker takes.
  *
  * @example
  * ```ts
@@ -57,8 +60,16 @@ export function workerUrl(): string {
  * console.log(typeof startWorker); // "function"
  * ```
  */
-export function startWorker(init: WorkerInit): Worker {
-  const worker = new Worker(workerUrl(), { type: "module", name: `nabla wasm ${init.slot}` });
+export function startWorker(init: WorkerInit): Worker | undefined {
+  if (failure !== undefined) return undefined;
+  let worker: Worker;
+  try {
+    worker = new Worker(workerUrl(), { type: "module", name: `nabla wasm ${init.slot}` });
+  } catch (e) {
+    failure = e;
+    console.warn(`nabla: no worker thread could start (${e}); wasm computes on one thread`);
+    return undefined;
+  }
   worker.onerror = (event) => {
     event.preventDefault();
     console.error("nabla wasm worker error:", event.message);
