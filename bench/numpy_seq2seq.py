@@ -1,16 +1,27 @@
-"""NumPy baseline for bench/seq2seq_epoch.ts: one training step of the attention seq2seq of
-"Deep Learning from Scratch 2", chapter 8 (AttentionSeq2seq), re-implemented in the book's
-style: float32 layers with hand-written forward and backward passes, LSTMs stepped one time
-step at a time, softmax cross-entropy averaged over batch and time, gradient clipping by
-global norm 5 and the book's Adam (lr 1e-3).
+"""The classic NumPy implementation of the attention seq2seq of "Deep Learning from Scratch 2",
+chapter 8 (AttentionSeq2seq), re-implemented in the book's style: layers with hand-written
+forward and backward passes, LSTMs stepped one time step at a time, softmax cross-entropy
+averaged over batch and time, gradient clipping by global norm 5 and the book's Adam (lr 1e-3).
+The decoder starts from the encoder's last hidden state and a zero cell state, as the book's.
 
-Shapes are those of the dates task: vocabulary 59, embeddings 16, hidden 256, batch 128,
-encoder length 29, answers of 11 ids (decoder input answer[:, :-1], target answer[:, 1:]).
-Ids are random: the time of a step does not depend on them.
+It is nabla's reference in three ways:
 
-Run:
-  python3 bench/numpy_seq2seq.py --steps 20   # 2 warm-up + 20 timed steps, one JSON line
-  python3 bench/numpy_seq2seq.py --check      # 30 steps on one fixed batch; loss must drop
+  python3 bench/numpy_seq2seq.py --steps 20     # timing: 2 warm-up + 20 timed steps (float32,
+                                                # random ids of the dates task's shapes), JSON
+  python3 bench/numpy_seq2seq.py --check        # 30 steps on one fixed batch; loss must drop
+  python3 bench/numpy_seq2seq.py --fidelity DIR [--optimizer book|optax]
+      # step by step from DIR/init.safetensors (the weights, named by nabla's tree paths) over
+      # the batches of DIR/batches.safetensors (x [S, B, T_in], t [S, B, T_answer] int32);
+      # writes DIR/step_0001.safetensors, ...: loss, grads.<leaf> (before clipping) and
+      # params.<leaf> (after the update), in the dtype of the weights
+  python3 bench/numpy_seq2seq.py --train FILE [--epochs 4] [--seed 0] [--optimizer ...]
+      # the book's ch08/train.py on FILE: the book's dataset/date.txt, or a .safetensors corpus
+      # (x_train, t_train, x_test, t_test int32); prints each epoch's loss and test exact match
+
+`--optimizer book` (the default) is the book's arithmetic: Adam with eps 1e-7 added to sqrt(v)
+and the bias correction folded into the step size, clipping by max_norm / (norm + 1e-6).
+`--optimizer optax` is optax's (and nabla's): eps 1e-8 added to sqrt(v_hat), clipping by
+max_norm / norm when the norm exceeds max_norm.
 """
 
 import argparse
@@ -22,6 +33,8 @@ import sys
 import time
 
 import numpy as np
+
+from _numpy_safetensors import read_safetensors, write_safetensors
 
 V, D, H = 59, 16, 256
 BATCH, T_IN, T_ANSWER = 128, 29, 11
@@ -64,7 +77,7 @@ class TimeEmbedding:
     def forward(self, xs):
         N, T = xs.shape
         W = self.params[0]
-        out = np.empty((N, T, W.shape[1]), dtype="f")
+        out = np.empty((N, T, W.shape[1]), dtype=W.dtype)
         self.layers = []
         for t in range(T):
             layer = Embedding(W)
@@ -135,11 +148,11 @@ class TimeLSTM:
         Wx, Wh, b = self.params
         N, T, _ = xs.shape
         Hh = Wh.shape[0]
-        hs = np.empty((N, T, Hh), dtype="f")
+        hs = np.empty((N, T, Hh), dtype=Wh.dtype)
         if not self.stateful or self.h is None:
-            self.h = np.zeros((N, Hh), dtype="f")
+            self.h = np.zeros((N, Hh), dtype=Wh.dtype)
         if not self.stateful or self.c is None:
-            self.c = np.zeros((N, Hh), dtype="f")
+            self.c = np.zeros((N, Hh), dtype=Wh.dtype)
         self.layers = []
         for t in range(T):
             layer = LSTM(Wx, Wh, b)
@@ -151,7 +164,7 @@ class TimeLSTM:
     def backward(self, dhs):
         Wx = self.params[0]
         N, T, _ = dhs.shape
-        dxs = np.empty((N, T, Wx.shape[0]), dtype="f")
+        dxs = np.empty((N, T, Wx.shape[0]), dtype=Wx.dtype)
         dh, dc = 0, 0
         grads = [0, 0, 0]
         for t in reversed(range(T)):
@@ -324,19 +337,37 @@ class TimeAttention:
 
 # ---- The model -----------------------------------------------------------------------------
 
+# The parameters in the book's order, named by the tree paths of nabla's `nn.seq2seq`.
+PARAM_NAMES = [
+    "encoder.embed.table",
+    "encoder.lstm.wx",
+    "encoder.lstm.wh",
+    "encoder.lstm.b",
+    "decoder.embed.table",
+    "decoder.lstm.wx",
+    "decoder.lstm.wh",
+    "decoder.lstm.b",
+    "decoder.out.w",
+    "decoder.out.b",
+]
 
-def lstm_weights(rn, d_in, h):
-    return (
-        (rn(d_in, 4 * h) / np.sqrt(d_in)).astype("f"),
-        (rn(h, 4 * h) / np.sqrt(h)).astype("f"),
-        np.zeros(4 * h).astype("f"),
-    )
+
+def book_weights(vocab_size=V, wordvec_size=D, hidden_size=H, seed=0, dtype=np.float32):
+    """The book's initialisation, drawn in the book's order from one generator."""
+    rn = np.random.RandomState(seed).randn
+    Vv, Dd, Hh = vocab_size, wordvec_size, hidden_size
+    shapes = []
+    for _ in ("encoder", "decoder"):
+        shapes += [(rn(Vv, Dd) / 100), (rn(Dd, 4 * Hh) / np.sqrt(Dd)),
+                   (rn(Hh, 4 * Hh) / np.sqrt(Hh)), np.zeros(4 * Hh)]
+    shapes += [rn(2 * Hh, Vv) / np.sqrt(2 * Hh), np.zeros(Vv)]
+    return {name: w.astype(dtype) for name, w in zip(PARAM_NAMES, shapes)}
 
 
 class AttentionEncoder:
-    def __init__(self, rn):
-        self.embed = TimeEmbedding((rn(V, D) / 100).astype("f"))
-        self.lstm = TimeLSTM(*lstm_weights(rn, D, H), stateful=False)
+    def __init__(self, w):
+        self.embed = TimeEmbedding(w["encoder.embed.table"])
+        self.lstm = TimeLSTM(w["encoder.lstm.wx"], w["encoder.lstm.wh"], w["encoder.lstm.b"])
         self.params = self.embed.params + self.lstm.params
         self.grads = self.embed.grads + self.lstm.grads
 
@@ -348,37 +379,50 @@ class AttentionEncoder:
 
 
 class AttentionDecoder:
-    def __init__(self, rn):
-        self.embed = TimeEmbedding((rn(V, D) / 100).astype("f"))
-        self.lstm = TimeLSTM(*lstm_weights(rn, D, H), stateful=True)
-        self.attention = TimeAttention()
-        self.affine = TimeAffine(
-            (rn(2 * H, V) / np.sqrt(2 * H)).astype("f"), np.zeros(V).astype("f")
+    def __init__(self, w):
+        self.embed = TimeEmbedding(w["decoder.embed.table"])
+        self.lstm = TimeLSTM(
+            w["decoder.lstm.wx"], w["decoder.lstm.wh"], w["decoder.lstm.b"], stateful=True
         )
+        self.attention = TimeAttention()
+        self.affine = TimeAffine(w["decoder.out.w"], w["decoder.out.b"])
         layers = [self.embed, self.lstm, self.attention, self.affine]
         self.params = [p for layer in layers for p in layer.params]
         self.grads = [g for layer in layers for g in layer.grads]
 
     def forward(self, xs, enc_hs):
-        self.lstm.set_state(enc_hs[:, -1])
+        self.lstm.set_state(enc_hs[:, -1])  # h from the encoder, c = 0
         dec_hs = self.lstm.forward(self.embed.forward(xs))
         c = self.attention.forward(enc_hs, dec_hs)
         return self.affine.forward(np.concatenate((c, dec_hs), axis=2))
 
     def backward(self, dscore):
+        Hh = self.lstm.params[1].shape[0]
         dout = self.affine.backward(dscore)
-        dc, ddec_hs0 = dout[:, :, :H], dout[:, :, H:]
+        dc, ddec_hs0 = dout[:, :, :Hh], dout[:, :, Hh:]
         denc_hs, ddec_hs1 = self.attention.backward(dc)
         self.embed.backward(self.lstm.backward(ddec_hs0 + ddec_hs1))
-        denc_hs[:, -1] += self.lstm.dh  # the decoder's initial state is the encoder's last h
+        denc_hs[:, -1] += self.lstm.dh  # the decoder's initial h is the encoder's last h
         return denc_hs
+
+    def generate(self, enc_hs, start_id, length):
+        """Greedy decoding of a whole batch (rows are independent, as in the book's loop)."""
+        self.lstm.set_state(enc_hs[:, -1])
+        ids = np.full((enc_hs.shape[0], 1), start_id)
+        sampled = []
+        for _ in range(length):
+            dec_hs = self.lstm.forward(self.embed.forward(ids))
+            c = self.attention.forward(enc_hs, dec_hs)
+            score = self.affine.forward(np.concatenate((c, dec_hs), axis=2))
+            ids = score.argmax(axis=2)
+            sampled.append(ids)
+        return np.concatenate(sampled, axis=1)
 
 
 class AttentionSeq2seq:
-    def __init__(self, seed=0):
-        rn = np.random.RandomState(seed).randn
-        self.encoder = AttentionEncoder(rn)
-        self.decoder = AttentionDecoder(rn)
+    def __init__(self, weights):
+        self.encoder = AttentionEncoder(weights)
+        self.decoder = AttentionDecoder(weights)
         self.softmax = TimeSoftmaxWithLoss()
         self.params = self.encoder.params + self.decoder.params
         self.grads = self.encoder.grads + self.decoder.grads
@@ -393,6 +437,9 @@ class AttentionSeq2seq:
         dout = self.softmax.backward(dout)
         self.encoder.backward(self.decoder.backward(dout))
 
+    def generate(self, xs, start_id, length):
+        return self.decoder.generate(self.encoder.forward(xs), start_id, length)
+
 
 # ---- Training ------------------------------------------------------------------------------
 
@@ -403,6 +450,13 @@ def clip_grads(grads, max_norm):
     if rate < 1:
         for g in grads:
             g *= rate
+
+
+def clip_grads_optax(grads, max_norm):
+    total_norm = np.sqrt(sum(np.sum(g**2) for g in grads))
+    if total_norm > max_norm:
+        for g in grads:
+            g *= max_norm / total_norm
 
 
 class Adam:
@@ -423,10 +477,28 @@ class Adam:
             p -= lr_t * m / (np.sqrt(v) + 1e-7)
 
 
-def train_step(model, optimizer, xs, ts):
+class AdamOptax(Adam):
+    """optax.adam: m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g², p -= lr m̂ / (√v̂ + 1e-8)."""
+
+    def update(self, params, grads):
+        if self.m is None:
+            self.m = [np.zeros_like(p) for p in params]
+            self.v = [np.zeros_like(p) for p in params]
+        self.iter += 1
+        c1, c2 = 1 - self.beta1**self.iter, 1 - self.beta2**self.iter
+        for p, g, m, v in zip(params, grads, self.m, self.v):
+            m[...] = self.beta1 * m + (1 - self.beta1) * g
+            v[...] = self.beta2 * v + (1 - self.beta2) * g**2
+            p += -self.lr * (m / c1 / (np.sqrt(v / c2) + 1e-8))
+
+
+OPTIMIZERS = {"book": (clip_grads, Adam), "optax": (clip_grads_optax, AdamOptax)}
+
+
+def train_step(model, optimizer, xs, ts, clip=clip_grads):
     loss = model.forward(xs, ts)
     model.backward()
-    clip_grads(model.grads, 5.0)
+    clip(model.grads, 5.0)
     optimizer.update(model.params, model.grads)
     return float(loss)
 
@@ -435,6 +507,106 @@ def random_batch(rng):
     xs = rng.randint(0, V, size=(BATCH, T_IN))
     ts = rng.randint(0, V, size=(BATCH, T_ANSWER))
     return xs, ts
+
+
+def fidelity(directory, optimizer_name):
+    """Steps from nabla's weights over nabla's batches, writing every step's state."""
+    weights, _ = read_safetensors(os.path.join(directory, "init.safetensors"))
+    batches, _ = read_safetensors(os.path.join(directory, "batches.safetensors"))
+    missing = [name for name in PARAM_NAMES if name not in weights]
+    if missing:
+        sys.exit(f"numpy_seq2seq.py: init.safetensors lacks {', '.join(missing)}")
+    model = AttentionSeq2seq({name: weights[name] for name in PARAM_NAMES})
+    clip, Optimizer = OPTIMIZERS[optimizer_name]
+    optimizer = Optimizer(1e-3)
+    dtype = model.params[0].dtype
+    for step, (xs, ts) in enumerate(zip(batches["x"], batches["t"]), start=1):
+        loss = model.forward(xs, ts)
+        model.backward()
+        grads = [g.copy() for g in model.grads]
+        clip(model.grads, 5.0)
+        optimizer.update(model.params, model.grads)
+        state = {"loss": np.asarray(loss, dtype=dtype)}
+        state.update({f"grads.{n}": g for n, g in zip(PARAM_NAMES, grads)})
+        state.update({f"params.{n}": p for n, p in zip(PARAM_NAMES, model.params)})
+        write_safetensors(os.path.join(directory, f"step_{step:04d}.safetensors"), state)
+    print(json.dumps({"steps": len(batches["x"]), "dtype": str(dtype)}))
+
+
+# ---- The book's training loop ----------------------------------------------------------------
+
+
+def load_book_text(path, seed=1984):
+    """dataset/sequence.py's load_data: ids by first appearance, shuffled, last 10% for test."""
+    questions, answers = [], []
+    with open(path) as f:
+        for line in f:
+            idx = line.find("_")
+            questions.append(line[:idx])
+            answers.append(line[idx:-1])
+    char_to_id = {}
+    for q, a in zip(questions, answers):
+        for ch in q + a:
+            char_to_id.setdefault(ch, len(char_to_id))
+    x = np.array([[char_to_id[ch] for ch in q] for q in questions])
+    t = np.array([[char_to_id[ch] for ch in a] for a in answers])
+    indices = np.arange(len(x))
+    np.random.seed(seed)
+    np.random.shuffle(indices)
+    x, t = x[indices], t[indices]
+    split = len(x) - len(x) // 10
+    chars = "".join(sorted(char_to_id, key=char_to_id.get))
+    return {"x_train": x[:split], "t_train": t[:split], "x_test": x[split:],
+            "t_test": t[split:]}, chars
+
+
+def load_corpus(path):
+    if path.endswith(".safetensors"):
+        tensors, metadata = read_safetensors(path)
+        return tensors, metadata.get("chars", "")
+    return load_book_text(path)
+
+
+def exact_match(model, x, t, chunk=1000):
+    start_id, length = t[0, 0], t.shape[1] - 1
+    right = 0
+    for i in range(0, len(x), chunk):
+        guess = model.generate(x[i:i + chunk], start_id, length)
+        right += int((guess == t[i:i + chunk, 1:]).all(axis=1).sum())
+    return right / len(x)
+
+
+def train(path, epochs, seed, optimizer_name, export=None):
+    """ch08/train.py: reversed questions, batch 128, clipping at 5, Adam, shuffled epochs."""
+    corpus, chars = load_corpus(path)
+    if export:
+        write_safetensors(export, {k: v.astype(np.int32) for k, v in corpus.items()},
+                          {"chars": chars})
+    x_train, t_train = corpus["x_train"][:, ::-1], corpus["t_train"]
+    x_test, t_test = corpus["x_test"][:, ::-1], corpus["t_test"]
+    vocab_size = int(max(a.max() for a in corpus.values())) + 1
+    model = AttentionSeq2seq(book_weights(vocab_size, 16, 256, seed=seed))
+    clip, Optimizer = OPTIMIZERS[optimizer_name]
+    optimizer = Optimizer(1e-3)
+    rng = np.random.RandomState(seed + 1)
+    batch = 128
+    print(json.dumps({"train": len(x_train), "test": len(x_test), "vocab": vocab_size,
+                      "optimizer": optimizer_name}), flush=True)
+    for epoch in range(1, epochs + 1):
+        t0 = time.perf_counter()
+        idx = rng.permutation(len(x_train))
+        losses = []
+        for it in range(len(x_train) // batch):  # the book's Trainer drops the last partial batch
+            b = idx[it * batch:(it + 1) * batch]
+            losses.append(train_step(model, optimizer, x_train[b], t_train[b], clip))
+        seconds = time.perf_counter() - t0
+        accuracy = exact_match(model, x_test, t_test)
+        print(json.dumps({"epoch": epoch, "loss": float(np.mean(losses)),
+                          "test_exact_match": accuracy, "seconds": round(seconds, 1)}),
+              flush=True)
+
+
+# ---- Timing ----------------------------------------------------------------------------------
 
 
 def blas_info():
@@ -460,9 +632,22 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--check", action="store_true")
+    parser.add_argument("--fidelity", metavar="DIR")
+    parser.add_argument("--train", metavar="FILE")
+    parser.add_argument("--export", metavar="FILE", help="with --train: save the corpus")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="book")
     args = parser.parse_args()
+    if args.fidelity:
+        fidelity(args.fidelity, args.optimizer)
+        return
+    if args.train:
+        train(args.train, args.epochs, args.seed, args.optimizer, args.export)
+        return
+
     rng = np.random.RandomState(1)
-    model, optimizer = AttentionSeq2seq(seed=0), Adam(1e-3)
+    model, optimizer = AttentionSeq2seq(book_weights(seed=0)), Adam(1e-3)
     for p in model.params:
         assert p.dtype == np.float32, p.dtype
 

@@ -9,7 +9,7 @@
 import { fmt } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { scoped } from "../core/trace.ts";
-import { full } from "../ops/creation.ts";
+import { full, zerosLike } from "../ops/creation.ts";
 import { concat } from "../ops/shape.ts";
 import { type Key, split } from "../random/mod.ts";
 import { dotProductAttention } from "./attention.ts";
@@ -62,9 +62,11 @@ export interface Seq2seq {
 }
 
 /**
- * A sequence-to-sequence model (see the module doc). With attention, the decoder's output
- * layer reads `[context, h]`, where `context` is the attention-weighted sum of the encoder
- * states and the scores are plain dot products `hs · h`.
+ * A sequence-to-sequence model (see the module doc). The decoder starts from the encoder's
+ * final hidden state and a zero cell state. With attention, the decoder's output layer reads
+ * `[context, h]`, where `context` is the attention-weighted sum of the encoder states and the
+ * scores are plain dot products `hs · h`. It is the attention seq2seq of "Deep Learning from
+ * Scratch 2" (chapter 8): from the same weights and batches it takes the same steps.
  *
  * @example
  * ```ts
@@ -98,6 +100,10 @@ export function seq2seq(config: Seq2seqConfig): Seq2seq {
     return encoderLstm.apply(p.encoder.lstm, embed.apply(p.encoder.embed, inputs));
   };
 
+  // The decoder starts from the encoder's last hidden state and a zero cell state, as the
+  // classic attention seq2seq does ("Deep Learning from Scratch 2", chapter 8).
+  const startState = (enc: LstmState): LstmState => ({ h: enc.h, c: zerosLike(enc.c) });
+
   // Runs the decoder over `ids` from `state`, reading the encoder states `hs`.
   const decode = (p: Seq2seqParams, hs: Tensor, ids: Tensor, state: LstmState) => {
     const dec = decoderLstm.apply(p.decoder.lstm, embed.apply(p.decoder.embed, ids), state);
@@ -125,12 +131,12 @@ export function seq2seq(config: Seq2seqConfig): Seq2seq {
         );
       }
       const enc = encode(params, inputs);
-      const { logits, weights } = decode(params, enc.hs, decoderInputs, enc);
+      const { logits, weights } = decode(params, enc.hs, decoderInputs, startState(enc));
       return weights ? { logits, weights } : { logits };
     },
     generate: (params, inputs, start, length) => {
       const enc = encode(params, inputs);
-      let state: LstmState = enc;
+      let state: LstmState = startState(enc);
       let token = full([inputs.shape[0], 1], start, { dtype: "int32", device: inputs.device });
       const ids: Tensor[] = [];
       const weights: Tensor[] = [];
