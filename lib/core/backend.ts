@@ -89,6 +89,8 @@ export interface Backend {
    * elementwise kernel (`compileFused`). Absent: nothing fuses.
    */
   fusible?(name: string, args: readonly Aval[], out: Aval, params: Params): boolean;
+  /** The most inputs a fused kernel may read (GPU binding limits); absent: no limit. */
+  readonly maxFusedInputs?: number;
   /**
    * Compiles a chain of fusible operations into one kernel over buffers, or returns `null` to
    * have them run one by one.

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { type FusedSpec, getBackend } from "../core/backend.ts";
+import { type Device, type FusedSpec, getBackend } from "../core/backend.ts";
 import type { Program, ProgramEquation, Var } from "../core/program.ts";
 import { asOwnedByCaller } from "../core/transient.ts";
 import { Executable, type FusedLaunch } from "./executable.ts";
@@ -63,7 +63,8 @@ function fuse(program: Program): Map<ProgramEquation, FusedLaunch> {
     getBackend(out.aval.device).fusible?.(prim.name, inputs.map((v) => v.aval), out.aval, params) ??
       false;
   const fused = new Map<ProgramEquation, FusedLaunch>();
-  for (const [root, cluster] of findClusters(program, canFuse)) {
+  const maxInputs = (device: string) => getBackend(device as Device).maxFusedInputs ?? Infinity;
+  for (const [root, cluster] of findClusters(program, canFuse, maxInputs)) {
     const kernel = getBackend(root.out.aval.device).compileFused?.(specOf(cluster)) ?? null;
     if (kernel !== null) fused.set(root, { cluster, kernel });
   }

@@ -80,3 +80,44 @@ Deno.test({
     assert.ok(jitted * 2 < eager, `dispatches per step: ${jitted} jitted, ${eager} eager`);
   },
 });
+
+Deno.test({
+  name: "a jitted step with donated state runs a synchronous webgpu loop in flat memory",
+  ignore,
+  fn: async () => {
+    const ctx = gpu().context;
+    const model = nb.nn.mlp([2, 16, 3]);
+    const opt = nb.optim.adam(0.05);
+    const data = nb.data.spiral();
+    const [x, t] = await Promise.all([data.x.to("webgpu"), data.t.to("webgpu")]);
+    type P = ReturnType<typeof model.init>;
+    const step = nb.jit((params: P, state: unknown) => {
+      const [loss, grads] = nb.valueAndGrad((p: P) =>
+        nb.nn.softmaxCrossEntropy(model.apply(p, x), t)
+      )(params);
+      const [updates, next] = opt.update(grads, state as never, params);
+      return [nb.optim.applyUpdates(params, updates), next, loss] as const;
+    }, { donateArgnums: [0, 1] });
+    const [leaves, def] = nb.tree.flatten<T>(model.init(nb.random.key(0)));
+    let params = nb.tree.unflatten<P>(def, await Promise.all(leaves.map((l) => l.to("webgpu"))));
+    let state: unknown = opt.init(params);
+    let first = NaN, last: T | null = null, liveAt20 = 0, createdAt20 = 0;
+    // No await inside the loop: the losses are dropped, read once at the end.
+    for (let i = 1; i <= 200; i++) {
+      const [p, s, loss] = step(params, state);
+      [params, state] = [p, s];
+      if (i === 1) first = (await loss.data())[0];
+      if (i === 20) [liveAt20, createdAt20] = [ctx.stats().liveBytes, ctx.stats().created];
+      last = loss;
+    }
+    const stats = ctx.stats();
+    assert.ok((await last!.data())[0] < first, "the loss went down");
+    // Only the dropped losses may still be live (a scalar each, in the pool's smallest buffer
+    // of 256 bytes) until the collector finds them: nothing else grows.
+    const growth = stats.liveBytes - liveAt20;
+    assert.ok(growth <= 180 * 256, `live bytes ${liveAt20} -> ${stats.liveBytes}`);
+    // New buffers: one per step for its loss, none for parameters, state or intermediates.
+    const created = stats.created - createdAt20;
+    assert.ok(created <= 180 + 8, `buffers created: ${createdAt20} -> ${stats.created}`);
+  },
+});

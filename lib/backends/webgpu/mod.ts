@@ -214,6 +214,8 @@ export function createWebGpuBackend(device: GPUDevice): WebGpuBackend {
     },
 
     fusible: fusibleOnGpu,
+    // Storage bindings per stage: the parameters and the output take two.
+    maxFusedInputs: device.limits.maxStorageBuffersPerShaderStage - 2,
 
     compileFused(spec: FusedSpec): ((inputs: readonly unknown[]) => GpuArray) | null {
       const fn = fusedMapFn(spec);

@@ -37,11 +37,13 @@ const sameShape = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.every((d, i) => d === b[i]);
 
 /**
- * The clusters of two or more equations that `canFuse` accepts, keyed by their root.
+ * The clusters of two or more equations that `canFuse` accepts, each reading at most
+ * `maxInputs(device)` values from outside, keyed by their root.
  */
 export function findClusters(
   program: Program,
   canFuse: (eq: ProgramEquation) => boolean,
+  maxInputs: (device: string) => number = () => Infinity,
 ): Map<ProgramEquation, Cluster> {
   const definedBy = new Map<Var, ProgramEquation>();
   const consumers = new Map<Var, ProgramEquation[]>();
@@ -61,6 +63,7 @@ export function findClusters(
     const root = equations[i];
     if (taken.has(root) || !canFuse(root)) continue;
     const members = new Set([root]);
+    const limit = maxInputs(root.out.aval.device);
     // Absorb producers whose every consumer is already a member, until nothing changes (a
     // value two members read joins once both have).
     for (let grew = true; grew;) {
@@ -73,6 +76,10 @@ export function findClusters(
           if (!sameShape(p.out.aval.shape, root.out.aval.shape)) continue;
           if (!consumers.get(v)!.every((c) => members.has(c))) continue;
           members.add(p);
+          if (externalInputs(members).size > limit) {
+            members.delete(p);
+            continue;
+          }
           grew = true;
         }
       }
@@ -80,12 +87,16 @@ export function findClusters(
     if (members.size < 2) continue;
     const ordered = equations.filter((eq) => members.has(eq));
     for (const eq of ordered) taken.add(eq);
-    const inside = new Set(ordered.map((eq) => eq.out));
-    const inputs: Var[] = [];
-    for (const eq of ordered) {
-      for (const v of eq.inputs) if (!inside.has(v) && !inputs.includes(v)) inputs.push(v);
-    }
-    clusters.set(root, { equations: ordered, inputs });
+    clusters.set(root, { equations: ordered, inputs: [...externalInputs(ordered)] });
   }
   return clusters;
+}
+
+// The values members read from outside, in order of first use.
+function externalInputs(members: Iterable<ProgramEquation>): Set<Var> {
+  const list = [...members];
+  const inside = new Set(list.map((eq) => eq.out));
+  const inputs = new Set<Var>();
+  for (const eq of list) for (const v of eq.inputs) if (!inside.has(v)) inputs.add(v);
+  return inputs;
 }

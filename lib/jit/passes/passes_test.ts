@@ -68,6 +68,9 @@ Deno.test("fusion groups chains with one output and stops at shared values", () 
   assert.deepEqual([...findClusters(diamond, all).values()].map((c) => names(c.equations)), [
     ["exp", "sin", "cos", "add"],
   ]);
+  // A backend may bound the values one kernel reads (GPU bindings).
+  assert.equal(findClusters(chain, all, () => 2).size, 1);
+  assert.equal(findClusters(chain, all, () => 1).size, 0);
   // The backend decides what joins; a refused equation splits the chain.
   const split = findClusters(chain, (eq) => eq.prim.name !== "mul");
   assert.deepEqual([...split.values()].map((c) => names(c.equations)), []);
