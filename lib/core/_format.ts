@@ -117,11 +117,18 @@ function layout(data: TypedArray, shape: Shape, dtype: DType, summarise: boolean
   return recurse(0, 0, " ".repeat(PREFIX.length + 1), LINE_WIDTH - 1);
 }
 
+// The largest of `values` and `floor` (no spread: a summarised tensor prints 6ⁿ elements).
+function largest(values: readonly number[], floor = 0): number {
+  let m = floor;
+  for (const v of values) if (v > m) m = v;
+  return m;
+}
+
 // One element's text, padded to the common width of `printed`.
 function formatter(printed: readonly number[], dtype: DType): (v: number) => string {
   if (dtype === "bool" || dtype === "int32") {
     const text = dtype === "bool" ? (v: number) => (v ? "true" : "false") : String;
-    const width = Math.max(0, ...printed.map((v) => text(v).length));
+    const width = largest(printed.map((v) => text(v).length));
     return (v) => text(v).padStart(width);
   }
   return floatFormatter(printed, dtype);
@@ -166,7 +173,7 @@ function shortest(v: number, dtype: DType): Digits {
 function floatFormatter(printed: readonly number[], dtype: DType): (v: number) => string {
   const finite = printed.filter(Number.isFinite);
   const magnitudes = finite.filter((v) => v !== 0).map(Math.abs);
-  const max = Math.max(...magnitudes), min = Math.min(...magnitudes);
+  const max = largest(magnitudes), min = -largest(magnitudes.map((m) => -m), -Infinity);
   // NumPy ≥ 2.3: past 10⁶ a float32 has no digit left for a fraction.
   const big = dtype === "float32" ? 1e6 : 1e8;
   const scientific = magnitudes.length > 0 && (max >= big || min < 1e-4 || max / min > 1e3);
@@ -183,9 +190,9 @@ function floatFormatter(printed: readonly number[], dtype: DType): (v: number) =
       const r = rounded(v, PRECISION + 1);
       return { digits: r.digits.replace(/0+$/, ""), exponent: r.exponent };
     });
-    const fraction = Math.max(0, ...parts.map((p) => p.digits.length - 1));
-    const expDigits = Math.max(2, ...parts.map((p) => String(Math.abs(p.exponent)).length));
-    padLeft = Math.max(0, ...finite.map((v) => sign(v).length + 1));
+    const fraction = largest(parts.map((p) => p.digits.length - 1));
+    const expDigits = largest(parts.map((p) => String(Math.abs(p.exponent)).length), 2);
+    padLeft = largest(finite.map((v) => sign(v).length + 1));
     padRight = fraction + 2 + expDigits;
     finiteText = (v) => {
       const { digits, exponent } = rounded(v, fraction + 1);
@@ -206,8 +213,8 @@ function floatFormatter(printed: readonly number[], dtype: DType): (v: number) =
       return [sign(v) + int, digits.slice(exponent + 1)];
     };
     const parts = finite.map(positional);
-    padLeft = Math.max(0, ...parts.map(([int]) => int.length));
-    padRight = Math.max(0, ...parts.map(([, frac]) => frac.length));
+    padLeft = largest(parts.map(([int]) => int.length));
+    padRight = largest(parts.map(([, frac]) => frac.length));
     finiteText = (v) => {
       const [int, frac] = positional(v);
       return int.padStart(padLeft) + "." + frac.padEnd(padRight);

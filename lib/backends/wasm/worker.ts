@@ -25,7 +25,7 @@
 
 import { LAYOUT, threadRoutines, type WorkerInit } from "./_threads.ts";
 
-let source: string | undefined;
+let url: string | undefined;
 
 /**
  * The `data:` URL of the worker program: it waits for one {@linkcode WorkerInit} message,
@@ -38,12 +38,12 @@ let source: string | undefined;
  * ```
  */
 export function workerUrl(): string {
-  source ??= `self.onmessage = (event) => {
+  url ??= "data:text/javascript," + encodeURIComponent(`self.onmessage = (event) => {
   self.onmessage = null;
   (${threadRoutines})(${JSON.stringify(LAYOUT)}).serve(event.data);
   self.close();
-};`;
-  return `data:text/javascript,${encodeURIComponent(source)}`;
+};`);
+  return url;
 }
 
 let failure: unknown;
