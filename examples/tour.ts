@@ -1,5 +1,5 @@
 /**
- * A short tour of nabla: tensors, transformations, and a few steps of gradient descent.
+ * A short tour of nabla: tensors, transformations, jit, and a few steps of gradient descent.
  *
  * Run: `deno run examples/tour.ts`
  *
@@ -15,20 +15,28 @@ parseFlags({
   flags: {},
 });
 
+// Each result under its name, so that a matrix's rows line up.
+const show = (name: string, value: unknown) => console.log(`${name}:\n${value}\n`);
+
 // Tensors are immutable values; operations return new tensors.
 const x = nb.tensor([[1, 2], [3, 4]]);
-console.log("x         =", x.toString());
-console.log("x @ x.T   =", x.matmul(x.T).toString());
-console.log("softmax   =", nb.softmax(x).toString());
+show("x", x);
+show("x @ x.T", x.matmul(x.T));
+show("softmax(x)", nb.softmax(x));
 
 // Transformations compose: derivatives of derivatives, Jacobians, vectorized gradients.
 const f = (x: nb.Tensor) => x.sin().mul(x).sum();
-console.log("grad f    =", nb.grad(f)(nb.tensor([0, 1, 2])).toString());
-console.log("hessian f =", nb.hessian(f)(nb.tensor([0, 1])).toString());
+show("grad(f)([0, 1, 2])", nb.grad(f)(nb.tensor([0, 1, 2])));
+show("hessian(f)([0, 1])", nb.hessian(f)(nb.tensor([0, 1])));
 const perExample = nb.vmap(nb.grad((w: nb.Tensor, xi: nb.Tensor) => w.dot(xi).square()), {
   inAxes: [null, 0],
 });
-console.log("per-example grads =", perExample(nb.tensor([1, -1]), x).toString());
+show("per-example gradients", perExample(nb.tensor([1, -1]), x));
+
+// jit compiles a function once per input signature; makeJaxpr shows the program it stages.
+const g = (x: nb.Tensor) => x.mul(2).add(1).exp().sum();
+show("jit(g)(x), g(x)", `${nb.jit(g)(x).item()}, ${g(x).item()}`);
+show("makeJaxpr(g)(x)", nb.makeJaxpr(g)(x));
 
 // A training step is a pure function of parameters: fit y = 3x - 1 by gradient descent.
 type Params = { w: nb.Tensor; b: nb.Tensor };
