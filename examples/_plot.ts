@@ -53,7 +53,8 @@ export function chart(options: Plot.PlotOptions): Panel {
 }
 
 /**
- * A colour legend on its own, as a ramp of the scale's colours with ticks under it.
+ * A colour legend on its own, `width` pixels wide (default 240): a ramp of the scale's colours
+ * with ticks under it.
  *
  * @example
  * ```ts
@@ -63,9 +64,9 @@ export function chart(options: Plot.PlotOptions): Panel {
  * assert.equal(legend.markup.match(/<rect fill=/g)?.length, 5); // five colours from 0 to 1
  * ```
  */
-export function colorLegend(color: Plot.ScaleOptions): Panel {
+export function colorLegend(color: Plot.ScaleOptions, { width = 240 } = {}): Panel {
   // Plot's types leave out the `document` that legends take as plots do.
-  const svg = Plot.legend({ color, legend: "ramp", ...context } as Plot.LegendScales);
+  const svg = Plot.legend({ color, legend: "ramp", width, ...context } as Plot.LegendScales);
   return {
     width: Number(svg.getAttribute("width")),
     height: Number(svg.getAttribute("height")),

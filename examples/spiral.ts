@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import * as nb from "../mod.ts";
 import { data, nn, optim, random } from "../mod.ts";
 import { choice, fail, int, parseFlags, path, positive } from "./_cli.ts";
-import { chart, figure, Plot, preparePicture, writePicture } from "./_plot.ts";
+import { chart, colorLegend, figure, Plot, preparePicture, writePicture } from "./_plot.ts";
 
 const flags = parseFlags({
   about: "Trains a 2-10-3 MLP on the three-arm spiral and draws its decision regions.",
@@ -91,11 +91,15 @@ console.log(
 const COLORS = ["#4e79a7", "#f28e2b", "#59a14f"];
 const TINTS = ["#cad7e5", "#fbddbf", "#cde3ca"];
 
-const picture = figure([[await decisionRegions(), lossCurve()]], {
+const classes = colorLegend({
+  type: "ordinal",
+  domain: ["class 0", "class 1", "class 2"],
+  range: COLORS,
+  label: "class of the training points; shading: the class the model predicts",
+}, { width: 420 });
+const picture = figure([[classes], [await decisionRegions(), lossCurve()]], {
   title: `Spiral: MLP 2-${flags.hidden}-3, ${flags.epochs} epochs of SGD`,
-  subtitle: `accuracy ${percent(trainAcc)} on the training points, ${
-    percent(testAcc)
-  } held out; shading: the class the model predicts`,
+  subtitle: `accuracy ${percent(trainAcc)} on the training points, ${percent(testAcc)} held out`,
 });
 await writePicture(flags.out, picture).catch((e) => fail(`--out ${flags.out}: ${e.message}`));
 console.log(`wrote ${flags.out}`);
