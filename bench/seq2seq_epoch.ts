@@ -67,9 +67,7 @@ const [V, BATCH, T_IN, T_ANSWER] = [59, 128, 29, 11];
 const WARMUP = 2;
 
 const load = Deno.loadavg().map((v) => v.toFixed(2)).join(" ");
-console.log(
-  `${navigator.hardwareConcurrency} cores, load average ${load} (1, 5, 15 min)`,
-);
+console.log(`${navigator.hardwareConcurrency} cores, load average ${load} (1, 5, 15 min)`);
 
 // ---- PyTorch --------------------------------------------------------------------------------
 
@@ -108,14 +106,8 @@ async function pytorch(threads: number): Promise<TorchResult | string> {
   }
   const { code, stdout, stderr } = output;
   if (code === NOT_INSTALLED) return `${PYTHON} cannot import torch`;
-  if (code !== 0) {
-    throw new Error(
-      `torch_seq2seq.py failed: ${new TextDecoder().decode(stderr)}`,
-    );
-  }
-  return JSON.parse(
-    new TextDecoder().decode(stdout).trim().split("\n").at(-1)!,
-  );
+  if (code !== 0) throw new Error(`torch_seq2seq.py failed: ${new TextDecoder().decode(stderr)}`);
+  return JSON.parse(new TextDecoder().decode(stdout).trim().split("\n").at(-1)!);
 }
 
 const torchRuns: TorchResult[] = [];
@@ -125,17 +117,15 @@ for (const threads of [1, 2]) {
     console.log(`PyTorch is not installed here (${result}): ${INSTALL}`);
     break;
   }
+  const [first, last] = result.loss.map((v) => v.toFixed(4));
   console.log(
-    `PyTorch ${result.torch}, ${result.threads} thread(s): loss ${result.loss[0].toFixed(4)} → ${
-      result.loss[1].toFixed(4)
-    }, ${result.seconds_per_step.toFixed(3)} s/step`,
+    `PyTorch ${result.torch}, ${result.threads} thread(s): loss ${first} → ${last}, ` +
+      `${result.seconds_per_step.toFixed(3)} s/step`,
   );
   torchRuns.push(result);
 }
 if (torchRuns.length > 0) {
-  console.log(
-    `PyTorch's BLAS: ${torchRuns[0].blas.join(", ") || "none loaded"}`,
-  );
+  console.log(`PyTorch's BLAS: ${torchRuns[0].blas.join(", ") || "none loaded"}`);
 }
 
 // ---- nabla ----------------------------------------------------------------------------------
@@ -197,16 +187,12 @@ async function nabla(device: nb.Device, jitted: boolean, timed: number): Promise
   }
   const total = seconds.slice(WARMUP).reduce((a, b) => a + b, 0);
   const perStep = total / timed;
+  const [first, last] = [losses[WARMUP], losses.at(-1)!].map((v) => v.toFixed(4));
   console.log(
-    `nabla ${device}, ${jitted ? "jit" : "eager"}: ${timed} steps, loss ${
-      losses[WARMUP].toFixed(4)
-    } → ${losses.at(-1)!.toFixed(4)}, ${perStep.toFixed(3)} s/step`,
+    `nabla ${device}, ${jitted ? "jit" : "eager"}: ${timed} steps, loss ${first} → ${last}, ` +
+      `${perStep.toFixed(3)} s/step`,
   );
-  return {
-    perStep,
-    firstCall: seconds[0],
-    outsideMatmul: 1 - clock.seconds / total,
-  };
+  return { perStep, firstCall: seconds[0], outsideMatmul: 1 - clock.seconds / total };
 }
 
 // Seconds that staging and compiling the step take, without running it: `lower` on a fresh jit.
@@ -244,7 +230,7 @@ console.log(
   `wasm device: ${ctx.config.relaxed ? "relaxed-" : ""}SIMD kernels, ${ctx.threads} threads`,
 );
 // Eager first: the jitted step's first call then finds the worker threads started and the heap
-// grown, and its time is the compile's.
+// grown, and pays only for staging, compiling and one step.
 const eagerRun = await nabla("wasm", false, steps);
 const jittedRun = await nabla("wasm", true, steps);
 const referenceRun = referenceSteps > 0 ? await nabla("cpu", false, referenceSteps) : null;
@@ -261,10 +247,7 @@ interface NumpyResult {
   blas?: Record<string, string | number | null>;
 }
 
-async function numpy(
-  env: Record<string, string>,
-  unset: string[] = [],
-): Promise<NumpyResult> {
+async function numpy(env: Record<string, string>, unset: string[] = []): Promise<NumpyResult> {
   const script = new URL("./numpy_seq2seq.py", import.meta.url).pathname;
   const full = { ...Deno.env.toObject(), ...env };
   for (const name of unset) delete full[name];
@@ -273,11 +256,7 @@ async function numpy(
     env: full,
     clearEnv: true,
   }).output();
-  if (code !== 0) {
-    throw new Error(
-      `numpy_seq2seq.py failed: ${new TextDecoder().decode(stderr)}`,
-    );
-  }
+  if (code !== 0) throw new Error(`numpy_seq2seq.py failed: ${new TextDecoder().decode(stderr)}`);
   const lines = new TextDecoder().decode(stdout).trim().split("\n");
   return JSON.parse(lines.at(-1)!);
 }
@@ -289,18 +268,13 @@ numpyRuns.push({
   result: await numpy({ OPENBLAS_NUM_THREADS: "1" }),
 });
 if (TUNING.some((name) => Deno.env.get(name) !== undefined)) {
-  numpyRuns.push({
-    name: "NumPy, CORETYPE/L2_SIZE unset",
-    result: await numpy({}, TUNING),
-  });
+  numpyRuns.push({ name: "NumPy, CORETYPE/L2_SIZE unset", result: await numpy({}, TUNING) });
 }
 const blas = numpyRuns[0].result.blas ?? {};
 console.log(
   `NumPy ${blas.numpy ?? "?"}: ${blas.config ?? "BLAS unknown"}, core ${blas.core ?? "?"}, ` +
     `${blas.threads ?? "?"} threads; ` +
-    TUNING.map((name) => `${name}=${Deno.env.get(name) ?? "(unset)"}`).join(
-      ", ",
-    ),
+    TUNING.map((name) => `${name}=${Deno.env.get(name) ?? "(unset)"}`).join(", "),
 );
 
 // ---- Table ----------------------------------------------------------------------------------
