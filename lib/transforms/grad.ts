@@ -18,7 +18,10 @@ export interface GradOptions<
   N extends number | readonly number[] = number | readonly number[],
   Aux extends boolean = boolean,
 > {
-  /** Which positional arguments to differentiate (default 0); an array gives an array. */
+  /**
+   * Which positional arguments to differentiate (default 0; negative counts from the end); an
+   * array gives an array, and may name an argument once only.
+   */
   argnums?: N;
   /** `f` returns `[value, aux]`; aux is passed through undifferentiated. */
   hasAux?: Aux;
@@ -36,8 +39,9 @@ export type Grads<F extends Fn, N> = N extends number ? Parameters<F>[N]
 export type AuxOf<F extends Fn> = ReturnType<F> extends readonly [unknown, infer A] ? A : never;
 
 /**
- * Evaluates `f` and returns its output with a function that maps an output cotangent to one
- * cotangent per primal (each shaped like its primal).
+ * Evaluates `f` and returns its output with a function that maps an output cotangent (of the
+ * output's structure, shapes and dtypes) to one cotangent per primal (each shaped like its
+ * primal).
  *
  * @example
  * ```ts

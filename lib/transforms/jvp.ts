@@ -12,7 +12,7 @@ import { checkFunction, tensorLeaves } from "./_args.ts";
 
 /**
  * Evaluates `f` at `primals` and its directional derivative along `tangents` (a list of
- * pytrees shaped like the primals): `[out, tangentOut]`.
+ * pytrees with the primals' structure, shapes and dtypes): `[out, tangentOut]`.
  *
  * @example
  * ```ts

@@ -15,7 +15,7 @@ import { checkFunction, checkOptions, describeValue, tensorLeaves } from "./_arg
 export interface VmapOptions {
   /** The batch axis of each argument (`null`: shared by every example); one number for all. */
   inAxes?: number | null | (number | null)[];
-  /** Where the outputs get their batch axis (default 0). */
+  /** Where the outputs get their batch axis (default 0; negative counts from the end). */
   outAxes?: number;
 }
 
