@@ -44,12 +44,13 @@ export interface Aval {
 export type Params = Readonly<Record<string, unknown>>;
 
 /**
- * A chain of elementwise operations for one fused kernel: external inputs of the output's
+ * A chain of elementwise operations for one fused kernel: external inputs of the outputs'
  * shape, then operations whose arguments index the inputs (`i < inputs.length`) or earlier
- * operations (`inputs.length + k`); the last operation's value is the output.
+ * operations (`inputs.length + k`); the kernel writes the values of the operations listed in
+ * `outputs`.
  */
 export interface FusedSpec {
-  /** The external inputs' types (each of the output's shape). */
+  /** The external inputs' types (each of the outputs' shape). */
   readonly inputs: readonly Aval[];
   /** The operations, in order. */
   readonly ops: readonly {
@@ -58,6 +59,8 @@ export interface FusedSpec {
     readonly args: readonly number[];
     readonly out: Aval;
   }[];
+  /** The operations (indices into `ops`) whose values the kernel writes, the last one last. */
+  readonly outputs: readonly number[];
 }
 
 /** A device's storage and kernels. Buffers are opaque to everyone but their backend. */
@@ -92,10 +95,10 @@ export interface Backend {
   /** The most inputs a fused kernel may read (GPU binding limits); absent: no limit. */
   readonly maxFusedInputs?: number;
   /**
-   * Compiles a chain of fusible operations into one kernel over buffers, or returns `null` to
-   * have them run one by one.
+   * Compiles a chain of fusible operations into one kernel from input buffers to output
+   * buffers (one per `spec.outputs`), or returns `null` to have them run one by one.
    */
-  compileFused?(spec: FusedSpec): ((inputs: readonly unknown[]) => unknown) | null;
+  compileFused?(spec: FusedSpec): ((inputs: readonly unknown[]) => unknown[]) | null;
 }
 
 const backends = new Map<Device, Backend>();

@@ -72,12 +72,13 @@ function fuse(program: Program): Map<ProgramEquation, FusedLaunch> {
 }
 
 // A cluster as its backend sees it: input types and operations over indices.
-function specOf({ equations, inputs }: Cluster): FusedSpec {
+function specOf({ equations, inputs, outputs }: Cluster): FusedSpec {
   const index = new Map<Var, number>();
   inputs.forEach((v, i) => index.set(v, i));
   const ops = equations.map(({ prim, params, inputs: args, out }, k) => {
     index.set(out, inputs.length + k);
     return { name: prim.name, params, args: args.map((v) => index.get(v)!), out: out.aval };
   });
-  return { inputs: inputs.map((v) => v.aval), ops };
+  const outs = outputs.map((v) => index.get(v)! - inputs.length);
+  return { inputs: inputs.map((v) => v.aval), ops, outputs: outs };
 }

@@ -22,22 +22,22 @@ export interface KernelInfo {
   readonly ops: readonly string[];
   /** The device it runs on. */
   readonly device: Device;
-  /** The type of its result. */
-  readonly out: Aval;
+  /** The types of its results. */
+  readonly outs: readonly Aval[];
 }
 
 /** A runnable kernel over backend buffers (a fused cluster, compiled by its backend). */
-export type CompiledKernel = (inputs: readonly unknown[]) => unknown;
+export type CompiledKernel = (inputs: readonly unknown[]) => unknown[];
 
 /** A cluster of equations and the kernel its backend compiled for it. */
 export interface FusedLaunch {
   /** The equations the kernel computes. */
   readonly cluster: Cluster;
-  /** The kernel: the cluster's inputs to its root's value. */
+  /** The kernel: the cluster's inputs to its outputs' values. */
   readonly kernel: CompiledKernel;
 }
 
-/** One launch: a primitive's kernel or a compiled one, from input slots to an output slot. */
+/** One launch: a primitive's kernel or a compiled one, from input slots to output slots. */
 export interface Launch {
   /** The primitives computed (one unless fused). */
   readonly ops: readonly string[];
@@ -49,10 +49,10 @@ export interface Launch {
   readonly kernel?: CompiledKernel;
   /** Slots read. */
   readonly inputs: readonly number[];
-  /** Slot written. */
-  readonly out: number;
-  /** Type of the result. */
-  readonly aval: Aval;
+  /** Slots written. */
+  readonly outs: readonly number[];
+  /** Types of the results. */
+  readonly avals: readonly Aval[];
 }
 
 interface PlannedLaunch extends Launch {
@@ -112,7 +112,7 @@ export class Executable {
       if (s >= args || donated.has(s)) planned[i].frees.push(s);
     }
     this.#launches = planned;
-    this.kernels = launches.map((l) => ({ ops: l.ops, device: l.aval.device, out: l.aval }));
+    this.kernels = launches.map((l) => ({ ops: l.ops, device: l.avals[0].device, outs: l.avals }));
   }
 
   /**
@@ -136,19 +136,25 @@ export class Executable {
     const inside = new Set<ProgramEquation>();
     for (const { cluster } of fused.values()) cluster.equations.forEach((eq) => inside.add(eq));
     const launches: Launch[] = [];
+    const slotsOf = (vs: readonly Var[]) => vs.map((v) => slots.get(v)!);
     for (const eq of program.equations) {
       const { prim, params, inputs, out } = eq;
       const group = fused.get(eq);
       if (inside.has(eq) && group === undefined) continue; // computed by its cluster's launch
-      slot(out);
-      const at = { out: slots.get(out)!, aval: out.aval };
-      const slotsOf = (vs: readonly Var[]) => vs.map((v) => slots.get(v)!);
       if (group === undefined) {
-        launches.push({ ops: [prim.name], prim, params, inputs: slotsOf(inputs), ...at });
+        slot(out);
+        const [outs, avals] = [slotsOf([out]), [out.aval]];
+        launches.push({ ops: [prim.name], prim, params, inputs: slotsOf(inputs), outs, avals });
       } else {
         const { cluster, kernel } = group;
-        const ops = cluster.equations.map((e) => e.prim.name);
-        launches.push({ ops, kernel, inputs: slotsOf(cluster.inputs), ...at });
+        cluster.outputs.forEach(slot);
+        launches.push({
+          ops: cluster.equations.map((e) => e.prim.name),
+          kernel,
+          inputs: slotsOf(cluster.inputs),
+          outs: slotsOf(cluster.outputs),
+          avals: cluster.outputs.map((v) => v.aval),
+        });
       }
     }
     const nConsts = program.constVars.length;
@@ -170,7 +176,8 @@ export class Executable {
     for (let i = 0; i < this.#args; i++) bufs[i] = args[i].buffer;
     for (const l of this.#launches) {
       const ins = l.inputs.map((s) => bufs[s]);
-      bufs[l.out] = l.kernel ? l.kernel(ins) : launchPrimitive(l, ins);
+      if (l.kernel) l.kernel(ins).forEach((b, i) => (bufs[l.outs[i]] = b));
+      else bufs[l.outs[0]] = launchPrimitive(l, ins);
       for (const s of l.frees) {
         if (s < this.#args) donate(args[s], label);
         else getBackend(this.#avals[s].device).dispose(bufs[s]);
@@ -199,5 +206,5 @@ function launchPrimitive(l: Launch, ins: unknown[]): unknown {
   if (prim.impl) {
     throw new Error(`internal: primitive "${prim.name}" has no kernel and cannot be compiled`);
   }
-  return getBackend(l.aval.device).run(prim.name, ins, l.params!, l.aval);
+  return getBackend(l.avals[0].device).run(prim.name, ins, l.params!, l.avals[0]);
 }

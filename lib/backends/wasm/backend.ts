@@ -159,14 +159,14 @@ export const wasmBackend: WasmBackend = {
 
   fusible: fusibleOnWasm,
 
-  compileFused(spec: FusedSpec): (inputs: readonly unknown[]) => WasmBuffer {
+  compileFused(spec: FusedSpec): (inputs: readonly unknown[]) => WasmBuffer[] {
     const kernel = fusedKernel(spec);
     return (inputs) => {
       const buffers = inputs.map(asBuffer);
       reclaim().beforeKernel();
       const h = heap();
       try {
-        return own(kernel(buffers.map((b) => b.view), h), buffers);
+        return kernel(buffers.map((b) => b.view), h).map((out) => own(out, buffers));
       } finally {
         h.sweep();
       }

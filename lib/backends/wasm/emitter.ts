@@ -358,14 +358,18 @@ export class FunctionBuilder {
     extend_low_i16x8_u: (): this => this.emit(...this.#simd(0xa9)),
   };
 
-  /** i16x8 instructions (widening bytes). */
+  /** i16x8 instructions (widening bytes, narrowing words). */
   readonly i16x8 = {
     /** Widens the low eight u8 lanes to u16 lanes. */
     extend_low_i8x16_u: (): this => this.emit(...this.#simd(0x89)),
+    /** Narrows the i32 lanes of two vectors to eight i16 lanes, saturating. */
+    narrow_i32x4_s: (): this => this.emit(...this.#simd(0x85)),
   };
 
-  /** i8x16 instructions (only shuffle is needed for transposes). */
+  /** i8x16 instructions (shuffles for transposes, narrowing to bytes). */
   readonly i8x16 = {
+    /** Narrows the i16 lanes of two vectors to sixteen i8 lanes, saturating. */
+    narrow_i16x8_s: (): this => this.emit(...this.#simd(0x65)),
     /** Picks 16 bytes from two vectors by the given lane indices (0..31). */
     shuffle: (lanes: number[]): this => {
       if (lanes.length !== 16) throw new RangeError("i8x16.shuffle needs 16 lane indices");

@@ -1,7 +1,8 @@
 /**
  * Fused elementwise kernels: a chain of float32 operations that `jit` grouped into one cluster
  * becomes one generated Wasm SIMD loop, which reads each input once per vector, keeps every
- * intermediate value in registers and writes only the result.
+ * intermediate value in registers and writes only the values used outside the chain (float32,
+ * or bool masks as bytes).
  *
  * The operations are the SIMD ones of the eager kernels, emitted by the same code, so fused
  * results equal the eager SIMD results: `neg abs sqrt exp tanh sigmoid`, `add sub mul div max
@@ -27,10 +28,12 @@
  *     { name: "mul", params: {}, args: [2, 0], out: f32 },
  *     { name: "add", params: {}, args: [3, 1], out: f32 },
  *   ],
+ *   outputs: [0, 2], // exp(x) is written too
  * });
  * const x = new CpuBuffer(new Float32Array([0, 1, 2]), [3]);
  * const one = new CpuBuffer(new Float32Array([1]), [3], [0]);
- * const y = kernel([x, one], heap);
+ * const [e, y] = kernel([x, one], heap);
+ * assert.ok(Math.abs(e.data[2] - Math.exp(2)) < 1e-5);
  * assert.ok(Math.abs(y.data[2] - (Math.exp(2) * 2 + 1)) < 1e-4);
  * ```
  *
@@ -94,12 +97,13 @@ export function fusibleOnWasm(name: string, args: readonly Aval[], out: Aval): b
   return false;
 }
 
-/** A fused kernel over strided views: the inputs of a spec to its output's values. */
-export type FusedKernel = (inputs: readonly CpuBuffer[], heap: HeapStorage) => CpuBuffer;
+/** A fused kernel over strided views: the inputs of a spec to its outputs' values. */
+export type FusedKernel = (inputs: readonly CpuBuffer[], heap: HeapStorage) => CpuBuffer[];
 
 /** Compiles a fusible chain into a kernel over views in `heap` (modules cached per layout). */
 export function fusedKernel(spec: FusedSpec): FusedKernel {
   const out = spec.ops[spec.ops.length - 1].out;
+  const outDtypes = spec.outputs.map((k) => spec.ops[k].out.dtype);
   const size = sizeOf(out.shape);
   const outStrides = stridesOf(out.shape);
   const dtypes = spec.inputs.map((a) => a.dtype);
@@ -110,8 +114,8 @@ export function fusedKernel(spec: FusedSpec): FusedKernel {
   const modeOf = (x: CpuBuffer) =>
     inner < 0 || x.strides[inner] === 1 ? "v" : x.strides[inner] === 0 ? "s" : "";
   return (inputs, heap) => {
-    const o = heap.array("float32", size, false);
-    if (size === 0) return new CpuBuffer(o, out.shape);
+    const os = outDtypes.map((d) => heap.array(d, size, false));
+    if (size === 0) return os.map((o) => new CpuBuffer(o, out.shape));
     const views = inputs.map((x, i) => {
       if (modeOf(x) === "") return packInHeap(heap, x, dtypes[i]);
       return heap.address(x.data) === undefined ? copyInHeap(heap, x, dtypes[i]) : x;
@@ -120,16 +124,18 @@ export function fusedKernel(spec: FusedSpec): FusedKernel {
     const fn = compiled(spec, `${chain}|${modes}`, modes, heap);
     const bases = views.map((v) => heap.address(v.data)!);
     const widths = dtypes.map((d) => (d === "bool" ? 1 : 4));
+    const outWidths = outDtypes.map((d) => (d === "bool" ? 1 : 4));
     const strides = [...views.map((v) => v.strides), outStrides];
     const offsets = [...views.map((v) => v.offset), 0];
-    const args = new Array<number>(views.length + 2);
-    forEachRow(out.shape, strides, offsets, (offs, n) => {
-      for (let i = 0; i < views.length; i++) args[i] = bases[i] + widths[i] * offs[i];
-      args[views.length] = o.byteOffset + 4 * offs[views.length];
-      args[views.length + 1] = 4 * (n + 3 & ~3);
-      fn!(...args);
+    const n = views.length, m = os.length;
+    const args = new Array<number>(n + m + 1);
+    forEachRow(out.shape, strides, offsets, (offs, count) => {
+      for (let i = 0; i < n; i++) args[i] = bases[i] + widths[i] * offs[i];
+      for (let j = 0; j < m; j++) args[n + j] = os[j].byteOffset + outWidths[j] * offs[n];
+      args[n + m] = 4 * (count + 3 & ~3);
+      fn(...args);
     });
-    return new CpuBuffer(o, out.shape);
+    return os.map((o) => new CpuBuffer(o, out.shape));
   };
 }
 
@@ -151,7 +157,7 @@ function chainKey(spec: FusedSpec): string {
   const ops = spec.ops.map((op) =>
     `${op.name}${op.name === "convert" ? op.params.dtype : ""}(${op.args})`
   );
-  return `${spec.inputs.map((a) => a.dtype)};${ops}`;
+  return `${spec.inputs.map((a) => a.dtype)};${ops};${spec.outputs}`;
 }
 
 const modules = new WeakMap<HeapStorage, Map<string, (...args: number[]) => void>>();
@@ -169,7 +175,7 @@ function compiled(
   return fn;
 }
 
-// One Wasm function `(inputs..., out, bytes)` computing the chain over whole vectors.
+// One Wasm function `(inputs..., outputs..., bytes)` computing the chain over whole vectors.
 function instantiate(
   spec: FusedSpec,
   modes: string,
@@ -180,9 +186,10 @@ function instantiate(
     maximum: 65536,
     shared: true,
   });
-  const nIn = spec.inputs.length;
-  mb.addFunction("run", [...spec.inputs.map(() => "i32" as const), "i32", "i32"], [], (f) => {
-    const out = f.param(nIn), bytes = f.param(nIn + 1);
+  const nIn = spec.inputs.length, nOut = spec.outputs.length;
+  const pointers = new Array<"i32">(nIn + nOut).fill("i32");
+  mb.addFunction("run", [...pointers, "i32"], [], (f) => {
+    const bytes = f.param(nIn + nOut);
     const v = () => f.addLocal("v128");
     const temps: UnaryLocals = { x: v(), u: v(), s: v(), w: v(), t: v(), n: v(), r: v(), z: v() };
     const values: Local[] = [...spec.inputs.map(v), ...spec.ops.map(v)];
@@ -198,13 +205,28 @@ function instantiate(
           emitOp(f, op.name, op.args.map((a) => values[a]), temps, op.params);
           f.local.set(values[nIn + k]);
         });
-        f.local.get(out).local.get(p).i32.add().local.get(values[values.length - 1]).v128.store();
+        spec.outputs.forEach((k, j) => {
+          storeOutput(f, f.param(nIn + j), p, spec.ops[k].out.dtype, values[nIn + k]);
+        });
       });
     });
   });
   const module = new WebAssembly.Module(mb.toBytes());
   const instance = new WebAssembly.Instance(module, { env: { memory: heap.ctx.memory } });
   return instance.exports.run as (...args: number[]) => void;
+}
+
+// Stores `value` at output `ptr`: the vector at byte `p` (float32), or its lane masks as four
+// bytes 0/1 at `p/4` (bool).
+function storeOutput(f: FunctionBuilder, ptr: Local, p: Local, dtype: DType, value: Local) {
+  if (dtype === "float32") {
+    f.local.get(ptr).local.get(p).i32.add().local.get(value).v128.store();
+    return;
+  }
+  f.local.get(ptr).local.get(p).i32.const(2).i32.shr_u().i32.add();
+  f.local.get(value).local.get(value).i16x8.narrow_i32x4_s();
+  f.local.get(value).local.get(value).i16x8.narrow_i32x4_s().i8x16.narrow_i16x8_s();
+  i32c(f, 0x01010101).v128.and().v128.store32_lane(0);
 }
 
 // Loads input `ptr` into `into`: the vector at byte `p` (float32) or `p/4` (bool), or, with no

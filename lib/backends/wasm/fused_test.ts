@@ -93,3 +93,22 @@ Deno.test("fused kernels also take every SIMD path when thresholds are zero", as
     Object.assign(fastKernelConfig, saved);
   }
 });
+
+Deno.test("a fused kernel writes every value used outside its chain, masks included", async (t) => {
+  const f = (x: T, y: T) => {
+    const mask = x.greater(y), e = x.exp();
+    return [mask, e, nb.where(mask, e, y).mul(e)];
+  };
+  for (const shape of [[3], [7, 13], [96, 130]]) {
+    await t.step(`[${shape}]`, async () => {
+      const n = shape.reduce((a, d) => a * d, 1);
+      const [dx, dy] = [randomF32(n, 11), randomF32(n, 12)];
+      const jitted = nb.jit(f);
+      const [x, y] = [on("wasm", dx, shape), on("wasm", dy, shape)];
+      assert.deepEqual(jitted.lower(x, y).kernels.map((k) => k.outs.length), [3]);
+      const out = jitted(x, y), expected = f(on("cpu", dx, shape), on("cpu", dy, shape));
+      assert.deepEqual(await out[0].toArray(), await expected[0].toArray());
+      await assertAllClose(out.slice(1), expected.slice(1), { rtol: 2e-6, atol: 1e-6 });
+    });
+  }
+});

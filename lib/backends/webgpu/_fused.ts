@@ -54,17 +54,18 @@ function opFn(op: FusedSpec["ops"][number], args: readonly Aval[]): MapFn {
 }
 
 /**
- * The map function computing a fused chain from its inputs `a0, a1, ...`, or `null` when its
- * expression would be too long.
+ * The map function computing operation `k` of a fused chain from the chain's inputs `a0, a1,
+ * ...` (one map per output of the chain), or `null` when its expression would be too long.
  */
-export function fusedMapFn(spec: FusedSpec): MapFn | null {
+export function fusedMapFn(spec: FusedSpec, k: number): MapFn | null {
   const avals: Aval[] = [...spec.inputs, ...spec.ops.map((op) => op.out)];
   const fns = spec.ops.map((op) => opFn(op, op.args.map((a) => avals[a])));
-  const name = `fused(${spec.ops.map((op, k) => `${fns[k].name}:${op.args}`).join(";")})`;
+  const used = spec.ops.slice(0, k + 1);
+  const name = `fused(${used.map((op, j) => `${fns[j].name}:${op.args}`).join(";")})`;
   const expr = (args: readonly string[], constAt: number) => {
     const values = [...args];
-    spec.ops.forEach((op, k) => {
-      values.push(`(${fns[k].expr(op.args.map((a) => values[a]), constAt)})`);
+    used.forEach((op, j) => {
+      values.push(`(${fns[j].expr(op.args.map((a) => values[a]), constAt)})`);
     });
     return values[values.length - 1];
   };

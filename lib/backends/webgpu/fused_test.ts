@@ -121,3 +121,16 @@ Deno.test({
     assert.ok(created <= 180 + 8, `buffers created: ${createdAt20} -> ${stats.created}`);
   },
 });
+
+Deno.test({
+  name: "fused chains with several outputs on webgpu match the cpu reference",
+  ignore,
+  fn: () =>
+    agree(
+      nb.jit((x: T, y: T) => {
+        const mask = x.greater(y), e = x.exp();
+        return [mask, e, nb.where(mask, e, y).mul(e)];
+      }),
+      [uniform([7, 13], 21), uniform([7, 13], 22)],
+    ),
+});

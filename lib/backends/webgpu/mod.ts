@@ -217,13 +217,15 @@ export function createWebGpuBackend(device: GPUDevice): WebGpuBackend {
     // Storage bindings per stage: the parameters and the output take two.
     maxFusedInputs: device.limits.maxStorageBuffersPerShaderStage - 2,
 
-    compileFused(spec: FusedSpec): ((inputs: readonly unknown[]) => GpuArray) | null {
-      const fn = fusedMapFn(spec);
-      if (fn === null) return null;
-      const { out } = spec.ops[spec.ops.length - 1];
+    // One map per output: a value also used outside the chain is computed by its own map.
+    compileFused(spec: FusedSpec): ((inputs: readonly unknown[]) => GpuArray[]) | null {
+      const fns = spec.outputs.map((k) => fusedMapFn(spec, k));
+      if (fns.some((fn) => fn === null)) return null;
+      const outs = spec.outputs.map((k) => spec.ops[k].out);
       return (inputs) => {
         ctx.checkAlive();
-        return map(ctx, fn, inputs.map(asArray), out.shape, out.dtype);
+        const xs = inputs.map(asArray);
+        return fns.map((fn, j) => map(ctx, fn!, xs, outs[j].shape, outs[j].dtype));
       };
     },
 

@@ -1,13 +1,15 @@
 /**
  * Fusion: groups chains of elementwise equations into clusters that one kernel computes, so
- * that their intermediate values never reach memory and a chain costs one launch. A cluster
- * has one output, its root; every other member is used only inside the cluster, and all of
- * them have the root's shape and device (broadcasts are explicit equations before them). Which
+ * that their intermediate values never reach memory and a chain costs one launch. All members
+ * have the root's shape and device (broadcasts are explicit equations before them). Which
  * equations may join is the backend's call (`Backend.fusible`), since each backend's code
  * generator knows its own operations.
  *
- * The root stands where the cluster runs: its members all come before it, and nothing outside
- * the cluster uses them, so the program's order stays valid.
+ * The cluster runs where its root, its last member, stands. A member whose value is used
+ * outside the cluster, by equations after the root or as a program output, is an extra output
+ * of the kernel (a gradient's forward pass keeps such values for the backward pass); a value
+ * used outside before the root would have to exist before the kernel runs, so its equation
+ * does not join.
  *
  * @example
  * ```ts
@@ -27,10 +29,12 @@ import type { Program, ProgramEquation, Var } from "../../core/program.ts";
 
 /** Equations computed by one kernel: members in program order, the last one the root. */
 export interface Cluster {
-  /** The members, in program order; the last is the root, whose value is the output. */
+  /** The members, in program order; the last is the root. */
   readonly equations: readonly ProgramEquation[];
   /** The values read from outside the cluster, in order of first use. */
   readonly inputs: readonly Var[];
+  /** The values used outside the cluster (the root's among them), in program order. */
+  readonly outputs: readonly Var[];
 }
 
 const sameShape = (a: readonly number[], b: readonly number[]) =>
@@ -45,36 +49,40 @@ export function findClusters(
   canFuse: (eq: ProgramEquation) => boolean,
   maxInputs: (device: string) => number = () => Infinity,
 ): Map<ProgramEquation, Cluster> {
+  const equations = program.equations;
+  const position = new Map<ProgramEquation, number>();
   const definedBy = new Map<Var, ProgramEquation>();
   const consumers = new Map<Var, ProgramEquation[]>();
-  for (const eq of program.equations) {
+  equations.forEach((eq, i) => {
+    position.set(eq, i);
     definedBy.set(eq.out, eq);
     for (const v of eq.inputs) {
       const list = consumers.get(v);
       if (list === undefined) consumers.set(v, [eq]);
       else if (!list.includes(eq)) list.push(eq);
     }
-  }
+  });
   const outputs = new Set(program.outputs);
   const taken = new Set<ProgramEquation>();
   const clusters = new Map<ProgramEquation, Cluster>();
-  const equations = program.equations;
   for (let i = equations.length - 1; i >= 0; i--) {
     const root = equations[i];
     if (taken.has(root) || !canFuse(root)) continue;
     const members = new Set([root]);
     const limit = maxInputs(root.out.aval.device);
-    // Absorb producers whose every consumer is already a member, until nothing changes (a
-    // value two members read joins once both have).
+    // A producer joins when each of its consumers is a member or comes after the root, so the
+    // cluster can run at the root's place; values used after it become extra outputs.
+    // Repeat until nothing changes (a value two members read joins once both have).
+    const joins = (p: ProgramEquation) =>
+      consumers.get(p.out)!.every((c) => members.has(c) || position.get(c)! > i);
     for (let grew = true; grew;) {
       grew = false;
       for (const m of [...members]) {
         for (const v of m.inputs) {
           const p = definedBy.get(v);
-          if (p === undefined || members.has(p) || taken.has(p) || outputs.has(v)) continue;
+          if (p === undefined || members.has(p) || taken.has(p)) continue;
           if (!canFuse(p) || p.out.aval.device !== root.out.aval.device) continue;
-          if (!sameShape(p.out.aval.shape, root.out.aval.shape)) continue;
-          if (!consumers.get(v)!.every((c) => members.has(c))) continue;
+          if (!sameShape(p.out.aval.shape, root.out.aval.shape) || !joins(p)) continue;
           members.add(p);
           if (externalInputs(members).size > limit) {
             members.delete(p);
@@ -87,7 +95,15 @@ export function findClusters(
     if (members.size < 2) continue;
     const ordered = equations.filter((eq) => members.has(eq));
     for (const eq of ordered) taken.add(eq);
-    clusters.set(root, { equations: ordered, inputs: [...externalInputs(ordered)] });
+    const used = ordered.filter((eq) =>
+      eq === root || outputs.has(eq.out) ||
+      consumers.get(eq.out)!.some((c) => !members.has(c))
+    );
+    clusters.set(root, {
+      equations: ordered,
+      inputs: [...externalInputs(ordered)],
+      outputs: used.map((eq) => eq.out),
+    });
   }
   return clusters;
 }
