@@ -372,3 +372,31 @@ Deno.test("makeJaxpr and lower show the program and its kernels", async (t) => {
     assert.deepEqual(nb.jit(g).lower(x).kernels.map((k) => k.ops[0]), ["mul"]);
   });
 });
+
+Deno.test("a jitted seq2seq training step (LSTMs, attention, clipping, Adam) equals the eager one", async () => {
+  const { nn, optim } = nb;
+  const [V, B, TIN, TOUT] = [13, 6, 7, 4];
+  const model = nn.seq2seq({ vocabSize: V, embedDim: 8, hiddenSize: 16, attention: true });
+  type P = nb.nn.Seq2seqParams;
+  const opt = optim.chain(optim.clipByGlobalNorm(1), optim.adam(1e-2));
+  const step = (p: P, s: unknown, x: T, decIn: T, decOut: T) => {
+    const [loss, grads] = nb.valueAndGrad((p: P) =>
+      nn.softmaxCrossEntropy(model.apply(p, x, decIn).logits, decOut)
+    )(p);
+    const [updates, next] = opt.update(grads, s as never, p);
+    return [optim.applyUpdates(p, updates), next, loss] as const;
+  };
+  const ids = (seed: number, shape: number[]) => random.randint(random.key(seed), shape, 0, V);
+  const [x, decIn, decOut] = [ids(1, [B, TIN]), ids(2, [B, TOUT]), ids(3, [B, TOUT])];
+  let eager: [P, unknown] = [model.init(random.key(0)), null];
+  eager[1] = opt.init(eager[0]);
+  let jitted = eager;
+  const jstep = nb.jit(step);
+  for (let i = 0; i < 3; i++) {
+    const [p, s, loss] = step(...eager, x, decIn, decOut);
+    const [jp, js, jloss] = jstep(...jitted, x, decIn, decOut);
+    await assertAllClose(jloss, loss, { rtol: 1e-5 });
+    [eager, jitted] = [[p, s], [jp, js]];
+  }
+  await assertAllClose(jitted[0], eager[0], { rtol: 1e-4, atol: 1e-5 });
+});

@@ -75,6 +75,7 @@ export function findClusters(
     // Repeat until nothing changes (a value two members read joins once both have).
     const joins = (p: ProgramEquation) =>
       consumers.get(p.out)!.every((c) => members.has(c) || position.get(c)! > i);
+    // (A member of a cluster found already runs where that cluster's root stands.)
     for (let grew = true; grew;) {
       grew = false;
       for (const m of [...members]) {
@@ -94,7 +95,10 @@ export function findClusters(
     }
     if (members.size < 2) continue;
     const ordered = equations.filter((eq) => members.has(eq));
-    for (const eq of ordered) taken.add(eq);
+    for (const eq of ordered) {
+      taken.add(eq);
+      position.set(eq, i);
+    }
     const used = ordered.filter((eq) =>
       eq === root || outputs.has(eq.out) ||
       consumers.get(eq.out)!.some((c) => !members.has(c))
