@@ -93,7 +93,15 @@ let state = opt.init(params);
 
 const loss = (p: Params, x: Tensor, decoderIn: Tensor, decoderOut: Tensor) =>
   nn.softmaxCrossEntropy(model.apply(p, x, decoderIn).logits, decoderOut);
-const step = nb.valueAndGrad(loss);
+// One compiled training step (loss, gradient, clipping, Adam) per batch shape; the old
+// parameters and optimizer state lend their memory to the new ones.
+const step = nb.jit((p: Params, s: typeof state, x: Tensor, decIn: Tensor, decOut: Tensor) => {
+  const [value, grads] = nb.valueAndGrad(loss)(p, x, decIn, decOut);
+  const [updates, next] = opt.update(grads, s, p);
+  return [optim.applyUpdates(p, updates), next, value] as const;
+}, { donateArgnums: [0, 1] });
+// Greedy decoding, compiled too (the start symbol and answer length are fixed).
+const generate = nb.jit((p: Params, x: Tensor) => model.generate(p, x, startId, answerLength));
 
 console.log(
   `${flags.task}: ${corpus.train.questions.length} training / ${corpus.test.questions.length} ` +
@@ -123,10 +131,8 @@ for (let epoch = 1; epoch <= flags.epochs; epoch++) {
   bar.start(numBatches, 0, { loss: "-" });
   const key = random.foldIn(keyEpochs, epoch);
   for (const b of data.batches(train, flags.batch, { key })) {
-    const [value, grads] = step(params, b.x, b.decoderIn, b.decoderOut);
-    const [updates, next] = opt.update(grads, state, params);
-    params = optim.applyUpdates(params, updates);
-    state = next;
+    let value: Tensor;
+    [params, state, value] = step(params, state, b.x, b.decoderIn, b.decoderOut);
     total += ((await value.data())[0]) * b.x.shape[0];
     count += b.x.shape[0];
     bar.increment(1, { loss: (total / count).toFixed(4) });
@@ -217,7 +223,7 @@ async function evaluate(
   for (let start = 0; start < N; start += chunk) {
     const size = Math.min(chunk, N - start);
     const x = split.x.slice([start, 0], [size, -1]);
-    const { ids } = model.generate(params, x, startId, answerLength);
+    const { ids } = generate(params, x);
     decoded.push(...vocab.decode(await ids.to("cpu")));
   }
   const right = decoded.filter((d, i) => d === answers[i].slice(1)).length;
@@ -252,7 +258,7 @@ function curve(key: "loss" | "accuracy", label = "held-out exact match (%)"): Pa
 // answer) left out, and one colour scale over what is shown.
 async function attentionMaps(shown: number): Promise<Panel[]> {
   const x = test.x.slice([0, 0], [shown, -1]);
-  const { ids, weights } = model.generate(params, x, startId, answerLength);
+  const { ids, weights } = generate(params, x);
   const w = await weights!.data();
   const outputs = vocab.decode(await ids.to("cpu"));
   const Tin = x.shape[1];

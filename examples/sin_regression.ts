@@ -42,7 +42,13 @@ const opt = optim.sgd(flags.lr);
 let state = opt.init(params);
 
 const loss = (p: typeof params) => nn.meanSquaredError(model.apply(p, x), y);
-const step = nb.valueAndGrad(loss);
+// One compiled step: loss, gradient and update as one program; the old parameters and state
+// lend their memory to the new ones.
+const step = nb.jit((p: typeof params, s: typeof state) => {
+  const [value, grads] = nb.valueAndGrad(loss)(p);
+  const [updates, next] = opt.update(grads, s);
+  return [optim.applyUpdates(p, updates), next, value] as const;
+}, { donateArgnums: [0, 1] });
 
 console.log(
   `sine: ${x.shape[0]} points, MLP 1-${flags.hidden}-1, gradient descent lr ${flags.lr}, ` +
@@ -52,10 +58,8 @@ const start = performance.now();
 const losses: number[] = [];
 const every = Math.max(1, Math.round(flags.iterations / 10));
 for (let i = 1; i <= flags.iterations; i++) {
-  const [value, grads] = step(params);
-  const [updates, next] = opt.update(grads, state);
-  params = optim.applyUpdates(params, updates);
-  state = next;
+  let value: nb.Tensor;
+  [params, state, value] = step(params, state);
   losses.push((await value.data())[0]);
   if (i % every === 0 || i === flags.iterations) {
     const width = String(flags.iterations).length;

@@ -45,7 +45,13 @@ let state = opt.init(params);
 type Params = typeof params;
 const lossFn = (p: Params, x: nb.Tensor, t: nb.Tensor) =>
   nn.softmaxCrossEntropy(model.apply(p, x), t);
-const step = nb.valueAndGrad(lossFn);
+// One training step, compiled: loss, gradient and update run as one program of fused kernels,
+// and the old parameters and optimizer state lend their memory to the new ones.
+const step = nb.jit((p: Params, s: typeof state, x: nb.Tensor, t: nb.Tensor) => {
+  const [loss, grads] = nb.valueAndGrad(lossFn)(p, x, t);
+  const [updates, next] = opt.update(grads, s);
+  return [optim.applyUpdates(p, updates), next, loss] as const;
+}, { donateArgnums: [0, 1] });
 
 console.log(
   `spiral: ${train.t.shape[0]} training points, MLP 2-${flags.hidden}-3, ` +
@@ -61,10 +67,8 @@ for (let epoch = 1; epoch <= flags.epochs; epoch++) {
   let count = 0;
   const key = random.foldIn(dataKey, epoch);
   for (const batch of data.batches(train, flags.batch, { key })) {
-    const [loss, grads] = step(params, batch.x, batch.t);
-    const [updates, next] = opt.update(grads, state);
-    params = optim.applyUpdates(params, updates);
-    state = next;
+    let loss: nb.Tensor;
+    [params, state, loss] = step(params, state, batch.x, batch.t);
     total = total.add(loss.mul(batch.t.shape[0]));
     count += batch.t.shape[0];
   }
