@@ -23,3 +23,4 @@ export * from "./transform.ts";
 export * from "./optimizers.ts";
 export * from "./transforms.ts";
 export * from "./schedules.ts";
+export type { Count } from "./_count.ts";
