@@ -161,9 +161,7 @@ function leafError(
   let index = 0;
   for (let i = 0; i < b.length; i++) {
     // NaN on one side only is an infinite difference.
-    const d = Number.isNaN(a[i]) !== Number.isNaN(b[i])
-      ? Infinity
-      : Math.abs(a[i] - b[i]) || 0;
+    const d = Number.isNaN(a[i]) !== Number.isNaN(b[i]) ? Infinity : Math.abs(a[i] - b[i]) || 0;
     if (d > diff) [diff, index] = [d, i];
   }
   const error = diff <= 0 ? 0 : scale === 0 ? Infinity : diff / scale;
@@ -185,11 +183,9 @@ export function firstParting(
 /** One line per step: the losses and the worst leaf. */
 export function formatStep(s: StepComparison): string {
   const w = s.worst;
-  return `step ${String(s.step).padStart(3)}  loss ${
-    s.loss.toFixed(6)
-  } (reference ${s.referenceLoss.toFixed(6)})  worst ${w.leaf} ${
-    w.error.toExponential(2)
-  }`;
+  return `step ${String(s.step).padStart(3)}  loss ${s.loss.toFixed(6)} (reference ${
+    s.referenceLoss.toFixed(6)
+  })  worst ${w.leaf} ${w.error.toExponential(2)}`;
 }
 
 /** Where nabla and the reference part, in words. */

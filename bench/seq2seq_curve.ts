@@ -106,9 +106,7 @@ async function trainNabla(c: Corpus): Promise<void> {
     decoderOut: t.slice([0, 1], [N, T - 1]),
   };
   const vocabSize = Math.max(
-    ...[c.xTrain, c.tTrain, c.xTest, c.tTest].map((a) =>
-      a.max().item() as number
-    ),
+    ...[c.xTrain, c.tTrain, c.xTest, c.tTest].map((a) => a.max().item() as number),
   ) + 1;
   const model = nn.seq2seq({ vocabSize, embedDim: 16, hiddenSize: 256 });
   type Params = nn.Seq2seqParams;
@@ -158,11 +156,7 @@ async function trainNabla(c: Corpus): Promise<void> {
         T - 1,
       ).ids;
       const guess = (await ids.toArray()) as number[][];
-      right += guess.filter((g, i) =>
-        g.every((id, j) =>
-          id === answers[start + i][j + 1]
-        )
-      ).length;
+      right += guess.filter((g, i) => g.every((id, j) => id === answers[start + i][j + 1])).length;
     }
     console.log(JSON.stringify({
       epoch,

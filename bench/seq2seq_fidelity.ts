@@ -151,8 +151,7 @@ export async function seq2seqFidelity(
       x: Tensor,
       decoderIn: Tensor,
       decoderOut: Tensor,
-    ) =>
-      nn.softmaxCrossEntropy(model.apply(p, x, decoderIn).logits, decoderOut);
+    ) => nn.softmaxCrossEntropy(model.apply(p, x, decoderIn).logits, decoderOut);
     const step = nb.valueAndGrad(loss);
     const [B, T] = [o.batchSize, t.shape[2]];
     const steps: StepComparison[] = [];
