@@ -21,7 +21,7 @@
  */
 
 import "./lib/backends/cpu/mod.ts";
-import "./lib/backends/wasm/backend.ts";
+import "./lib/backends/wasm/mod.ts";
 import "./lib/backends/webgpu/mod.ts";
 
 export {

@@ -44,7 +44,7 @@ import { parseArgs } from "node:util";
 import * as nb from "../mod.ts";
 import { nn, optim, random, type Tensor } from "../mod.ts";
 import { getBackend } from "../lib/core/backend.ts";
-import { defaultWasmContext } from "../lib/backends/wasm/context.ts";
+import { defaultWasmContext } from "../lib/backends/wasm/mod.ts";
 import { clockMatmuls } from "./_matmul_clock.ts";
 
 const { values: flags } = parseArgs({

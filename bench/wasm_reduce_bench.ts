@@ -1,5 +1,5 @@
 /**
- * nabla's wasm reduction kernels (`lib/backends/wasm/reduce.ts`, one thread) beside
+ * nabla's wasm reduction kernels (`lib/backends/wasm/_reduce.ts`, one thread) beside
  * straightforward JS loops over a Float32Array, in the same run: the sum over the last axis of
  * [1024, 4096], the sum over the first axis of [1024, 4096], and softmax / log-softmax over the
  * last axis of [1024, 1024]. Operands stay resident in the wasm memory (no copies are timed).
@@ -12,8 +12,7 @@
  * @module
  */
 
-import { WasmContext } from "../lib/backends/wasm/context.ts";
-import { reduceKernels } from "../lib/backends/wasm/reduce.ts";
+import { reduceKernels, WasmContext } from "../lib/backends/wasm/mod.ts";
 
 function random(length: number, seed: number, scale: number): Float32Array {
   let s = seed;

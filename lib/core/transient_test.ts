@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as nb from "../../mod.ts";
-import { wasmBackend } from "../backends/wasm/backend.ts";
+import { wasmBackend } from "../backends/wasm/mod.ts";
 
 const big = (seed: number) => nb.random.uniform(nb.random.key(seed), [64, 256], { device: "wasm" });
 

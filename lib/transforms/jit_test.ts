@@ -281,7 +281,7 @@ Deno.test("donated arguments give their memory up", async (t) => {
 
 Deno.test("a jitted training step with donated state runs a synchronous loop in flat memory", async () => {
   if (nb.getDefaultDevice() !== "wasm") return;
-  const { wasmBackend } = await import("../backends/wasm/backend.ts");
+  const { wasmBackend } = await import("../backends/wasm/mod.ts");
   const { nn, optim } = nb;
   const model = nn.mlp([2, 128, 128, 3]);
   const opt = optim.adam(1e-2);

@@ -1,7 +1,7 @@
 /** Helpers shared by the CPU kernel tests: buffers from literals, running and reading kernels. */
 
 import type { DType } from "../../core/dtype.ts";
-import type { CpuBuffer } from "./buffer.ts";
+import type { CpuBuffer } from "./_buffer.ts";
 import { cpuBackend as cpu } from "./mod.ts";
 
 /** A float32 buffer. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { isRowMajor } from "../../core/shape.ts";
-import { copyInto, CpuBuffer, dense, forEachRow, pack, prod } from "./buffer.ts";
+import { copyInto, CpuBuffer, dense, forEachRow, pack, prod } from "./_buffer.ts";
 
 Deno.test("isRowMajor ignores size-1 dims and empty views", () => {
   assert.ok(isRowMajor([], []));

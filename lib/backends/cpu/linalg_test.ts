@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { DType } from "../../core/dtype.ts";
 import { cpuBackend as cpu } from "./mod.ts";
-import type { CpuBuffer } from "./buffer.ts";
+import type { CpuBuffer } from "./_buffer.ts";
 import { f32, read, run } from "./_test_util.ts";
 
 const matmul = (a: CpuBuffer, b: CpuBuffer, shape: number[], dtype: DType = "float32") =>

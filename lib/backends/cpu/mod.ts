@@ -8,8 +8,8 @@
 import { type Aval, type Backend, type Params, registerBackend } from "../../core/backend.ts";
 import type { TypedArray } from "../../core/dtype.ts";
 import { sizeOf } from "../../core/shape.ts";
-import { CpuBuffer, pack } from "./buffer.ts";
-import { cpuKernels as kernels } from "./kernels.ts";
+import { CpuBuffer, pack } from "./_buffer.ts";
+import { cpuKernels as kernels } from "./_kernels.ts";
 
 function asBuffer(buffer: unknown): CpuBuffer {
   if (buffer instanceof CpuBuffer) return buffer;
@@ -70,3 +70,8 @@ export const cpuBackend: CpuBackend = {
 };
 
 registerBackend(cpuBackend);
+
+// What the other CPU device (wasm) builds on: the strided views and the reference kernels.
+export { type Allocate, CpuBuffer, forEachRow, type Kernel, pack, prod } from "./_buffer.ts";
+export { binaryFloatRow, unaryFloatRow } from "./_elementwise.ts";
+export { cpuKernels } from "./_kernels.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { cpuBackend as cpu } from "./mod.ts";
-import type { CpuBuffer } from "./buffer.ts";
+import type { CpuBuffer } from "./_buffer.ts";
 import { f32, i32, range, read, run } from "./_test_util.ts";
 
 Deno.test("reduceSum over each axis of a [2, 3] matrix", () => {

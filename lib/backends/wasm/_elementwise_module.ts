@@ -1,7 +1,7 @@
 /**
  * The elementwise float32 kernels' Wasm module, generated at run time with the module emitter
  * (WebAssembly SIMD, four lanes per instruction). Every thread of a `WasmContext` instantiates
- * it on the shared memory; `elementwise.ts` calls it.
+ * it on the shared memory; `_elementwise.ts` calls it.
  *
  * - binary `add sub mul div max min`: both operands dense, or one a broadcast scalar. The
  *   arithmetic is IEEE float32, which equals the JS kernels' `Math.fround(a op b)` exactly
@@ -13,7 +13,7 @@
  *   `(x ≥ 0 ? 1 : e) / (1 + e)` with `e = exp(-|x|)`, and `tanh` is an odd polynomial for
  *   |x| < 0.625 and `1 - 2/(exp(2|x|) + 1)` above, with x's sign: neither form overflows.
  *
- * Kernels work on whole vectors: `n` elements touch `4·⌈n/4⌉` (see `elementwise.ts`).
+ * Kernels work on whole vectors: `n` elements touch `4·⌈n/4⌉` (see `_elementwise.ts`).
  *
  * @example
  * ```ts
@@ -24,7 +24,7 @@
  * @module
  */
 
-import { type FunctionBuilder, type Local, ModuleBuilder } from "./emitter.ts";
+import { type FunctionBuilder, type Local, ModuleBuilder } from "./_emitter.ts";
 
 /** Unary operations with a SIMD kernel. */
 export const WASM_UNARY: readonly string[] = ["neg", "exp", "tanh", "sigmoid"];

@@ -1,7 +1,7 @@
 /**
  * The reduction, softmax and scatter-add float32 kernels' Wasm module, generated at run time
  * with the module emitter (WebAssembly SIMD). Every thread of a `WasmContext` instantiates it
- * on the shared memory; `reduce.ts` checks the operands and calls it.
+ * on the shared memory; `_reduce.ts` checks the operands and calls it.
  *
  * - `reduce` of a dense row-major `[outer, k, inner]` over its middle axis. With `inner = 1`
  *   each row is reduced in registers; otherwise up to eight rows at a time are combined
@@ -27,7 +27,7 @@
  * @module
  */
 
-import { type FunctionBuilder, type Local, ModuleBuilder } from "./emitter.ts";
+import { type FunctionBuilder, type Local, ModuleBuilder } from "./_emitter.ts";
 import { emitExp, type ExpTemps, f32c, hoistConstants } from "./_elementwise_module.ts";
 
 /** The reductions of the module (`sum_rows`, `max_cols`, ...). */

@@ -22,7 +22,7 @@
  *
  * The code every thread runs is made by {@linkcode threadRoutines}, a function that refers to
  * nothing outside itself, so that its source text is also the worker's whole program (see
- * `worker.ts`).
+ * `_worker.ts`).
  *
  * @module
  */

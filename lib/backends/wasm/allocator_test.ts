@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Allocator } from "./allocator.ts";
+import { Allocator } from "./_allocator.ts";
 
 const PAGE = 65536;
 const memory = (initial = 1, maximum = 64) =>

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import * as nb from "../../../mod.ts";
 import { getBackend, getDefaultDevice } from "../../core/backend.ts";
-import { wasmBackend } from "./backend.ts";
-import { fastKernelConfig } from "./kernels.ts";
+import { wasmBackend } from "./_backend.ts";
+import { fastKernelConfig } from "./_kernels.ts";
 
 type T = nb.Tensor;
 type Out = T | T[];

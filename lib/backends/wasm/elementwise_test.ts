@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { WasmContext } from "./context.ts";
-import { elementwiseKernels } from "./elementwise.ts";
+import { WasmContext } from "./_context.ts";
+import { elementwiseKernels } from "./_elementwise.ts";
 import {
   type BinaryMode,
   buildElementwiseModule,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { ModuleBuilder, sleb128, uleb128 } from "./emitter.ts";
-import { relaxedSimdSupported } from "./matmul.ts";
+import { ModuleBuilder, sleb128, uleb128 } from "./_emitter.ts";
+import { relaxedSimdSupported } from "./_matmul.ts";
 
 function instantiate(mb: ModuleBuilder, memory?: WebAssembly.Memory): WebAssembly.Exports {
   const bytes = mb.toBytes();

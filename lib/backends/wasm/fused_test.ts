@@ -4,7 +4,7 @@
 
 import * as nb from "../../../mod.ts";
 import assert from "node:assert/strict";
-import { fastKernelConfig } from "./kernels.ts";
+import { fastKernelConfig } from "./_kernels.ts";
 import { randomF32 } from "./_test_util.ts";
 
 type T = nb.Tensor;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { matmulF32 } from "./api.ts";
-import { WasmContext } from "./context.ts";
-import { buildMatmulModule, defaultMatmulConfig, relaxedSimdSupported } from "./matmul.ts";
+import { matmulF32 } from "./_api.ts";
+import { WasmContext } from "./_context.ts";
+import { buildMatmulModule, defaultMatmulConfig, relaxedSimdSupported } from "./_matmul.ts";
 import { assertMatmulClose, naiveMatmul, randomF32 } from "./_test_util.ts";
 
 // [m, k, n]: unit, primes, exact tiles, tall/skinny, wide, K past one KC block, all three

@@ -14,24 +14,24 @@
  * @module
  */
 
-import "./backend.ts";
-export { fastKernelConfig } from "./kernels.ts";
-export { ReduceKernels, reduceKernels, type ReduceOp } from "./reduce.ts";
-export { matmulF32, type MatmulF32Options } from "./api.ts";
+export { type WasmBackend, wasmBackend } from "./_backend.ts";
+export { fastKernelConfig } from "./_kernels.ts";
+export { ReduceKernels, reduceKernels, type ReduceOp } from "./_reduce.ts";
+export { matmulF32, type MatmulF32Options } from "./_api.ts";
 export {
   defaultWasmContext,
   type GemmArgs,
   WasmContext,
   type WasmContextOptions,
-} from "./context.ts";
-export { Allocator, type AllocatorStats } from "./allocator.ts";
+} from "./_context.ts";
+export { Allocator, type AllocatorStats } from "./_allocator.ts";
 export {
   buildMatmulModule,
   defaultMatmulConfig,
   type MatmulConfig,
   matmulWorkBytes,
   relaxedSimdSupported,
-} from "./matmul.ts";
+} from "./_matmul.ts";
 export {
   FunctionBuilder,
   type Label,
@@ -41,4 +41,4 @@ export {
   sleb128,
   uleb128,
   type ValType,
-} from "./emitter.ts";
+} from "./_emitter.ts";

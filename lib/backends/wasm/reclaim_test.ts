@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { CpuBuffer } from "../cpu/buffer.ts";
-import { WasmContext } from "./context.ts";
-import { Reclaimer } from "./reclaim.ts";
-import { HeapStorage, WasmBuffer } from "./storage.ts";
+import { CpuBuffer } from "../cpu/mod.ts";
+import { WasmContext } from "./_context.ts";
+import { Reclaimer } from "./_reclaim.ts";
+import { HeapStorage, WasmBuffer } from "./_storage.ts";
 
 function heapBuffer(heap: HeapStorage, values: number[], shape: number[]): WasmBuffer {
   const a = heap.array("float32", values.length);
@@ -77,7 +77,7 @@ Deno.test("a stretch without turns evicts past the floor; a turn learns the work
 // The loop a new user writes first: no `await`, no `dispose`, reading the loss every step.
 const SYNC_LOOP = `
 import * as nb from "${new URL("../../../mod.ts", import.meta.url).href}";
-import { wasmBackend } from "${new URL("./backend.ts", import.meta.url).href}";
+import { wasmBackend } from "${new URL("./_backend.ts", import.meta.url).href}";
 const { nn, optim, random, data } = nb;
 const model = nn.mlp([2, 128, 128, 3]);
 let params = model.init(random.key(0));

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { WasmContext } from "./context.ts";
-import { reduceKernels, type ReduceOp } from "./reduce.ts";
+import { WasmContext } from "./_context.ts";
+import { reduceKernels, type ReduceOp } from "./_reduce.ts";
 import { buildReduceModule } from "./_reduce_module.ts";
 
 const SIZES = [0, 1, 3, 4, 5, 7, 17, 33, 130];

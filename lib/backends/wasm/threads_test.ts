@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { matmulF32 } from "./api.ts";
-import { WasmContext } from "./context.ts";
-import { elementwiseKernels } from "./elementwise.ts";
-import { relaxedSimdSupported } from "./matmul.ts";
-import { reduceKernels } from "./reduce.ts";
+import { matmulF32 } from "./_api.ts";
+import { WasmContext } from "./_context.ts";
+import { elementwiseKernels } from "./_elementwise.ts";
+import { relaxedSimdSupported } from "./_matmul.ts";
+import { reduceKernels } from "./_reduce.ts";
 import { assertMatmulClose, naiveMatmul, randomF32 } from "./_test_util.ts";
 
 // Workers that stay until closed, however slowly a loaded machine lets the test go on.
@@ -191,7 +191,7 @@ Deno.test("an idle worker retires after idleMillis and the next big product star
 function probe(base: string): string {
   return `
 import * as nb from "${base}mod.ts";
-import { defaultWasmContext } from "${base}lib/backends/wasm/context.ts";
+import { defaultWasmContext } from "${base}lib/backends/wasm/mod.ts";
 const n = 1024;
 const values = Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 201) / 100 - 1);
 const a = nb.tensor(values, { shape: [n, n] });
@@ -297,7 +297,7 @@ Deno.test("without web workers the context computes alone and says so once", asy
       `${dir}/probe.ts`,
       `
 Reflect.deleteProperty(globalThis, "Worker");
-const { WasmContext } = await import("${repository.href}lib/backends/wasm/context.ts");
+const { WasmContext } = await import("${repository.href}lib/backends/wasm/mod.ts");
 const ctx = new WasmContext({ threads: 3, parallelThreshold: 0, initialPages: 16 });
 const [a, b, c] = [0, 1, 2].map(() => ctx.heap.alloc(4 * 64 * 64));
 ctx.heap.f32().fill(1, a / 4, a / 4 + 2 * 64 * 64);

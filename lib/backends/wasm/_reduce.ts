@@ -8,8 +8,8 @@
  *
  * @example
  * ```ts
- * import { WasmContext } from "./context.ts";
- * import { reduceKernels } from "./reduce.ts";
+ * import { WasmContext } from "./_context.ts";
+ * import { reduceKernels } from "./_reduce.ts";
  * const ctx = new WasmContext({ threads: 1 });
  * const k = reduceKernels(ctx);
  * const x = ctx.heap.alloc(24), o = ctx.heap.alloc(8);
@@ -23,7 +23,7 @@
  * @module
  */
 
-import { defaultWasmContext, type WasmContext } from "./context.ts";
+import { defaultWasmContext, type WasmContext } from "./_context.ts";
 import type { ReduceOp } from "./_reduce_module.ts";
 
 export type { ReduceOp } from "./_reduce_module.ts";
@@ -44,8 +44,8 @@ const PARALLEL_ELEMENTS = 1 << 18;
  *
  * @example
  * ```ts
- * import { WasmContext } from "./context.ts";
- * import { ReduceKernels } from "./reduce.ts";
+ * import { WasmContext } from "./_context.ts";
+ * import { ReduceKernels } from "./_reduce.ts";
  * const ctx = new WasmContext({ threads: 1 });
  * const k = new ReduceKernels(ctx);
  * const x = ctx.heap.alloc(16), o = ctx.heap.alloc(8);
@@ -191,8 +191,8 @@ const cache = new WeakMap<WasmContext, ReduceKernels>();
  *
  * @example
  * ```ts
- * import { WasmContext } from "./context.ts";
- * import { reduceKernels } from "./reduce.ts";
+ * import { WasmContext } from "./_context.ts";
+ * import { reduceKernels } from "./_reduce.ts";
  * const ctx = new WasmContext({ threads: 1 });
  * console.log(reduceKernels(ctx) === reduceKernels(ctx)); // true
  * ```

@@ -6,7 +6,7 @@
  * Threads: big products are cut into chunks that the caller and the workers take from an
  * atomic counter (see `_threads.ts`); small ones (fewer than `parallelThreshold`
  * multiply-adds) run on the calling thread so per-op overhead stays in microseconds. Workers are
- * web `Worker`s built in memory (see `worker.ts`), so they need no permission. They start
+ * web `Worker`s built in memory (see `_worker.ts`), so they need no permission. They start
  * lazily on the first big product and join when ready; until then the caller computes alone,
  * so nothing ever waits for a worker to start. A worker idle for `idleMillis` ends its thread
  * (a web `Worker` cannot be unref'd, so this is what lets a program exit once its work is
@@ -14,7 +14,7 @@
  *
  * @example
  * ```ts
- * import { WasmContext } from "./context.ts";
+ * import { WasmContext } from "./_context.ts";
  * const ctx = new WasmContext({ threads: 1 });
  * const [a, b, c] = [ctx.heap.alloc(16), ctx.heap.alloc(16), ctx.heap.alloc(16)];
  * ctx.heap.f32().set([1, 2, 3, 4], a / 4); // A = [[1, 2], [3, 4]]
@@ -26,14 +26,14 @@
  * @module
  */
 
-import { Allocator } from "./allocator.ts";
+import { Allocator } from "./_allocator.ts";
 import {
   buildMatmulModule,
   defaultMatmulConfig,
   type MatmulConfig,
   matmulWorkBytes,
   relaxedSimdSupported,
-} from "./matmul.ts";
+} from "./_matmul.ts";
 import {
   ARG,
   controlBytes,
@@ -46,7 +46,7 @@ import {
   type MapFn,
   threadRoutines,
 } from "./_threads.ts";
-import { startWorker } from "./worker.ts";
+import { startWorker } from "./_worker.ts";
 import { buildElementwiseModule } from "./_elementwise_module.ts";
 import { buildReduceModule } from "./_reduce_module.ts";
 
@@ -186,7 +186,7 @@ function checkSpan(
  *
  * @example
  * ```ts
- * import { WasmContext } from "./context.ts";
+ * import { WasmContext } from "./_context.ts";
  * const ctx = new WasmContext({ threads: 2 });
  * const n = 256;
  * const [a, b, c] = [0, 1, 2].map(() => ctx.heap.alloc(4 * n * n));
@@ -511,7 +511,7 @@ let defaultContext: WasmContext | undefined;
  *
  * @example
  * ```ts
- * import { defaultWasmContext } from "./context.ts";
+ * import { defaultWasmContext } from "./_context.ts";
  * console.log(defaultWasmContext().threads >= 1); // true
  * ```
  */

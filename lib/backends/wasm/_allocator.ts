@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { Allocator } from "./allocator.ts";
+ * import { Allocator } from "./_allocator.ts";
  * const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
  * const heap = new Allocator(memory);
  * const p = heap.alloc(4096);
@@ -38,7 +38,7 @@ export interface AllocatorStats {
  *
  * @example
  * ```ts
- * import { Allocator } from "./allocator.ts";
+ * import { Allocator } from "./_allocator.ts";
  * const heap = new Allocator(new WebAssembly.Memory({ initial: 1, maximum: 4, shared: true }));
  * const a = heap.alloc(100);
  * heap.free(a);

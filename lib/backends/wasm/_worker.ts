@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * import { WasmContext } from "./context.ts";
+ * import { WasmContext } from "./_context.ts";
  * const ctx = new WasmContext({ threads: 2, initialPages: 16 });
  * const n = 256;
  * const [a, b, c] = [0, 1, 2].map(() => ctx.heap.alloc(4 * n * n));
@@ -33,7 +33,7 @@ let url: string | undefined;
  *
  * @example
  * ```ts
- * import { workerUrl } from "./worker.ts";
+ * import { workerUrl } from "./_worker.ts";
  * console.log(workerUrl().startsWith("data:text/javascript,")); // true
  * ```
  */
@@ -56,7 +56,7 @@ let failure: unknown;
  *
  * @example
  * ```ts
- * import { startWorker } from "./worker.ts";
+ * import { startWorker } from "./_worker.ts";
  * console.log(typeof startWorker); // "function"
  * ```
  */

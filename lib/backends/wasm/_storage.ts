@@ -13,9 +13,9 @@
  *
  * @example
  * ```ts
- * import { HeapStorage, WasmBuffer } from "./storage.ts";
- * import { WasmContext } from "./context.ts";
- * import { CpuBuffer } from "../cpu/buffer.ts";
+ * import { HeapStorage, WasmBuffer } from "./_storage.ts";
+ * import { WasmContext } from "./_context.ts";
+ * import { CpuBuffer } from "../cpu/mod.ts";
  * import assert from "node:assert/strict";
  * const heap = new HeapStorage(new WasmContext({ threads: 1 }));
  * const before = heap.stats().blocks;
@@ -32,9 +32,9 @@
  */
 
 import type { DType, TypedArray } from "../../core/dtype.ts";
-import { CpuBuffer } from "../cpu/buffer.ts";
-import type { AllocatorStats } from "./allocator.ts";
-import type { WasmContext } from "./context.ts";
+import { CpuBuffer } from "../cpu/mod.ts";
+import type { AllocatorStats } from "./_allocator.ts";
+import type { WasmContext } from "./_context.ts";
 
 /** One allocation of the heap and the buffers that hold it (a tensor and its views). */
 export interface Block {
@@ -89,8 +89,8 @@ const SLACK = 16;
  *
  * @example
  * ```ts
- * import { HeapStorage } from "./storage.ts";
- * import { WasmContext } from "./context.ts";
+ * import { HeapStorage } from "./_storage.ts";
+ * import { WasmContext } from "./_context.ts";
  * import assert from "node:assert/strict";
  * const ctx = new WasmContext({ threads: 1 });
  * const heap = new HeapStorage(ctx);

@@ -10,7 +10,7 @@
 
 import type { Params } from "../../core/backend.ts";
 import { allocate, type DType, isFloat, type TypedArray } from "../../core/dtype.ts";
-import { CpuBuffer, dense, forEachRow, type Kernel, prod } from "./buffer.ts";
+import { CpuBuffer, dense, forEachRow, type Kernel, prod } from "./_buffer.ts";
 
 /** The identity of a reduction: the value of an empty one. */
 function identity(op: string, dtype: DType): number {
@@ -98,8 +98,8 @@ function foldRow(
  *
  * @example
  * ```ts
- * import { reduceKernel } from "./reduce.ts";
- * import { CpuBuffer } from "./buffer.ts";
+ * import { reduceKernel } from "./_reduce.ts";
+ * import { CpuBuffer } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const x = new CpuBuffer(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]);
  * const out = { shape: [3], dtype: "float32", device: "cpu" } as const;
@@ -199,8 +199,8 @@ function argKernel(isMax: boolean): Kernel {
  *
  * @example
  * ```ts
- * import { argmax } from "./reduce.ts";
- * import { CpuBuffer } from "./buffer.ts";
+ * import { argmax } from "./_reduce.ts";
+ * import { CpuBuffer } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const x = new CpuBuffer(new Float32Array([1, 3, 3, 0]), [4]);
  * const r = argmax([x], { axis: 0 }, { shape: [], dtype: "int32", device: "cpu" });
@@ -215,8 +215,8 @@ export const argmax: Kernel = argKernel(true);
  *
  * @example
  * ```ts
- * import { argmin } from "./reduce.ts";
- * import { CpuBuffer } from "./buffer.ts";
+ * import { argmin } from "./_reduce.ts";
+ * import { CpuBuffer } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const x = new CpuBuffer(new Int32Array([2, 0, 0, 1]), [4]);
  * const r = argmin([x], { axis: 0 }, { shape: [], dtype: "int32", device: "cpu" });

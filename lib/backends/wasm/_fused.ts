@@ -13,10 +13,10 @@
  *
  * @example
  * ```ts
- * import { fusedKernel } from "./fused.ts";
- * import { HeapStorage } from "./storage.ts";
- * import { WasmContext } from "./context.ts";
- * import { CpuBuffer } from "../cpu/buffer.ts";
+ * import { fusedKernel } from "./_fused.ts";
+ * import { HeapStorage } from "./_storage.ts";
+ * import { WasmContext } from "./_context.ts";
+ * import { CpuBuffer } from "../cpu/mod.ts";
  * import assert from "node:assert/strict";
  * const heap = new HeapStorage(new WasmContext({ threads: 1 }));
  * const f32 = { shape: [3], dtype: "float32", device: "wasm" } as const;
@@ -43,7 +43,7 @@
 import type { Aval, FusedSpec, Params } from "../../core/backend.ts";
 import type { DType } from "../../core/dtype.ts";
 import { sizeOf, stridesOf } from "../../core/shape.ts";
-import { CpuBuffer, forEachRow, pack } from "../cpu/buffer.ts";
+import { CpuBuffer, forEachRow, pack } from "../cpu/mod.ts";
 import {
   emitUnary,
   f32c,
@@ -52,8 +52,8 @@ import {
   type UnaryLocals,
   vectorLoop,
 } from "./_elementwise_module.ts";
-import { type FunctionBuilder, type Local, ModuleBuilder } from "./emitter.ts";
-import type { HeapStorage } from "./storage.ts";
+import { type FunctionBuilder, type Local, ModuleBuilder } from "./_emitter.ts";
+import type { HeapStorage } from "./_storage.ts";
 
 const UNARY = new Set(["neg", "abs", "sqrt", "exp", "tanh", "sigmoid"]);
 const BINARY: Record<string, (f: FunctionBuilder) => void> = {
@@ -80,7 +80,7 @@ const isF32 = (a: Aval) => a.dtype === "float32";
  *
  * @example
  * ```ts
- * import { fusibleOnWasm } from "./fused.ts";
+ * import { fusibleOnWasm } from "./_fused.ts";
  * import assert from "node:assert/strict";
  * const f32 = { shape: [2], dtype: "float32", device: "wasm" } as const;
  * assert.ok(fusibleOnWasm("tanh", [f32], f32));

@@ -14,7 +14,7 @@
 import type { Aval, Params } from "../../core/backend.ts";
 import { allocate, type TypedArray } from "../../core/dtype.ts";
 import { stridesOf } from "../../core/shape.ts";
-import { type Allocate, CpuBuffer, forEachRow, prod } from "./buffer.ts";
+import { type Allocate, CpuBuffer, forEachRow, prod } from "./_buffer.ts";
 
 /** Rows of B per block: 256 × 512 float32 values (512 KiB) fit in a typical L2 cache. */
 const KC = 256;
@@ -159,8 +159,8 @@ function packSlice(
  *
  * @example
  * ```ts
- * import { matmul } from "./linalg.ts";
- * import { CpuBuffer } from "./buffer.ts";
+ * import { matmul } from "./_linalg.ts";
+ * import { CpuBuffer } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const a = new CpuBuffer(new Float32Array([1, 2, 3, 4]), [2, 2]);
  * const b = new CpuBuffer(new Float32Array([5, 6, 7, 8]), [2, 2]);

@@ -18,10 +18,10 @@
  *
  * @example
  * ```ts
- * import { Reclaimer } from "./reclaim.ts";
- * import { HeapStorage, WasmBuffer } from "./storage.ts";
- * import { WasmContext } from "./context.ts";
- * import { CpuBuffer } from "../cpu/buffer.ts";
+ * import { Reclaimer } from "./_reclaim.ts";
+ * import { HeapStorage, WasmBuffer } from "./_storage.ts";
+ * import { WasmContext } from "./_context.ts";
+ * import { CpuBuffer } from "../cpu/mod.ts";
  * import assert from "node:assert/strict";
  * const heap = new HeapStorage(new WasmContext({ threads: 1 }));
  * const before = heap.stats().used;
@@ -37,7 +37,7 @@
  * @module
  */
 
-import type { HeapStorage } from "./storage.ts";
+import type { HeapStorage } from "./_storage.ts";
 
 /** Options of a {@linkcode Reclaimer}. */
 export interface ReclaimOptions {

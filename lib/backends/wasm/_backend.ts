@@ -9,7 +9,7 @@
  * tensor is garbage-collected (`collectHandle`). Views share their source's block, which is
  * freed with its last holder. Finalizers run between tasks of the event loop, which reads turn
  * now and then; a loop that never turns it has its heap evicted to ordinary memory whenever the
- * heap has grown too much (`reclaim.ts`), so memory stays flat either way.
+ * heap has grown too much (`_reclaim.ts`), so memory stays flat either way.
  *
  * Importing this module registers the device and makes it the default where WebAssembly SIMD
  * and shared memory are available (`NABLA_DEVICE=cpu` keeps the reference backend instead).
@@ -26,15 +26,14 @@ import {
 } from "../../core/backend.ts";
 import { allocate, type DType, dtypeOfArray, type TypedArray } from "../../core/dtype.ts";
 import { sizeOf } from "../../core/shape.ts";
-import { type Allocate, CpuBuffer, pack } from "../cpu/buffer.ts";
-import { cpuKernels } from "../cpu/kernels.ts";
-import { defaultWasmContext } from "./context.ts";
-import { ModuleBuilder } from "./emitter.ts";
-import { fastKernels } from "./kernels.ts";
-import { fusedKernel, fusibleOnWasm } from "./fused.ts";
-import { HeapStorage, type Hold, WasmBuffer } from "./storage.ts";
-import type { AllocatorStats } from "./allocator.ts";
-import { Reclaimer } from "./reclaim.ts";
+import { type Allocate, CpuBuffer, cpuKernels, pack } from "../cpu/mod.ts";
+import { defaultWasmContext } from "./_context.ts";
+import { ModuleBuilder } from "./_emitter.ts";
+import { fastKernels } from "./_kernels.ts";
+import { fusedKernel, fusibleOnWasm } from "./_fused.ts";
+import { HeapStorage, type Hold, WasmBuffer } from "./_storage.ts";
+import type { AllocatorStats } from "./_allocator.ts";
+import { Reclaimer } from "./_reclaim.ts";
 
 function asBuffer(buffer: unknown): WasmBuffer {
   if (buffer instanceof WasmBuffer) return buffer;
@@ -95,7 +94,7 @@ function copiedOut(view: CpuBuffer): WasmBuffer {
  *
  * @example
  * ```ts
- * import { wasmBackend } from "./backend.ts";
+ * import { wasmBackend } from "./_backend.ts";
  * import assert from "node:assert/strict";
  * const x = wasmBackend.fromArray(new Float32Array([1, 2, 3]), [3]);
  * const y = wasmBackend.run("mul", [x, x], {}, { shape: [3], dtype: "float32", device: "wasm" });

@@ -15,7 +15,7 @@
  *
  * @example
  * ```ts
- * import { buildMatmulModule, defaultMatmulConfig } from "./matmul.ts";
+ * import { buildMatmulModule, defaultMatmulConfig } from "./_matmul.ts";
  * const bytes = buildMatmulModule(defaultMatmulConfig());
  * console.log(WebAssembly.validate(bytes)); // true
  * ```
@@ -23,7 +23,7 @@
  * @module
  */
 
-import { type FunctionBuilder, type Local, ModuleBuilder } from "./emitter.ts";
+import { type FunctionBuilder, type Local, ModuleBuilder } from "./_emitter.ts";
 
 /** Tile and block sizes of the generated kernel, plus which multiply-add to use. */
 export interface MatmulConfig {
@@ -53,7 +53,7 @@ let relaxedCache: boolean | undefined;
  *
  * @example
  * ```ts
- * import { relaxedSimdSupported } from "./matmul.ts";
+ * import { relaxedSimdSupported } from "./_matmul.ts";
  * console.log(typeof relaxedSimdSupported()); // "boolean"
  * ```
  */
@@ -75,7 +75,7 @@ export function relaxedSimdSupported(): boolean {
  *
  * @example
  * ```ts
- * import { defaultMatmulConfig } from "./matmul.ts";
+ * import { defaultMatmulConfig } from "./_matmul.ts";
  * console.log(defaultMatmulConfig({ relaxed: false }).relaxed); // false
  * ```
  */
@@ -103,7 +103,7 @@ function roundUp(x: number, m: number): number {
  *
  * @example
  * ```ts
- * import { defaultMatmulConfig, matmulWorkBytes } from "./matmul.ts";
+ * import { defaultMatmulConfig, matmulWorkBytes } from "./_matmul.ts";
  * console.log(matmulWorkBytes(defaultMatmulConfig()) > 0); // true
  * ```
  */
@@ -415,7 +415,7 @@ function emitGemm(
  *
  * @example
  * ```ts
- * import { buildMatmulModule, defaultMatmulConfig } from "./matmul.ts";
+ * import { buildMatmulModule, defaultMatmulConfig } from "./_matmul.ts";
  * const mod = new WebAssembly.Module(buildMatmulModule(defaultMatmulConfig({ relaxed: false })));
  * console.log(WebAssembly.Module.exports(mod).map((e) => e.name).includes("gemm")); // true
  * ```

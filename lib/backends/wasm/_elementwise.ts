@@ -10,8 +10,8 @@
  *
  * @example
  * ```ts
- * import { WasmContext } from "./context.ts";
- * import { elementwiseKernels } from "./elementwise.ts";
+ * import { WasmContext } from "./_context.ts";
+ * import { elementwiseKernels } from "./_elementwise.ts";
  * const ctx = new WasmContext({ threads: 1 });
  * const k = elementwiseKernels(ctx);
  * const p = ctx.heap.alloc(16);
@@ -23,7 +23,7 @@
  * @module
  */
 
-import { defaultWasmContext, type MapSplit, type WasmContext } from "./context.ts";
+import { defaultWasmContext, type MapSplit, type WasmContext } from "./_context.ts";
 import { type BinaryMode, WASM_BINARY, WASM_UNARY } from "./_elementwise_module.ts";
 
 type Fn = (...args: number[]) => void;

@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import { ModuleBuilder } from "./emitter.ts";
+ * import { ModuleBuilder } from "./_emitter.ts";
  * const mb = new ModuleBuilder();
  * mb.addFunction("add", ["i32", "i32"], ["i32"], (f) => {
  *   f.local.get(f.param(0)).local.get(f.param(1)).i32.add();
@@ -31,7 +31,7 @@ const VALTYPE: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64:
  *
  * @example
  * ```ts
- * import { uleb128 } from "./emitter.ts";
+ * import { uleb128 } from "./_emitter.ts";
  * console.log(uleb128(624485)); // [0xe5, 0x8e, 0x26]
  * ```
  */
@@ -53,7 +53,7 @@ export function uleb128(value: number | bigint): number[] {
  *
  * @example
  * ```ts
- * import { sleb128 } from "./emitter.ts";
+ * import { sleb128 } from "./_emitter.ts";
  * console.log(sleb128(-123456)); // [0xc0, 0xbb, 0x78]
  * ```
  */
@@ -105,7 +105,7 @@ type MemArg = [offset?: number, align?: number];
  *
  * @example
  * ```ts
- * import { ModuleBuilder } from "./emitter.ts";
+ * import { ModuleBuilder } from "./_emitter.ts";
  * const mb = new ModuleBuilder();
  * // (n) -> 0 + 1 + ... + (n - 1)
  * mb.addFunction("triangle", ["i32"], ["i32"], (f) => {
@@ -462,7 +462,7 @@ interface FunctionEntry {
  *
  * @example
  * ```ts
- * import { ModuleBuilder } from "./emitter.ts";
+ * import { ModuleBuilder } from "./_emitter.ts";
  * const mb = new ModuleBuilder().importMemory("env", "memory", {
  *   initial: 1,
  *   maximum: 1,

@@ -8,15 +8,15 @@
 import type { Aval, Params } from "../../core/backend.ts";
 import { allocate } from "../../core/dtype.ts";
 import { broadcastStrides, offsetOf, stridesOf } from "../../core/shape.ts";
-import { type Allocate, copyInto, CpuBuffer, pack, prod } from "./buffer.ts";
+import { type Allocate, copyInto, CpuBuffer, pack, prod } from "./_buffer.ts";
 
 /**
  * `reshape({ shape })`: a view when the input is dense, else a dense copy.
  *
  * @example
  * ```ts
- * import { reshape } from "./movement.ts";
- * import { CpuBuffer } from "./buffer.ts";
+ * import { reshape } from "./_movement.ts";
+ * import { CpuBuffer } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const x = new CpuBuffer(new Float32Array(6), [2, 3]);
  * const y = reshape([x], { shape: [3, 2] }, { shape: [3, 2], dtype: "float32", device: "cpu" });
@@ -40,8 +40,8 @@ export function reshape(
  *
  * @example
  * ```ts
- * import { broadcast } from "./movement.ts";
- * import { CpuBuffer } from "./buffer.ts";
+ * import { broadcast } from "./_movement.ts";
+ * import { CpuBuffer } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const x = new CpuBuffer(new Float32Array([1, 2, 3]), [3]);
  * const y = broadcast([x], { shape: [2, 3] }, { shape: [2, 3], dtype: "float32", device: "cpu" });
@@ -63,8 +63,8 @@ export function broadcast(inputs: readonly CpuBuffer[], _params: Params, out: Av
  *
  * @example
  * ```ts
- * import { transpose } from "./movement.ts";
- * import { CpuBuffer } from "./buffer.ts";
+ * import { transpose } from "./_movement.ts";
+ * import { CpuBuffer } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const x = new CpuBuffer(new Float32Array(6), [2, 3]);
  * const y = transpose([x], { perm: [1, 0] }, { shape: [3, 2], dtype: "float32", device: "cpu" });
@@ -82,8 +82,8 @@ export function transpose(inputs: readonly CpuBuffer[], params: Params, out: Ava
  *
  * @example
  * ```ts
- * import { slice } from "./movement.ts";
- * import { CpuBuffer } from "./buffer.ts";
+ * import { slice } from "./_movement.ts";
+ * import { CpuBuffer } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const x = new CpuBuffer(new Float32Array([0, 1, 2, 3, 4, 5]), [2, 3]);
  * const out = { shape: [2, 1], dtype: "float32", device: "cpu" } as const;
@@ -103,8 +103,8 @@ export function slice(inputs: readonly CpuBuffer[], params: Params, out: Aval): 
  *
  * @example
  * ```ts
- * import { pad } from "./movement.ts";
- * import { CpuBuffer } from "./buffer.ts";
+ * import { pad } from "./_movement.ts";
+ * import { CpuBuffer } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const x = new CpuBuffer(new Int32Array([1, 2]), [2]);
  * const out = { shape: [5], dtype: "int32", device: "cpu" } as const;
@@ -136,8 +136,8 @@ export function pad(
  *
  * @example
  * ```ts
- * import { concat } from "./movement.ts";
- * import { CpuBuffer } from "./buffer.ts";
+ * import { concat } from "./_movement.ts";
+ * import { CpuBuffer } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const a = new CpuBuffer(new Float32Array([1, 2]), [2, 1]);
  * const b = new CpuBuffer(new Float32Array([3, 4]), [2, 1]);

@@ -9,12 +9,11 @@
 
 import type { Aval, Params } from "../../core/backend.ts";
 import { stridesOf } from "../../core/shape.ts";
-import { CpuBuffer, forEachRow, pack, prod } from "../cpu/buffer.ts";
-import { binaryFloatRow, unaryFloatRow } from "../cpu/elementwise.ts";
-import { elementwiseKernels } from "./elementwise.ts";
+import { binaryFloatRow, CpuBuffer, forEachRow, pack, prod, unaryFloatRow } from "../cpu/mod.ts";
+import { elementwiseKernels } from "./_elementwise.ts";
 import { WASM_BINARY, WASM_UNARY } from "./_elementwise_module.ts";
-import { reduceKernels } from "./reduce.ts";
-import type { HeapStorage } from "./storage.ts";
+import { reduceKernels } from "./_reduce.ts";
+import type { HeapStorage } from "./_storage.ts";
 
 /** A kernel on heap views; `undefined` leaves the case to the reference kernel. */
 export type FastKernel = (
@@ -251,10 +250,10 @@ for (const name of Object.keys(REDUCE_OPS)) table.set(name, reduce(name));
  *
  * @example
  * ```ts
- * import { fastKernels } from "./kernels.ts";
- * import { HeapStorage } from "./storage.ts";
- * import { WasmContext } from "./context.ts";
- * import { CpuBuffer } from "../cpu/buffer.ts";
+ * import { fastKernels } from "./_kernels.ts";
+ * import { HeapStorage } from "./_storage.ts";
+ * import { WasmContext } from "./_context.ts";
+ * import { CpuBuffer } from "../cpu/mod.ts";
  * import assert from "node:assert/strict";
  * const heap = new HeapStorage(new WasmContext({ threads: 1 }));
  * const data = heap.array("float32", 1000);

@@ -6,7 +6,7 @@
  */
 
 import { allocate, type TypedArray } from "../../core/dtype.ts";
-import { CpuBuffer, dense, type Kernel, prod } from "./buffer.ts";
+import { CpuBuffer, dense, type Kernel, prod } from "./_buffer.ts";
 
 /** One softmax along a contiguous axis of length `n` starting at `base`. */
 function lastAxis(x: TypedArray, o: TypedArray, base: number, n: number, log: boolean): void {
@@ -94,8 +94,8 @@ function softmaxKernel(log: boolean): Kernel {
  *
  * @example
  * ```ts
- * import { softmax } from "./nn.ts";
- * import { CpuBuffer } from "./buffer.ts";
+ * import { softmax } from "./_nn.ts";
+ * import { CpuBuffer } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const x = new CpuBuffer(new Float32Array([1e4, -1e4]), [2]);
  * const out = { shape: [2], dtype: "float32", device: "cpu" } as const;
@@ -109,8 +109,8 @@ export const softmax: Kernel = softmaxKernel(false);
  *
  * @example
  * ```ts
- * import { logSoftmax } from "./nn.ts";
- * import { CpuBuffer } from "./buffer.ts";
+ * import { logSoftmax } from "./_nn.ts";
+ * import { CpuBuffer } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const x = new CpuBuffer(new Float32Array([1e4, 0]), [2]);
  * const out = { shape: [2], dtype: "float32", device: "cpu" } as const;

@@ -8,7 +8,7 @@
 
 import type { Aval, Params } from "../../core/backend.ts";
 import { allocate, type TypedArray } from "../../core/dtype.ts";
-import { type Allocate, CpuBuffer, dense, prod } from "./buffer.ts";
+import { type Allocate, CpuBuffer, dense, prod } from "./_buffer.ts";
 
 function copyRow(src: TypedArray, from: number, dst: TypedArray, to: number, n: number): void {
   if (n >= 32) {
@@ -24,8 +24,8 @@ function copyRow(src: TypedArray, from: number, dst: TypedArray, to: number, n: 
  *
  * @example
  * ```ts
- * import { gather } from "./indexing.ts";
- * import { CpuBuffer } from "./buffer.ts";
+ * import { gather } from "./_indexing.ts";
+ * import { CpuBuffer } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const x = new CpuBuffer(new Float32Array([10, 20, 30]), [3]);
  * const idx = new CpuBuffer(new Int32Array([2, -1, 7]), [3]);
@@ -74,8 +74,8 @@ export function gather(
  *
  * @example
  * ```ts
- * import { scatterAdd } from "./indexing.ts";
- * import { CpuBuffer } from "./buffer.ts";
+ * import { scatterAdd } from "./_indexing.ts";
+ * import { CpuBuffer } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const upd = new CpuBuffer(new Float32Array([1, 2, 4]), [3]);
  * const idx = new CpuBuffer(new Int32Array([0, 0, 5]), [3]);
@@ -127,7 +127,7 @@ export function scatterAdd(
  *
  * @example
  * ```ts
- * import { iota } from "./indexing.ts";
+ * import { iota } from "./_indexing.ts";
  * import assert from "node:assert/strict";
  * const out = { shape: [2, 3], dtype: "int32", device: "cpu" } as const;
  * const r = iota([], { shape: [2, 3], axis: 1, dtype: "int32" }, out);

@@ -9,7 +9,7 @@
 import type { Aval, Params } from "../../core/backend.ts";
 import { allocate, type DType, isFloat, type TypedArray } from "../../core/dtype.ts";
 import { stridesOf } from "../../core/shape.ts";
-import { type Allocate, CpuBuffer, forEachRow, type Kernel, pack } from "./buffer.ts";
+import { type Allocate, CpuBuffer, forEachRow, type Kernel, pack } from "./_buffer.ts";
 
 function sigmoid(x: number): number {
   // Two forms so that exp never overflows: for large |x| the result saturates to 0 or 1.
@@ -23,7 +23,7 @@ function sigmoid(x: number): number {
  *
  * @example
  * ```ts
- * import { unaryFloatRow } from "./elementwise.ts";
+ * import { unaryFloatRow } from "./_elementwise.ts";
  * import assert from "node:assert/strict";
  * const o = new Float64Array(2);
  * unaryFloatRow("sqrt", new Float64Array([4, 0, 9]), 0, 2, o, 0, 2);
@@ -118,7 +118,7 @@ function unaryIntRow(
  *
  * @example
  * ```ts
- * import { binaryFloatRow } from "./elementwise.ts";
+ * import { binaryFloatRow } from "./_elementwise.ts";
  * import assert from "node:assert/strict";
  * const o = new Float64Array(2);
  * binaryFloatRow("sub", new Float64Array([5, 7]), 0, 1, new Float64Array([1]), 0, 0, o, 0, 2);
@@ -274,8 +274,8 @@ function finish(work: TypedArray, out: Aval, alloc: Allocate): CpuBuffer {
  *
  * @example
  * ```ts
- * import { unaryKernel } from "./elementwise.ts";
- * import { CpuBuffer } from "./buffer.ts";
+ * import { unaryKernel } from "./_elementwise.ts";
+ * import { CpuBuffer } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const x = new CpuBuffer(new Float32Array([0, 1]), [2]);
  * const y = unaryKernel("exp")([x], {}, { shape: [2], dtype: "float32", device: "cpu" });
@@ -324,8 +324,8 @@ function binaryLoop(
  *
  * @example
  * ```ts
- * import { binaryKernel } from "./elementwise.ts";
- * import { CpuBuffer } from "./buffer.ts";
+ * import { binaryKernel } from "./_elementwise.ts";
+ * import { CpuBuffer } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const a = new CpuBuffer(new Int32Array([7, -7]), [2]);
  * const b = new CpuBuffer(new Int32Array([2, 2]), [2]);
@@ -347,8 +347,8 @@ export function binaryKernel(op: string): Kernel {
  *
  * @example
  * ```ts
- * import { compareKernel } from "./elementwise.ts";
- * import { CpuBuffer } from "./buffer.ts";
+ * import { compareKernel } from "./_elementwise.ts";
+ * import { CpuBuffer } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const a = new CpuBuffer(new Float32Array([1, NaN]), [2]);
  * const r = compareKernel("ne")([a, a], {}, { shape: [2], dtype: "bool", device: "cpu" });
@@ -368,8 +368,8 @@ export function compareKernel(op: string): Kernel {
  *
  * @example
  * ```ts
- * import { select } from "./elementwise.ts";
- * import { CpuBuffer } from "./buffer.ts";
+ * import { select } from "./_elementwise.ts";
+ * import { CpuBuffer } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const c = new CpuBuffer(new Uint8Array([1, 0]), [2]);
  * const a = new CpuBuffer(new Float32Array([1, 2]), [2]);
@@ -411,8 +411,8 @@ export function select(
  *
  * @example
  * ```ts
- * import { convert } from "./elementwise.ts";
- * import { CpuBuffer } from "./buffer.ts";
+ * import { convert } from "./_elementwise.ts";
+ * import { CpuBuffer } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const x = new CpuBuffer(new Float32Array([-1.7, 2.5, NaN]), [3]);
  * const r = convert([x], { dtype: "int32" }, { shape: [3], dtype: "int32", device: "cpu" });
@@ -448,8 +448,8 @@ export function convert(
  *
  * @example
  * ```ts
- * import { stopGradient } from "./elementwise.ts";
- * import { CpuBuffer } from "./buffer.ts";
+ * import { stopGradient } from "./_elementwise.ts";
+ * import { CpuBuffer } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const x = new CpuBuffer(new Float32Array([1]), [1]);
  * assert.equal(stopGradient([x], {}, { shape: [1], dtype: "float32", device: "cpu" }), x);

@@ -15,7 +15,7 @@ import { isRowMajor, type Shape, sizeOf, stridesOf } from "../../core/shape.ts";
  *
  * @example
  * ```ts
- * import { CpuBuffer } from "./buffer.ts";
+ * import { CpuBuffer } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const b = new CpuBuffer(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]);
  * assert.deepEqual(b.strides, [3, 1]);
@@ -89,7 +89,7 @@ export type RowFn = (offsets: readonly number[], n: number, steps: readonly numb
  *
  * @example
  * ```ts
- * import { forEachRow } from "./buffer.ts";
+ * import { forEachRow } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const rows: number[][] = [];
  * forEachRow([2, 3], [[3, 1], [1, 2]], [0, 0], (o, n, s) => rows.push([...o, n, ...s]));
@@ -155,7 +155,7 @@ export function forEachRow(
  *
  * @example
  * ```ts
- * import { copyInto, CpuBuffer } from "./buffer.ts";
+ * import { copyInto, CpuBuffer } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const src = new CpuBuffer(new Float32Array([1, 2, 3, 4]), [2, 2], [1, 2]);
  * const dst = new Float32Array(4);
@@ -189,7 +189,7 @@ export function copyInto(
  *
  * @example
  * ```ts
- * import { CpuBuffer, pack } from "./buffer.ts";
+ * import { CpuBuffer, pack } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const t = new CpuBuffer(new Int32Array([1, 2, 3, 4, 5, 6]), [3, 2], [1, 3]);
  * assert.deepEqual([...pack(t)], [1, 4, 2, 5, 3, 6]);
@@ -215,7 +215,7 @@ export function pack(
  *
  * @example
  * ```ts
- * import { CpuBuffer, dense } from "./buffer.ts";
+ * import { CpuBuffer, dense } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const data = new Float64Array([1, 2, 3]);
  * assert.equal(dense(new CpuBuffer(data, [3])), data);
@@ -232,7 +232,7 @@ export function dense(src: CpuBuffer): TypedArray {
  *
  * @example
  * ```ts
- * import { prod } from "./buffer.ts";
+ * import { prod } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * assert.equal(prod([2, 3, 4], 1, 3), 12);
  * ```

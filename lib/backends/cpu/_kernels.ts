@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Kernel } from "./buffer.ts";
+import type { Kernel } from "./_buffer.ts";
 import {
   BINARY,
   binaryKernel,
@@ -15,12 +15,12 @@ import {
   stopGradient,
   UNARY,
   unaryKernel,
-} from "./elementwise.ts";
-import { gather, iota, scatterAdd } from "./indexing.ts";
-import { matmul } from "./linalg.ts";
-import { broadcast, concat, pad, reshape, slice, transpose } from "./movement.ts";
-import { logSoftmax, softmax } from "./nn.ts";
-import { argmax, argmin, REDUCE, reduceKernel } from "./reduce.ts";
+} from "./_elementwise.ts";
+import { gather, iota, scatterAdd } from "./_indexing.ts";
+import { matmul } from "./_linalg.ts";
+import { broadcast, concat, pad, reshape, slice, transpose } from "./_movement.ts";
+import { logSoftmax, softmax } from "./_nn.ts";
+import { argmax, argmin, REDUCE, reduceKernel } from "./_reduce.ts";
 
 const table = new Map<string, Kernel>([
   ["select", select],
@@ -52,8 +52,8 @@ for (const name of REDUCE) table.set(name, reduceKernel(name));
  *
  * @example
  * ```ts
- * import { cpuKernels } from "./kernels.ts";
- * import { CpuBuffer } from "./buffer.ts";
+ * import { cpuKernels } from "./_kernels.ts";
+ * import { CpuBuffer } from "./_buffer.ts";
  * import assert from "node:assert/strict";
  * const x = new CpuBuffer(new Float32Array([1, 2]), [2]);
  * const y = cpuKernels.get("neg")!([x], {}, { shape: [2], dtype: "float32", device: "cpu" });

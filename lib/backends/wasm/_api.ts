@@ -5,7 +5,7 @@
  * @module
  */
 
-import { defaultWasmContext, type WasmContext } from "./context.ts";
+import { defaultWasmContext, type WasmContext } from "./_context.ts";
 
 /** Options of {@linkcode matmulF32}. */
 export interface MatmulF32Options {
@@ -24,7 +24,7 @@ export interface MatmulF32Options {
  *
  * @example
  * ```ts
- * import { matmulF32 } from "./api.ts";
+ * import { matmulF32 } from "./_api.ts";
  * const a = new Float32Array([1, 2, 3, 4, 5, 6]); // 2×3
  * const b = new Float32Array([1, 0, 0, 1, 1, 1]); // 3×2
  * console.log(matmulF32(a, b, 2, 3, 2)); // Float32Array [4, 5, 10, 11]
