@@ -83,6 +83,7 @@ interface Staged {
  * ```
  */
 export function jit<F extends Fn>(f: F, opts: JitOptions = {}): Jitted<F> {
+  checkFunction("jit", f);
   const label = `jit(${f.name || "anonymous"})`;
   const cache = new Map<string, Staged>();
   const statics = argnumSet(label, "staticArgnums", opts.staticArgnums);
@@ -93,7 +94,6 @@ export function jit<F extends Fn>(f: F, opts: JitOptions = {}): Jitted<F> {
     }
   }
   const lookup = (args: unknown[]): [Signature, Staged] => {
-    if (typeof f !== "function") throw new TypeError(`jit: f must be a function, got ${typeof f}`);
     const sig = signature(label, args, statics);
     let staged = cache.get(sig.key);
     if (staged === undefined) {
@@ -156,9 +156,16 @@ export function makeJaxpr<F extends Fn>(
   f: F,
   opts: Pick<JitOptions, "staticArgnums"> = {},
 ): (...args: Parameters<F>) => Program {
+  checkFunction("makeJaxpr", f);
   const label = `makeJaxpr(${f.name || "anonymous"})`;
   const statics = argnumSet(label, "staticArgnums", opts.staticArgnums);
   return (...args) => stage(f, signature(label, args, statics)).program;
+}
+
+function checkFunction(op: string, f: unknown): void {
+  if (typeof f !== "function") {
+    throw new TypeError(`${op}: f must be a function, got ${f === null ? "null" : typeof f}`);
+  }
 }
 
 // ---- Signatures --------------------------------------------------------------------------

@@ -333,7 +333,11 @@ Deno.test("jit errors name the operation", async (t) => {
   await t.step("bad options", () => {
     assert.throws(() => nb.jit((x: T) => x, { staticArgnums: -1 }), RangeError);
     assert.throws(() => nb.jit((x: T) => x, { staticArgnums: 3 })(nb.tensor(1)), RangeError);
-    assert.throws(() => nb.jit("nope" as unknown as (x: T) => T)(nb.tensor(1)), TypeError);
+    assert.throws(() => nb.jit("nope" as unknown as (x: T) => T), {
+      name: "TypeError",
+      message: /jit: f must be a function, got string/,
+    });
+    assert.throws(() => nb.makeJaxpr(null as unknown as (x: T) => T), /makeJaxpr: f must be/);
   });
 });
 
