@@ -6,6 +6,7 @@
 
 import type { Tensor } from "../core/tensor.ts";
 import { add, mul, sigmoid, tanh } from "../ops/elementwise.ts";
+import { checkTensor } from "./_checks.ts";
 
 export { logSoftmax, softmax } from "../ops/nn.ts";
 export { relu, sigmoid, tanh } from "../ops/elementwise.ts";
@@ -22,6 +23,7 @@ export { relu, sigmoid, tanh } from "../ops/elementwise.ts";
  * ```
  */
 export function gelu(x: Tensor): Tensor {
+  checkTensor("gelu", "x", x);
   const inner = mul(add(x, mul(x.pow(3), 0.044715)), Math.sqrt(2 / Math.PI));
   return mul(mul(x, 0.5), add(tanh(inner), 1));
 }
@@ -37,5 +39,6 @@ export function gelu(x: Tensor): Tensor {
  * ```
  */
 export function silu(x: Tensor): Tensor {
+  checkTensor("silu", "x", x);
   return mul(x, sigmoid(x));
 }

@@ -9,6 +9,7 @@ import type { Tensor } from "../core/tensor.ts";
 import { where } from "../ops/elementwise.ts";
 import { matmul } from "../ops/linalg.ts";
 import { softmax } from "../ops/nn.ts";
+import { checkTensor } from "./_checks.ts";
 
 /** The output of `dotProductAttention`. */
 export interface AttentionOutput {
@@ -41,6 +42,9 @@ export function dotProductAttention(
   v: Tensor,
   opts: { mask?: Tensor; scale?: number } = {},
 ): AttentionOutput {
+  for (const [name, x] of [["q", q], ["k", k], ["v", v]] as const) {
+    checkTensor("dotProductAttention", name, x);
+  }
   const D = q.shape[q.ndim - 1];
   if (
     q.ndim < 2 || k.ndim < 2 || v.ndim < 2 || k.shape[k.ndim - 1] !== D ||

@@ -11,6 +11,7 @@ import { matmul } from "../ops/linalg.ts";
 import { type Key, normal, split } from "../random/mod.ts";
 import { sigmoid } from "../ops/elementwise.ts";
 import type { Layer, Module } from "./module.ts";
+import { checkSize } from "./_checks.ts";
 
 /** The parameters of `linear`: weights `[in, out]` and, unless disabled, a bias `[out]`. */
 export interface LinearParams {
@@ -18,12 +19,6 @@ export interface LinearParams {
   w: Tensor;
   /** Bias, `[outFeatures]`. */
   b?: Tensor;
-}
-
-function checkSize(op: string, name: string, n: number) {
-  if (!Number.isInteger(n) || n <= 0) {
-    throw new RangeError(`nn.${op}: ${name} must be a positive integer, got ${n}`);
-  }
 }
 
 /**

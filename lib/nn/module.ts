@@ -8,6 +8,7 @@
 
 import type { Tensor } from "../core/tensor.ts";
 import { type Key, split } from "../random/mod.ts";
+import { checkModule } from "./_checks.ts";
 
 /** A model: parameters from a key, and a pure function of parameters and inputs. */
 export interface Module<P, A extends unknown[], O> {
@@ -35,6 +36,7 @@ export type Layer<P = unknown> = Module<P, [Tensor], Tensor>;
  */
 // deno-lint-ignore no-explicit-any
 export function sequential(...layers: Layer<any>[]): Layer<unknown[]> {
+  layers.forEach((layer, i) => checkModule("sequential", `layer ${i}`, layer));
   return {
     init: (key) => {
       const keys = split(key, layers.length);

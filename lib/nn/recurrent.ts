@@ -14,6 +14,7 @@ import { matmul } from "../ops/linalg.ts";
 import { slice, split, stack } from "../ops/shape.ts";
 import { normal, split as splitKey } from "../random/mod.ts";
 import type { Module } from "./module.ts";
+import { checkSize } from "./_checks.ts";
 
 /** The parameters of `lstm`; the four gates (forget, cell, input, output) side by side. */
 export interface LstmParams {
@@ -57,6 +58,8 @@ export function lstm(
   inputSize: number,
   hiddenSize: number,
 ): Module<LstmParams, [Tensor, LstmState?], LstmOutput> {
+  checkSize("lstm", "inputSize", inputSize);
+  checkSize("lstm", "hiddenSize", hiddenSize);
   const H = hiddenSize;
   return {
     init: (key) => {

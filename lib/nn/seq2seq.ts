@@ -15,6 +15,7 @@ import { type Key, split } from "../random/mod.ts";
 import { dotProductAttention } from "./attention.ts";
 import { embedding, type EmbeddingParams, linear, type LinearParams } from "./layers.ts";
 import { lstm, type LstmParams, type LstmState } from "./recurrent.ts";
+import { checkOptions } from "./_checks.ts";
 
 /** The size of a seq2seq model. */
 export interface Seq2seqConfig {
@@ -81,6 +82,7 @@ export interface Seq2seq {
  * ```
  */
 export function seq2seq(config: Seq2seqConfig): Seq2seq {
+  checkOptions("seq2seq", "config", config);
   const settings: Required<Seq2seqConfig> = {
     embedDim: 16,
     hiddenSize: 256,
