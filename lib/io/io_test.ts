@@ -339,3 +339,11 @@ Deno.test("float16 and bfloat16", async (t) => {
     });
   });
 });
+
+Deno.test("a path that is not a string or URL is a TypeError naming the call", async () => {
+  await assert.rejects(() => io.save(5 as never, { w: tensor([1]) }), {
+    name: "TypeError",
+    message: /io\.save: path must be a non-empty string or a URL, got 5/,
+  });
+  await assert.rejects(() => io.load("" as never), /io\.load: path must be a non-empty string/);
+});

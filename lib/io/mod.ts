@@ -105,6 +105,7 @@ async function rawTensor(x: Tensor, half: HalfFormat | undefined): Promise<RawTe
  * ```
  */
 export async function save(path: string | URL, t: unknown, opts: SaveOptions = {}): Promise<void> {
+  checkPath("io.save", path);
   const { dtype } = opts;
   if (dtype !== undefined && !Object.hasOwn(HALF_FORMAT, dtype)) {
     throw new TypeError(`io.save: dtype must be "float16" or "bfloat16", got ${show(dtype)}`);
@@ -165,6 +166,7 @@ function typedArray(r: RawTensor, halfAs: "float32" | "float64"): TypedArray {
  * ```
  */
 export async function load(path: string | URL, opts: LoadOptions = {}): Promise<unknown> {
+  checkPath("io.load", path);
   const halfAs = opts.dtype ?? "float32";
   if (halfAs !== "float32" && halfAs !== "float64") {
     throw new TypeError(`io.load: dtype must be "float32" or "float64", got ${show(halfAs)}`);
@@ -195,4 +197,11 @@ export async function load(path: string | URL, opts: LoadOptions = {}): Promise<
   let next = 0;
   const leafOf = (tag: Tag) => ("t" in tag ? make(tensors[structure.names[next++]]) : valueOf(tag));
   return tree.unflatten(structure.def, structure.tags.map(leafOf));
+}
+
+// A file path: a non-empty string or a URL.
+function checkPath(op: string, path: unknown): void {
+  if (!(path instanceof URL) && (typeof path !== "string" || path === "")) {
+    throw new TypeError(`${op}: path must be a non-empty string or a URL, got ${show(path)}`);
+  }
 }
