@@ -5,11 +5,13 @@
  * `data.dates` or the book's own `dataset/date.txt`.
  *
  * Both use the book's settings: embeddings 16, hidden 256, batch 128, clipping by global norm
- * 5, Adam 1e-3, reversed questions, a 10% test split. Each side draws its own weights and batch
- * order from `--seed`; an epoch takes minutes on either side, so run one side at a time.
+ * 5, Adam 1e-3, reversed questions, a 10% test split, with optax's optimizer arithmetic
+ * (nabla's `optim`) or the book's (`--optimizer book`, see `bench/_book_optimizer.ts`). Each
+ * side draws its own weights and batch order from `--seed`; an epoch takes minutes on either
+ * side, so run one side at a time.
  *
  * Run: `deno run -A bench/seq2seq_curve.ts [--side nabla|numpy] [--corpus dates|PATH]
- *   [--epochs 3] [--seed 0] [--device wasm]`
+ *   [--epochs 3] [--seed 0] [--optimizer optax|book] [--device wasm]`
  * where PATH is the book's `date.txt`.
  *
  * @module
@@ -18,6 +20,7 @@
 import { parseArgs } from "node:util";
 import * as nb from "../mod.ts";
 import { data, io, nn, optim, random, type Tensor } from "../mod.ts";
+import { bookOptimizer } from "./_book_optimizer.ts";
 import { NEEDS_NUMPY } from "./_fidelity.ts";
 
 const { values: flags } = parseArgs({
@@ -28,6 +31,7 @@ const { values: flags } = parseArgs({
     epochs: { type: "string", default: "3" },
     seed: { type: "string", default: "0" },
     device: { type: "string", default: nb.getDefaultDevice() },
+    optimizer: { type: "string", default: "optax" },
   },
 });
 const epochs = Number(flags.epochs);
@@ -111,7 +115,9 @@ async function trainNabla(c: Corpus): Promise<void> {
   const model = nn.seq2seq({ vocabSize, embedDim: 16, hiddenSize: 256 });
   type Params = nn.Seq2seqParams;
   let params: Params = model.init(random.key(seed));
-  const opt = optim.chain(optim.clipByGlobalNorm(5), optim.adam(1e-3));
+  const opt: optim.GradientTransformation<unknown> = flags.optimizer === "book"
+    ? bookOptimizer(1e-3, 5)
+    : optim.chain(optim.clipByGlobalNorm(5), optim.adam(1e-3));
   let state = opt.init(params);
   const step = nb.valueAndGrad((
     p: Params,
@@ -127,6 +133,7 @@ async function trainNabla(c: Corpus): Promise<void> {
       test: answers.length,
       vocab: vocabSize,
       side: "nabla",
+      optimizer: flags.optimizer,
     }),
   );
   for (let epoch = 1; epoch <= epochs; epoch++) {
@@ -186,6 +193,8 @@ if (flags.side === "nabla") {
       String(epochs),
       "--seed",
       String(seed),
+      "--optimizer",
+      flags.optimizer!,
     ], true);
   } finally {
     await Deno.remove(file);

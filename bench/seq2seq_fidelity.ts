@@ -5,13 +5,16 @@
  * (before clipping) and every parameter are compared. Prints one line per step and the first
  * step and leaf where the two part.
  *
- * The reference runs optax's optimizer arithmetic (`--optimizer optax`), which nabla's
- * `optim.adam` and `optim.clipByGlobalNorm` follow; `--optimizer book` runs the book's own
- * (eps inside the bias-corrected step size), to show how far that alone moves the states.
+ * By default both sides run optax's optimizer arithmetic, nabla's `optim.clipByGlobalNorm`
+ * and `optim.adam`. `--optimizer book` runs the book's own on both sides (nabla's through
+ * `bench/_book_optimizer.ts`: eps inside the bias-corrected step size), and
+ * `--reference-optimizer book` on the reference's side only, to show how far that alone moves
+ * the states.
  *
  * Run: `deno run -A bench/seq2seq_fidelity.ts [--steps 50] [--data dates|random]
  *   [--hidden 256] [--embed 16] [--batch 128] [--dtype float64|float32]
- *   [--device cpu|wasm] [--optimizer optax|book] [--tolerance 1e-9]`
+ *   [--device cpu|wasm] [--optimizer optax|book] [--reference-optimizer optax|book]
+ *   [--tolerance 1e-9]`
  *
  * @module
  */
@@ -29,6 +32,10 @@ import {
   runPython,
   type StepComparison,
 } from "./_fidelity.ts";
+import { bookOptimizer } from "./_book_optimizer.ts";
+
+/** Whose optimizer arithmetic: optax's (nabla's `optim`) or the book's. */
+export type Arithmetic = "optax" | "book";
 
 /** The sizes, data and arithmetic of a fidelity run. */
 export interface Seq2seqFidelityOptions {
@@ -48,8 +55,10 @@ export interface Seq2seqFidelityOptions {
   batchSize: number;
   dtype: "float32" | "float64";
   device: nb.Device;
-  /** The reference's optimizer arithmetic (default `"optax"`, nabla's). */
-  optimizer?: "optax" | "book";
+  /** The optimizer arithmetic: optax's (nabla's `optim`, the default) or the book's. */
+  optimizer?: Arithmetic;
+  /** The reference's optimizer arithmetic, when it should differ from nabla's. */
+  referenceOptimizer?: Arithmetic;
   /** Seed of the weights and batches (default 0). */
   seed?: number;
   /** Called with each step's comparison as it is made. */
@@ -141,10 +150,12 @@ export async function seq2seqFidelity(
       "--fidelity",
       dir,
       "--optimizer",
-      o.optimizer ?? "optax",
+      o.referenceOptimizer ?? o.optimizer ?? "optax",
     ]);
 
-    const opt = optim.chain(optim.clipByGlobalNorm(5), optim.adam(1e-3));
+    const opt: optim.GradientTransformation<unknown> = o.optimizer === "book"
+      ? bookOptimizer(1e-3, 5)
+      : optim.chain(optim.clipByGlobalNorm(5), optim.adam(1e-3));
     let state = opt.init(params);
     const loss = (
       p: Params,
@@ -204,6 +215,7 @@ if (import.meta.main) {
       dtype: { type: "string", default: "float64" },
       device: { type: "string", default: "cpu" },
       optimizer: { type: "string", default: "optax" },
+      "reference-optimizer": { type: "string" },
       tolerance: { type: "string" },
     },
   });
@@ -213,7 +225,9 @@ if (import.meta.main) {
   );
   console.log(
     `seq2seq fidelity: ${flags.data}, embed ${flags.embed}, hidden ${flags.hidden}, batch ${flags.batch}, ` +
-      `${dtype} on ${flags.device}, reference optimizer ${flags.optimizer}, tolerance ${tolerance}`,
+      `${dtype} on ${flags.device}, optimizer ${flags.optimizer} (reference ${
+        flags["reference-optimizer"] ?? flags.optimizer
+      }), tolerance ${tolerance}`,
   );
   const report = await seq2seqFidelity({
     steps: Number(flags.steps),
@@ -224,7 +238,8 @@ if (import.meta.main) {
     batchSize: Number(flags.batch),
     dtype,
     device: flags.device as nb.Device,
-    optimizer: flags.optimizer as "optax" | "book",
+    optimizer: flags.optimizer as Arithmetic,
+    referenceOptimizer: (flags["reference-optimizer"] ?? flags.optimizer) as Arithmetic,
     onStep: (s) => console.log(formatStep(s)),
   });
   const parting = firstParting(report.steps, tolerance);

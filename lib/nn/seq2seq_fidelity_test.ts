@@ -68,7 +68,7 @@ Deno.test("seq2seq fidelity: the harness sees a difference in the optimizer's ar
   const report = await seq2seqFidelity({
     ...small,
     steps: 2,
-    optimizer: "book",
+    referenceOptimizer: "book",
   });
   const parting = firstParting(report.steps, 1e-12);
   assert.ok(parting, "the two optimizers should part");
