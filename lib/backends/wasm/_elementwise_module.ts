@@ -31,6 +31,16 @@ export const WASM_UNARY: readonly string[] = ["neg", "exp", "tanh", "sigmoid"];
 /** Binary operations with a SIMD kernel. */
 export const WASM_BINARY: readonly string[] = ["add", "sub", "mul", "div", "max", "min"];
 
+/** The f32x4 instruction of each binary operation (both operands on the stack). */
+export const F32X4_BINARY: Readonly<Record<string, (f: FunctionBuilder) => void>> = {
+  add: (f) => f.f32x4.add(),
+  sub: (f) => f.f32x4.sub(),
+  mul: (f) => f.f32x4.mul(),
+  div: (f) => f.f32x4.div(),
+  max: (f) => f.f32x4.max(),
+  min: (f) => f.f32x4.min(),
+};
+
 /** How the operands of a binary kernel are laid out: dense-dense, scalar-dense, dense-scalar. */
 export type BinaryMode = "vv" | "sv" | "vs";
 
@@ -237,14 +247,7 @@ export function buildElementwiseModule(maxPages = 65536): Uint8Array<ArrayBuffer
     });
   }
   // binary op_mode(a, b, o, bytes); a scalar operand is read once and splatted
-  const instr: Record<string, (f: FunctionBuilder) => void> = {
-    add: (f) => f.f32x4.add(),
-    sub: (f) => f.f32x4.sub(),
-    mul: (f) => f.f32x4.mul(),
-    div: (f) => f.f32x4.div(),
-    max: (f) => f.f32x4.max(),
-    min: (f) => f.f32x4.min(),
-  };
+  const instr = F32X4_BINARY;
   for (const op of WASM_BINARY) {
     for (const mode of ["vv", "sv", "vs"] as const) {
       mb.addFunction(`${op}_${mode}`, ["i32", "i32", "i32", "i32"], [], (f) => {

@@ -47,6 +47,7 @@ import { CpuBuffer, forEachRow, pack } from "../cpu/mod.ts";
 import {
   emitUnary,
   f32c,
+  F32X4_BINARY,
   hoistConstants,
   i32c,
   type UnaryLocals,
@@ -56,14 +57,7 @@ import { type FunctionBuilder, type Local, ModuleBuilder } from "./_emitter.ts";
 import type { HeapStorage } from "./_storage.ts";
 
 const UNARY = new Set(["neg", "abs", "sqrt", "exp", "tanh", "sigmoid"]);
-const BINARY: Record<string, (f: FunctionBuilder) => void> = {
-  add: (f) => f.f32x4.add(),
-  sub: (f) => f.f32x4.sub(),
-  mul: (f) => f.f32x4.mul(),
-  div: (f) => f.f32x4.div(),
-  max: (f) => f.f32x4.max(),
-  min: (f) => f.f32x4.min(),
-};
+const BINARY = F32X4_BINARY;
 const COMPARE: Record<string, (f: FunctionBuilder) => void> = {
   gt: (f) => f.f32x4.gt(),
   ge: (f) => f.f32x4.ge(),
