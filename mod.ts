@@ -59,9 +59,17 @@ export {
   makeJaxpr,
 } from "./lib/transforms/jit.ts";
 export { Program, type ProgramEquation, type ProgramParts, Var } from "./lib/core/program.ts";
-export { type BatchDim, BlockCotangent, LinearArg, type Primitive } from "./lib/core/primitive.ts";
+export {
+  type AnyPrimitive,
+  type BatchDim,
+  BlockCotangent,
+  LinearArg,
+  type MultiPrimitive,
+  type Primitive,
+} from "./lib/core/primitive.ts";
 export type { KernelInfo } from "./lib/jit/executable.ts";
 export { vmap, type VmapOptions } from "./lib/transforms/vmap.ts";
+export { forLoop, scan, type ScanOptions } from "./lib/transforms/scan.ts";
 export {
   hessian,
   jacfwd,

@@ -8,9 +8,17 @@
 
 import type { Params } from "./backend.ts";
 import * as lax from "./lax.ts";
-import type { BatchDim, Primitive } from "./primitive.ts";
+import type { BatchDim, MultiPrimitive, Primitive } from "./primitive.ts";
 import type { Tensor } from "./tensor.ts";
-import { bind, bindCustomVjp, type CustomVjpFns, Trace, Tracer, withTrace } from "./trace.ts";
+import {
+  bind,
+  bindCustomVjp,
+  bindMulti,
+  type CustomVjpFns,
+  Trace,
+  Tracer,
+  withTrace,
+} from "./trace.ts";
 
 /** A value inside `vmap`: the batched value and where its batch axis is. */
 export class BatchTracer extends Tracer {
@@ -62,6 +70,16 @@ export class BatchTrace extends Trace {
     const zeroDims = dims.map((d): BatchDim => (d === null ? null : 0));
     const [out, dim] = prim.vmap(moved, zeroDims, params, this.size);
     return dim === null ? out : new BatchTracer(this, out, dim);
+  }
+
+  processMultiPrimitive(prim: MultiPrimitive, args: Tensor[], params: Params): Tensor[] {
+    const values = args.map((a) => (a as BatchTracer).value);
+    const dims = args.map((a) => (a as BatchTracer).batchDim);
+    if (dims.every((d) => d === null)) return bindMulti(prim, values, params);
+    const moved = values.map((v, i) => (dims[i] === null ? v : lax.moveAxis(v, dims[i]!, 0)));
+    const zeroDims = dims.map((d): BatchDim => (d === null ? null : 0));
+    const [outs, outDims] = prim.vmap(moved, zeroDims, params, this.size);
+    return outs.map((o, i) => (outDims[i] === null ? o : new BatchTracer(this, o, outDims[i])));
   }
 
   // The custom rule must survive batching (as in `grad(x => vmap(f)(x).sum())`): the function

@@ -9,8 +9,15 @@
 
 import type { Aval, Params } from "./backend.ts";
 import { JVPTrace, JVPTracer } from "./jvp.ts";
-import * as lax from "./lax.ts";
-import { BlockCotangent, LinearArg, type Primitive } from "./primitive.ts";
+import { CotangentSum } from "./_cotangent.ts";
+import {
+  type AnyPrimitive,
+  BlockCotangent,
+  isMultiPrimitive,
+  LinearArg,
+  type MultiPrimitive,
+  type Primitive,
+} from "./primitive.ts";
 import { Tensor } from "./tensor.ts";
 import { currentLevel, Trace, Tracer, withTrace } from "./trace.ts";
 import { machinery, release } from "./transient.ts";
@@ -30,13 +37,13 @@ export class StagingTracer extends Tracer {
 /** One recorded primitive application. Inputs are staged values or captured constants. */
 export interface Equation {
   /** The primitive applied. */
-  readonly prim: Primitive;
+  readonly prim: AnyPrimitive;
   /** Its static parameters. */
   readonly params: Params;
   /** Its arguments: `StagingTracer`s of the same program, or constants. */
   readonly inputs: readonly Tensor[];
-  /** The value it defines. */
-  readonly out: StagingTracer;
+  /** The values it defines (one, unless the primitive has several results). */
+  readonly outs: readonly StagingTracer[];
 }
 
 /** The staging interpreter: records instead of running. */
@@ -63,8 +70,14 @@ export class StagingTrace extends Trace {
 
   processPrimitive(prim: Primitive, args: Tensor[], params: Params): Tensor {
     const out = new StagingTracer(this, prim.abstractEval(args, params));
-    this.equations.push({ prim, params, inputs: args, out });
+    this.equations.push({ prim, params, inputs: args, outs: [out] });
     return out;
+  }
+
+  processMultiPrimitive(prim: MultiPrimitive, args: Tensor[], params: Params): Tensor[] {
+    const outs = prim.abstractEval(args, params).map((aval) => new StagingTracer(this, aval));
+    this.equations.push({ prim, params, inputs: args, outs });
+    return outs;
   }
 
   /** A fresh input of the program. */
@@ -180,103 +193,32 @@ function transposeProgram(
     if (ct !== null && isVar(o)) accumulate(o, ct);
   });
   for (let e = program.equations.length - 1; e >= 0; e--) {
-    const { prim, params, inputs, out } = program.equations[e];
-    const sum = cts.get(out);
-    if (sum === undefined) continue;
-    cts.delete(out);
+    const { prim, params, inputs, outs } = program.equations[e];
+    const sums = outs.map((o) => cts.get(o));
+    if (sums.every((sum) => sum === undefined)) continue;
+    outs.forEach((o) => cts.delete(o));
     if (!prim.transpose) {
       throw new Error(
         `internal: primitive "${prim.name}" appeared in a linear program but is not linear`,
       );
     }
     const args = inputs.map((x) => (isVar(x) ? new LinearArg(x) : x));
-    const [total, owned] = sum.total();
-    const argCts = prim.transpose(total, args, params);
+    const totals = sums.map((sum) => sum?.total() ?? null);
+    const argCts = isMultiPrimitive(prim)
+      ? prim.transpose!(totals.map((t) => t?.[0] ?? null), args, params)
+      : prim.transpose(totals[0]![0], args, params);
     inputs.forEach((x, i) => {
       const c = argCts[i];
       if (isVar(x) && c !== null && c !== undefined) accumulate(x, c);
     });
-    const passedOn = argCts.some((c) =>
-      c === total || (c instanceof BlockCotangent && c.block === total)
-    );
-    if (free && owned && !passedOn) release(total);
+    if (!free) continue;
+    for (const t of totals) {
+      if (t === null || !t[1]) continue;
+      const passedOn = argCts.some((c) =>
+        c === t[0] || (c instanceof BlockCotangent && c.block === t[0])
+      );
+      if (!passedOn) release(t[0]);
+    }
   }
   return program.inputs.map((v) => cts.get(v)?.total()[0] ?? null);
-}
-
-/** The running sum of the cotangents that reach one value: dense terms and sparse blocks. */
-class CotangentSum {
-  #dense: Tensor | null = null;
-  // Whether #dense was made here (a partial sum): then nothing else holds it.
-  #owned = false;
-  #blocks: BlockCotangent[] = [];
-  readonly #free: boolean;
-
-  /** `free`: partial sums this object replaces may be disposed at once. */
-  constructor(free: boolean) {
-    this.#free = free;
-  }
-
-  add(ct: Tensor | BlockCotangent): void {
-    if (ct instanceof BlockCotangent) this.#blocks.push(ct);
-    else if (this.#dense === null) this.#dense = ct;
-    else this.#replace(lax.add(this.#dense, ct));
-  }
-
-  /** The sum, and whether it was made here (so that its one consumer may free it). */
-  total(): [Tensor, boolean] {
-    if (this.#blocks.length === 0) return [this.#dense!, this.#owned];
-    const blocks = assemble(this.#blocks);
-    // A lone block that fills the whole shape is passed on as it is: not made here.
-    const made = this.#blocks.every((b) => b.block !== blocks);
-    if (this.#dense === null) return [blocks, made];
-    this.#replace(lax.add(this.#dense, blocks));
-    if (this.#free && made) release(blocks);
-    return [this.#dense, true];
-  }
-
-  #replace(sum: Tensor): void {
-    if (this.#owned && this.#free) release(this.#dense!);
-    this.#dense = sum;
-    this.#owned = true;
-  }
-}
-
-// Blocks that differ along a single axis and do not overlap (a sequence read step by step)
-// join into one concat with zero gaps; any other mix is summed as padded blocks.
-function assemble(blocks: BlockCotangent[]): Tensor {
-  const { shape } = blocks[0];
-  const pad = (b: BlockCotangent) =>
-    lax.pad(b.block, shape.map((d, i) => [b.begin[i], d - b.begin[i] - b.block.shape[i]]), 0);
-  const axis = tilingAxis(blocks);
-  if (axis < 0) return blocks.map(pad).reduce((a, b) => lax.add(a, b));
-  const sorted = [...blocks].sort((a, b) => a.begin[axis] - b.begin[axis]);
-  const like = sorted[0].block;
-  const pieces: Tensor[] = [];
-  let at = 0;
-  const gap = (to: number) => {
-    if (to > at) {
-      const gapShape = shape.map((d, i) => (i === axis ? to - at : d));
-      pieces.push(lax.full(gapShape, 0, like.dtype, like.device));
-    }
-  };
-  for (const b of sorted) {
-    gap(b.begin[axis]);
-    pieces.push(b.block);
-    at = b.begin[axis] + b.block.shape[axis];
-  }
-  gap(shape[axis]);
-  return lax.concat(pieces, axis);
-}
-
-// The one axis along which all blocks are partial, if they are disjoint and full elsewhere.
-function tilingAxis(blocks: BlockCotangent[]): number {
-  const { shape } = blocks[0];
-  const partial = shape.flatMap((d, i) => (blocks.some((b) => b.block.shape[i] !== d) ? [i] : []));
-  if (partial.length !== 1) return partial.length === 0 && blocks.length === 1 ? 0 : -1;
-  const axis = partial[0];
-  const spans = blocks.map((b) => [b.begin[axis], b.begin[axis] + b.block.shape[axis]]);
-  spans.sort((a, b) => a[0] - b[0]);
-  for (let i = 1; i < spans.length; i++) if (spans[i][0] < spans[i - 1][1]) return -1;
-  return axis;
 }

@@ -9,10 +9,18 @@
 
 import { isFloat } from "./dtype.ts";
 import * as lax from "./lax.ts";
-import { definePrimitive, type Primitive } from "./primitive.ts";
+import { definePrimitive, type MultiPrimitive, type Primitive } from "./primitive.ts";
 import type { Aval, Params } from "./backend.ts";
 import type { Tensor } from "./tensor.ts";
-import { bind, bindCustomVjp, type CustomVjpFns, Trace, Tracer, withTrace } from "./trace.ts";
+import {
+  bind,
+  bindCustomVjp,
+  bindMulti,
+  type CustomVjpFns,
+  Trace,
+  Tracer,
+  withTrace,
+} from "./trace.ts";
 import { machinery } from "./transient.ts";
 
 /** A value inside `jvp`: its primal and its tangent (`null` for zero). */
@@ -61,6 +69,19 @@ export class JVPTrace extends Trace {
     if (!isFloat(out.dtype) || tangents.every((t) => t === null)) return out;
     const tangent = prim.jvp(primals, tangents, out, params);
     return tangent === null ? out : new JVPTracer(this, out, tangent);
+  }
+
+  processMultiPrimitive(prim: MultiPrimitive, args: Tensor[], params: Params): Tensor[] {
+    return machinery(() => {
+      const primals = args.map((a) => (a as JVPTracer).primal);
+      const tangents = args.map((a) => (a as JVPTracer).tangent);
+      if (tangents.every((t) => t === null)) return bindMulti(prim, primals, params);
+      const [outs, outTangents] = prim.jvp(primals, tangents, params);
+      return outs.map((out, i) => {
+        const t = outTangents[i];
+        return t === null || !isFloat(out.dtype) ? out : new JVPTracer(this, out, t);
+      });
+    });
   }
 
   override processCustomVjp(fns: CustomVjpFns, args: Tensor[]): Tensor[] {

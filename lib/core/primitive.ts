@@ -81,7 +81,78 @@ export interface Primitive<P extends Params = Params> {
   impl?(args: Tensor[], params: P): Tensor;
 }
 
+/**
+ * A primitive with several results: control flow (a loop's carries and stacked outputs, a
+ * branch's values) and `checkpoint`. Such primitives hold staged sub-programs in their
+ * parameters and are not backend kernels: `impl` evaluates them, and each rule works on whole
+ * lists, since a loop's tangents or batches are those of all its values together.
+ */
+export interface MultiPrimitive<P extends Params = Params> {
+  /** The unique name. */
+  readonly name: string;
+  /** Tells multi-result primitives apart from single-result ones. */
+  readonly multipleResults: true;
+  /** The outputs' shapes, dtypes and devices. */
+  abstractEval(args: readonly Aval[], params: P): Aval[];
+  /**
+   * The outputs and their tangents (`null` for symbolic zeros; at least one input tangent is
+   * non-null). The tangents must be linear in the input tangents, so that reverse mode can
+   * transpose them.
+   */
+  jvp(primals: Tensor[], tangents: (Tensor | null)[], params: P): [Tensor[], (Tensor | null)[]];
+  /**
+   * For primitives linear in some arguments (those arriving as `LinearArg`): the cotangent of
+   * each argument (`null` for non-linear ones or zeros) given the outputs' cotangents.
+   */
+  transpose?(
+    cts: (Tensor | null)[],
+    args: (Tensor | LinearArg)[],
+    params: P,
+  ): (Tensor | null)[];
+  /** The primitive applied to a batch, as for single-result primitives. */
+  vmap(args: Tensor[], dims: BatchDim[], params: P, size: number): [Tensor[], BatchDim[]];
+  /** Evaluation on concrete tensors. */
+  impl(args: Tensor[], params: P): Tensor[];
+}
+
+/** Either kind of primitive, as programs hold them. */
+export type AnyPrimitive = Primitive | MultiPrimitive;
+
 const registry = new Map<string, Primitive>();
+const multiRegistry = new Map<string, MultiPrimitive>();
+
+/**
+ * Declares a multi-result primitive. Its name shares the namespace of single-result ones.
+ *
+ * @example
+ * ```ts
+ * import { defineMultiPrimitive } from "./primitive.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(typeof defineMultiPrimitive, "function");
+ * ```
+ */
+export function defineMultiPrimitive<P extends Params>(def: MultiPrimitive<P>): MultiPrimitive<P> {
+  if (registry.has(def.name) || multiRegistry.has(def.name)) {
+    throw new Error(`primitive "${def.name}" is defined twice`);
+  }
+  multiRegistry.set(def.name, def as unknown as MultiPrimitive);
+  return def;
+}
+
+/**
+ * Whether `prim` has several results.
+ *
+ * @example
+ * ```ts
+ * import { getPrimitive, isMultiPrimitive } from "./primitive.ts";
+ * import "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * assert.equal(isMultiPrimitive(getPrimitive("exp")), false);
+ * ```
+ */
+export function isMultiPrimitive(prim: AnyPrimitive): prim is MultiPrimitive {
+  return "multipleResults" in prim && prim.multipleResults === true;
+}
 
 /**
  * Declares a primitive and registers it by name.
@@ -95,7 +166,9 @@ const registry = new Map<string, Primitive>();
  * ```
  */
 export function definePrimitive<P extends Params>(def: Primitive<P>): Primitive<P> {
-  if (registry.has(def.name)) throw new Error(`primitive "${def.name}" is defined twice`);
+  if (registry.has(def.name) || multiRegistry.has(def.name)) {
+    throw new Error(`primitive "${def.name}" is defined twice`);
+  }
   registry.set(def.name, def as unknown as Primitive);
   return def;
 }

@@ -12,10 +12,10 @@
 
 import type { Aval, Params } from "./backend.ts";
 import { StagingTrace, StagingTracer } from "./ir.ts";
-import type { Primitive } from "./primitive.ts";
+import { type AnyPrimitive, isMultiPrimitive } from "./primitive.ts";
 import { fmt } from "./shape.ts";
 import { Tensor } from "./tensor.ts";
-import { bind, withTrace } from "./trace.ts";
+import { bind, bindMulti, withTrace } from "./trace.ts";
 
 /** A value of a program: an input, a constant or an equation's output. */
 export class Var {
@@ -30,13 +30,13 @@ export class Var {
 /** One primitive application of a program. */
 export interface ProgramEquation {
   /** The primitive applied. */
-  readonly prim: Primitive;
+  readonly prim: AnyPrimitive;
   /** Its static parameters. */
   readonly params: Params;
   /** Its arguments. */
   readonly inputs: readonly Var[];
-  /** The value it defines. */
-  readonly out: Var;
+  /** The values it defines (one, unless the primitive has several results). */
+  readonly outs: readonly Var[];
 }
 
 /** The parts of a {@linkcode Program}. */
@@ -97,7 +97,12 @@ export class Program implements ProgramParts {
    * lines. Constants come before the `;`, inputs after it.
    */
   toString(): string {
-    const names = new Map<Var, string>();
+    return this.#format(new Map(), "");
+  }
+
+  // Sub-programs (a loop's body) are printed in place, indented, with names continuing the
+  // outer program's, as JAX prints them.
+  #format(names: Map<Var, string>, indent: string): string {
     const name = (v: Var) => {
       let n = names.get(v);
       if (n === undefined) names.set(v, n = varName(names.size));
@@ -107,11 +112,12 @@ export class Program implements ProgramParts {
     const consts = this.constVars.map(typed).join(" ");
     const inputs = this.inputs.map(typed).join(" ");
     const lines = [`{ lambda ${consts}${consts ? " " : ""}; ${inputs} . let`];
-    for (const { prim, params, inputs, out } of this.equations) {
+    for (const { prim, params, inputs, outs } of this.equations) {
       const args = inputs.map(name).join(" ");
-      lines.push(`    ${typed(out)} = ${prim.name}${formatParams(params)} ${args}`);
+      const shown = formatParams(params, (p) => p.#format(names, `${indent}      `));
+      lines.push(`${indent}    ${outs.map(typed).join(" ")} = ${prim.name}${shown} ${args}`);
     }
-    lines.push(`  in (${this.outputs.map(name).join(", ")}) }`);
+    lines.push(`${indent}  in (${this.outputs.map(name).join(", ")}) }`);
     return lines.join("\n");
   }
 }
@@ -126,12 +132,14 @@ function varName(i: number): string {
   return s;
 }
 
-function formatParams(params: Params): string {
+function formatParams(params: Params, program: (p: Program) => string): string {
   const entries = Object.entries(params);
   if (entries.length === 0) return "";
   const show = (v: unknown): string =>
     v instanceof Tensor
       ? v.describe()
+      : v instanceof Program
+      ? program(v)
       : Array.isArray(v)
       ? `[${v.map(show).join(",")}]`
       : typeof v === "object" && v !== null
@@ -141,7 +149,8 @@ function formatParams(params: Params): string {
 }
 
 /**
- * Stages `f` on abstract inputs of types `avals` into a closed program.
+ * Stages `f` on abstract inputs of types `avals` into a closed program. `purpose` names the
+ * transformation in messages (reading a staged value inside `scan`'s body, say).
  *
  * @example
  * ```ts
@@ -153,8 +162,12 @@ function formatParams(params: Params): string {
  * assert.deepEqual(program.equations.map((e) => e.prim.name), ["add", "sin"]);
  * ```
  */
-export function stageProgram(f: (xs: Tensor[]) => Tensor[], avals: readonly Aval[]): Program {
-  return withTrace((level) => new StagingTrace(level, "jit"), (staging) => {
+export function stageProgram(
+  f: (xs: Tensor[]) => Tensor[],
+  avals: readonly Aval[],
+  purpose = "jit",
+): Program {
+  return withTrace((level) => new StagingTrace(level, purpose), (staging) => {
     const inputs = avals.map((a) => staging.input(a));
     const outs = f(inputs);
     const vars = new Map<Tensor, Var>();
@@ -176,9 +189,9 @@ export function stageProgram(f: (xs: Tensor[]) => Tensor[], avals: readonly Aval
       vars.set(x, v);
       return v;
     });
-    const equations = staging.equations.map(({ prim, params, inputs, out }) => {
-      const eq = { prim, params, inputs: inputs.map(varOf), out: new Var(out) };
-      vars.set(out, eq.out);
+    const equations = staging.equations.map(({ prim, params, inputs, outs }) => {
+      const eq = { prim, params, inputs: inputs.map(varOf), outs: outs.map((o) => new Var(o)) };
+      outs.forEach((o, i) => vars.set(o, eq.outs[i]));
       return eq;
     });
     return new Program({
@@ -215,8 +228,11 @@ export function evalProgram(
   const env = new Map<Var, Tensor>();
   program.constVars.forEach((v, i) => env.set(v, consts[i]));
   program.inputs.forEach((v, i) => env.set(v, args[i]));
-  for (const { prim, params, inputs, out } of program.equations) {
-    env.set(out, bind(prim, inputs.map((v) => env.get(v)!), params));
+  for (const { prim, params, inputs, outs } of program.equations) {
+    const args = inputs.map((v) => env.get(v)!);
+    if (isMultiPrimitive(prim)) {
+      bindMulti(prim, args, params).forEach((t, i) => env.set(outs[i], t));
+    } else env.set(outs[0], bind(prim, args, params));
   }
   return program.outputs.map((v) => env.get(v)!);
 }

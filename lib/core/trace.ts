@@ -9,7 +9,7 @@
 
 import { getBackend, type Params } from "./backend.ts";
 import { allocating, checkSize } from "./shape.ts";
-import type { Primitive } from "./primitive.ts";
+import type { MultiPrimitive, Primitive } from "./primitive.ts";
 import { Tensor } from "./tensor.ts";
 import { freeingTransients, machinery } from "./transient.ts";
 
@@ -57,6 +57,8 @@ export abstract class Trace {
   }
   /** Applies a primitive to this trace's tracers. */
   abstract processPrimitive(prim: Primitive, args: Tensor[], params: Params): Tensor;
+  /** Applies a multi-result primitive (control flow, checkpoint) to this trace's tracers. */
+  abstract processMultiPrimitive(prim: MultiPrimitive, args: Tensor[], params: Params): Tensor[];
   /** Applies a function with a custom VJP; by default the rule is irrelevant here. */
   processCustomVjp(fns: CustomVjpFns, args: Tensor[]): Tensor[] {
     return fns.f(args);
@@ -186,6 +188,39 @@ export function bind<P extends Params>(prim: Primitive<P>, args: Tensor[], param
   if (top === null) return evalPrimitive(prim as unknown as Primitive, args, params);
   const raised = args.map((a) => raise(top, a));
   return top.processPrimitive(prim as unknown as Primitive, raised, params);
+}
+
+/**
+ * Applies a multi-result primitive: the highest-level trace among the arguments interprets it,
+ * or, when there are no tracers, its `impl` evaluates it.
+ *
+ * @example
+ * ```ts
+ * import { bindMulti } from "./trace.ts";
+ * import { defineMultiPrimitive } from "./primitive.ts";
+ * import { tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const both = defineMultiPrimitive({
+ *   name: "example.negAndDouble",
+ *   multipleResults: true,
+ *   abstractEval: ([x]) => [x, x],
+ *   impl: ([x]) => [x.neg(), x.mul(2)],
+ *   jvp: ([x], [t]) => [[x.neg(), x.mul(2)], [t!.neg(), t!.mul(2)]],
+ *   vmap: ([x], [d]) => [[x.neg(), x.mul(2)], [d, d]],
+ * });
+ * const [a, b] = bindMulti(both, [tensor([1, 2])], {});
+ * assert.deepEqual([await a.toArray(), await b.toArray()], [[-1, -2], [2, 4]]);
+ * ```
+ */
+export function bindMulti<P extends Params>(
+  prim: MultiPrimitive<P>,
+  args: Tensor[],
+  params: P,
+): Tensor[] {
+  const top = topTrace(args);
+  const multi = prim as unknown as MultiPrimitive;
+  if (top === null) return multi.impl(args, params);
+  return top.processMultiPrimitive(multi, args.map((a) => raise(top, a)), params);
 }
 
 /**

@@ -20,8 +20,10 @@
 
 import { type Device, type FusedSpec, getBackend } from "../core/backend.ts";
 import type { Program, ProgramEquation, Var } from "../core/program.ts";
+import { isMultiPrimitive } from "../core/primitive.ts";
 import { asOwnedByCaller } from "../core/transient.ts";
-import { Executable, type FusedLaunch } from "./executable.ts";
+import { type CompiledKernel, Executable, type FusedLaunch } from "./executable.ts";
+import { lowerings } from "./lower/mod.ts";
 import { type Cluster, findClusters } from "./passes/fusion.ts";
 import { eliminateCommonSubexpressions } from "./passes/cse.ts";
 import { eliminateDeadCode } from "./passes/dce.ts";
@@ -52,20 +54,51 @@ export interface Compiled {
 export function compile(program: Program, donatedInputs: readonly number[] = []): Compiled {
   return asOwnedByCaller(() => {
     const optimised = passes.reduce((p, pass) => pass(p), program);
-    const executable = Executable.fromProgram(optimised, donatedInputs, fuse(optimised));
+    const executable = Executable.fromProgram(
+      optimised,
+      donatedInputs,
+      fuse(optimised),
+      lower(optimised),
+    );
     return { program: optimised, executable };
   });
 }
 
+// The kernels of the equations that hold programs of their own (loops), their bodies compiled.
+function lower(program: Program): Map<ProgramEquation, CompiledKernel> {
+  const kernels = new Map<ProgramEquation, CompiledKernel>();
+  for (const eq of program.equations) {
+    if (!isMultiPrimitive(eq.prim)) continue;
+    const lowering = lowerings.get(eq.prim.name);
+    if (lowering === undefined) {
+      throw new Error(`internal: no lowering for primitive "${eq.prim.name}"`);
+    }
+    kernels.set(eq, lowering(eq, compileBody));
+  }
+  return kernels;
+}
+
+function compileBody(body: Program): (inputs: readonly unknown[]) => unknown[] {
+  const { program, executable } = compile(body);
+  const consts = program.consts.map((c) => c.buffer);
+  return (inputs) => executable.runBuffers([...consts, ...inputs]);
+}
+
 // The clusters of `program` that their backend compiled into fused kernels.
 function fuse(program: Program): Map<ProgramEquation, FusedLaunch> {
-  const canFuse = ({ prim, params, inputs, out }: ProgramEquation) =>
-    getBackend(out.aval.device).fusible?.(prim.name, inputs.map((v) => v.aval), out.aval, params) ??
-      false;
+  const canFuse = ({ prim, params, inputs, outs: [out] }: ProgramEquation) =>
+    !isMultiPrimitive(prim) &&
+    (getBackend(out.aval.device).fusible?.(
+      prim.name,
+      inputs.map((v) => v.aval),
+      out.aval,
+      params,
+    ) ??
+      false);
   const fused = new Map<ProgramEquation, FusedLaunch>();
   const maxInputs = (device: string) => getBackend(device as Device).maxFusedInputs ?? Infinity;
   for (const [root, cluster] of findClusters(program, canFuse, maxInputs)) {
-    const kernel = getBackend(root.out.aval.device).compileFused?.(specOf(cluster)) ?? null;
+    const kernel = getBackend(root.outs[0].aval.device).compileFused?.(specOf(cluster)) ?? null;
     if (kernel !== null) fused.set(root, { cluster, kernel });
   }
   return fused;
@@ -75,7 +108,7 @@ function fuse(program: Program): Map<ProgramEquation, FusedLaunch> {
 function specOf({ equations, inputs, outputs }: Cluster): FusedSpec {
   const index = new Map<Var, number>();
   inputs.forEach((v, i) => index.set(v, i));
-  const ops = equations.map(({ prim, params, inputs: args, out }, k) => {
+  const ops = equations.map(({ prim, params, inputs: args, outs: [out] }, k) => {
     index.set(out, inputs.length + k);
     return { name: prim.name, params, args: args.map((v) => index.get(v)!), out: out.aval };
   });

@@ -11,7 +11,7 @@
  */
 
 import { type Aval, type Device, getBackend, type Params } from "../core/backend.ts";
-import type { Primitive } from "../core/primitive.ts";
+import { isMultiPrimitive, type Primitive } from "../core/primitive.ts";
 import type { Program, ProgramEquation, Var } from "../core/program.ts";
 import type { Cluster } from "./passes/fusion.ts";
 import { donate, Tensor } from "../core/tensor.ts";
@@ -124,6 +124,7 @@ export class Executable {
     program: Program,
     donatedInputs: readonly number[] = [],
     fused: ReadonlyMap<ProgramEquation, FusedLaunch> = new Map(),
+    lowered: ReadonlyMap<ProgramEquation, CompiledKernel> = new Map(),
   ): Executable {
     const slots = new Map<Var, number>();
     const avals: Aval[] = [];
@@ -138,14 +139,10 @@ export class Executable {
     const launches: Launch[] = [];
     const slotsOf = (vs: readonly Var[]) => vs.map((v) => slots.get(v)!);
     for (const eq of program.equations) {
-      const { prim, params, inputs, out } = eq;
+      const { prim, params, inputs, outs } = eq;
       const group = fused.get(eq);
       if (inside.has(eq) && group === undefined) continue; // computed by its cluster's launch
-      if (group === undefined) {
-        slot(out);
-        const [outs, avals] = [slotsOf([out]), [out.aval]];
-        launches.push({ ops: [prim.name], prim, params, inputs: slotsOf(inputs), outs, avals });
-      } else {
+      if (group !== undefined) {
         const { cluster, kernel } = group;
         cluster.outputs.forEach(slot);
         launches.push({
@@ -155,7 +152,18 @@ export class Executable {
           outs: slotsOf(cluster.outputs),
           avals: cluster.outputs.map((v) => v.aval),
         });
+        continue;
       }
+      outs.forEach(slot);
+      const common = { ops: [prim.name], inputs: slotsOf(inputs), outs: slotsOf(outs) };
+      const avals = outs.map((v) => v.aval);
+      if (isMultiPrimitive(prim)) {
+        const kernel = lowered.get(eq);
+        if (kernel === undefined) {
+          throw new Error(`internal: primitive "${prim.name}" was not lowered for compiling`);
+        }
+        launches.push({ ...common, kernel, avals });
+      } else launches.push({ ...common, prim, params, avals });
     }
     const nConsts = program.constVars.length;
     return new Executable(
@@ -172,31 +180,46 @@ export class Executable {
    * Donated arguments are given up: reading them afterwards is a TypeError naming `label`.
    */
   run(args: readonly Tensor[], label = "jit"): Tensor[] {
+    const outs = this.#launch(args.map((a) => a.buffer), (s) => donate(args[s], label));
+    return outs.map((b, i) => new Tensor(this.#avals[this.#outputs[i]], b));
+  }
+
+  /**
+   * Runs on backend buffers (constants, then inputs) and returns new buffers that the caller
+   * owns: how a compiled loop runs its body. Arguments are never freed, donated or not.
+   */
+  runBuffers(args: readonly unknown[]): unknown[] {
+    return this.#launch(args, null);
+  }
+
+  // The launches over slots filled with `args`; `give` takes a donated argument at its last
+  // use (or, with `null`, donated arguments are kept).
+  #launch(args: readonly unknown[], give: ((slot: number) => void) | null): unknown[] {
     const bufs = new Array<unknown>(this.#slots);
-    for (let i = 0; i < this.#args; i++) bufs[i] = args[i].buffer;
+    for (let i = 0; i < this.#args; i++) bufs[i] = args[i];
     for (const l of this.#launches) {
       const ins = l.inputs.map((s) => bufs[s]);
       if (l.kernel) l.kernel(ins).forEach((b, i) => (bufs[l.outs[i]] = b));
       else bufs[l.outs[0]] = launchPrimitive(l, ins);
       for (const s of l.frees) {
-        if (s < this.#args) donate(args[s], label);
-        else getBackend(this.#avals[s].device).dispose(bufs[s]);
+        if (s >= this.#args) getBackend(this.#avals[s].device).dispose(bufs[s]);
+        else if (give !== null) give(s);
+        else continue;
         bufs[s] = null;
       }
     }
     const taken = new Set<number>();
     const outs = this.#outputs.map((s) => {
       const aval = this.#avals[s];
-      // A slot becomes its output tensor once; an argument or a repeated output gets a view, so
-      // that no two tensors own one buffer.
+      // A slot becomes its output once; an argument or a repeated output gets a view, so that
+      // no two owners hold one buffer.
       if (s >= this.#args && !taken.has(s)) {
         taken.add(s);
-        return new Tensor(aval, bufs[s]);
+        return bufs[s];
       }
-      const view = getBackend(aval.device).run("reshape", [bufs[s]], { shape: aval.shape }, aval);
-      return new Tensor(aval, view);
+      return getBackend(aval.device).run("reshape", [bufs[s]], { shape: aval.shape }, aval);
     });
-    for (const s of this.#donated) if (bufs[s] !== null) donate(args[s], label);
+    if (give !== null) { for (const s of this.#donated) if (bufs[s] !== null) give(s); }
     return outs;
   }
 }

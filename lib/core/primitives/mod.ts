@@ -11,3 +11,4 @@ import "./indexing.ts";
 import "./linalg.ts";
 import "./nn.ts";
 import "./creation.ts";
+import "./scan.ts";

@@ -18,7 +18,7 @@
  */
 
 import { getBackend } from "../../core/backend.ts";
-import type { Program, Var } from "../../core/program.ts";
+import { Program, type Var } from "../../core/program.ts";
 import { Tensor } from "../../core/tensor.ts";
 import { substitute } from "./_rewrite.ts";
 
@@ -48,16 +48,16 @@ export function eliminateCommonSubexpressions(program: Program): Program {
   });
   for (const eq of program.equations) {
     const params = paramsKey(eq.params);
-    if (params === null) continue;
+    if (params === null || eq.outs.length !== 1) continue;
     const ids = eq.inputs.map(id);
     if (COMMUTATIVE.has(eq.prim.name)) ids.sort((a, b) => a - b);
     const key = `${eq.prim.name}${params}(${ids.join(",")})`;
     const first = seen.get(key);
-    if (first === undefined) seen.set(key, eq.out);
-    else replace.set(eq.out, first);
+    if (first === undefined) seen.set(key, eq.outs[0]);
+    else replace.set(eq.outs[0], first);
   }
   const keptConsts = program.constVars.map((v) => !replace.has(v));
-  return substitute(program, replace, (eq) => !replace.has(eq.out)).with({
+  return substitute(program, replace, (eq) => !replace.has(eq.outs[0])).with({
     constVars: program.constVars.filter((_, i) => keptConsts[i]),
     consts: program.consts.filter((_, i) => keptConsts[i]),
   });
@@ -82,7 +82,7 @@ function constKey(t: Tensor): string | null {
 function paramsKey(params: Readonly<Record<string, unknown>>): string | null {
   let plain = true;
   const text = JSON.stringify(params, (_k, v) => {
-    if (v instanceof Tensor || typeof v === "function") plain = false;
+    if (v instanceof Tensor || v instanceof Program || typeof v === "function") plain = false;
     return v;
   });
   return plain ? text : null;

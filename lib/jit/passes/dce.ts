@@ -25,7 +25,7 @@ export function eliminateDeadCode(program: Program): Program {
   const kept = [];
   for (let i = program.equations.length - 1; i >= 0; i--) {
     const eq = program.equations[i];
-    if (!live.has(eq.out)) continue;
+    if (!eq.outs.some((v) => live.has(v))) continue;
     kept.push(eq);
     for (const v of eq.inputs) live.add(v);
   }

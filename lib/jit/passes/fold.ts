@@ -18,6 +18,7 @@
 
 import type { Program, ProgramEquation, Var } from "../../core/program.ts";
 import { Var as ProgramVar } from "../../core/program.ts";
+import { isMultiPrimitive } from "../../core/primitive.ts";
 import { sizeOf } from "../../core/shape.ts";
 import type { Tensor } from "../../core/tensor.ts";
 import { bind } from "../../core/trace.ts";
@@ -38,18 +39,19 @@ export function foldConstants(program: Program): Program {
   for (const eq of program.equations) {
     const inputs = eq.inputs.map((v) => replace.get(v) ?? v);
     const values = inputs.map((v) => known.get(v));
-    const foldable = values.every((t) => t !== undefined) && !eq.prim.impl &&
-      sizeOf(eq.out.aval.shape) <= MAX_FOLDED;
+    const prim = eq.prim;
+    const foldable = !isMultiPrimitive(prim) && !prim.impl &&
+      values.every((t) => t !== undefined) && sizeOf(eq.outs[0].aval.shape) <= MAX_FOLDED;
     if (!foldable) {
       equations.push({ ...eq, inputs });
       continue;
     }
-    const value = bind(eq.prim, values as Tensor[], eq.params);
+    const value = bind(prim, values as Tensor[], eq.params);
     const v = new ProgramVar(value);
     known.set(v, value);
     constVars.push(v);
     consts.push(value);
-    replace.set(eq.out, v);
+    replace.set(eq.outs[0], v);
   }
   const outputs = program.outputs.map((v) => replace.get(v) ?? v);
   return program.with({ constVars, consts, equations, outputs });

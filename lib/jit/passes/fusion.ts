@@ -41,7 +41,7 @@ const sameShape = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.every((d, i) => d === b[i]);
 
 /**
- * The clusters of two or more equations that `canFuse` accepts, each reading at most
+ * The clusters of two or more equations that `canFuse` accepts (single-result ones only), each reading at most
  * `maxInputs(device)` values from outside, keyed by their root.
  */
 export function findClusters(
@@ -55,7 +55,7 @@ export function findClusters(
   const consumers = new Map<Var, ProgramEquation[]>();
   equations.forEach((eq, i) => {
     position.set(eq, i);
-    definedBy.set(eq.out, eq);
+    for (const v of eq.outs) definedBy.set(v, eq);
     for (const v of eq.inputs) {
       const list = consumers.get(v);
       if (list === undefined) consumers.set(v, [eq]);
@@ -69,12 +69,13 @@ export function findClusters(
     const root = equations[i];
     if (taken.has(root) || !canFuse(root)) continue;
     const members = new Set([root]);
-    const limit = maxInputs(root.out.aval.device);
+    const rootOut = root.outs[0].aval;
+    const limit = maxInputs(rootOut.device);
     // A producer joins when each of its consumers is a member or comes after the root, so the
     // cluster can run at the root's place; values used after it become extra outputs.
     // Repeat until nothing changes (a value two members read joins once both have).
     const joins = (p: ProgramEquation) =>
-      consumers.get(p.out)!.every((c) => members.has(c) || position.get(c)! > i);
+      (consumers.get(p.outs[0]) ?? []).every((c) => members.has(c) || position.get(c)! > i);
     // (A member of a cluster found already runs where that cluster's root stands.)
     for (let grew = true; grew;) {
       grew = false;
@@ -82,8 +83,8 @@ export function findClusters(
         for (const v of m.inputs) {
           const p = definedBy.get(v);
           if (p === undefined || members.has(p) || taken.has(p)) continue;
-          if (!canFuse(p) || p.out.aval.device !== root.out.aval.device) continue;
-          if (!sameShape(p.out.aval.shape, root.out.aval.shape) || !joins(p)) continue;
+          if (!canFuse(p) || p.outs[0].aval.device !== rootOut.device) continue;
+          if (!sameShape(p.outs[0].aval.shape, rootOut.shape) || !joins(p)) continue;
           members.add(p);
           if (externalInputs(members).size > limit) {
             members.delete(p);
@@ -100,13 +101,13 @@ export function findClusters(
       position.set(eq, i);
     }
     const used = ordered.filter((eq) =>
-      eq === root || outputs.has(eq.out) ||
-      consumers.get(eq.out)!.some((c) => !members.has(c))
+      eq === root || outputs.has(eq.outs[0]) ||
+      (consumers.get(eq.outs[0]) ?? []).some((c) => !members.has(c))
     );
     clusters.set(root, {
       equations: ordered,
       inputs: [...externalInputs(ordered)],
-      outputs: used.map((eq) => eq.out),
+      outputs: used.map((eq) => eq.outs[0]),
     });
   }
   return clusters;
@@ -115,7 +116,7 @@ export function findClusters(
 // The values members read from outside, in order of first use.
 function externalInputs(members: Iterable<ProgramEquation>): Set<Var> {
   const list = [...members];
-  const inside = new Set(list.map((eq) => eq.out));
+  const inside = new Set(list.map((eq) => eq.outs[0]));
   const inputs = new Set<Var>();
   for (const eq of list) for (const v of eq.inputs) if (!inside.has(v)) inputs.add(v);
   return inputs;

@@ -21,9 +21,9 @@ import { substitute } from "./_rewrite.ts";
 const same = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.every((d, i) => d === b[i]);
 
-function isIdentity({ prim, params, inputs, out }: ProgramEquation): boolean {
-  if (inputs.length !== 1) return false;
-  const x = inputs[0].aval;
+function isIdentity({ prim, params, inputs, outs }: ProgramEquation): boolean {
+  if (inputs.length !== 1 || outs.length !== 1) return false;
+  const [x, out] = [inputs[0].aval, outs[0]];
   if (x.dtype !== out.aval.dtype || !same(x.shape, out.aval.shape)) return false;
   switch (prim.name) {
     case "reshape":
@@ -49,6 +49,6 @@ function isIdentity({ prim, params, inputs, out }: ProgramEquation): boolean {
 /** `program` with identity equations removed and their uses reading the input instead. */
 export function removeIdentities(program: Program): Program {
   const replace = new Map<Var, Var>();
-  for (const eq of program.equations) if (isIdentity(eq)) replace.set(eq.out, eq.inputs[0]);
-  return substitute(program, replace, (eq) => !replace.has(eq.out));
+  for (const eq of program.equations) if (isIdentity(eq)) replace.set(eq.outs[0], eq.inputs[0]);
+  return substitute(program, replace, (eq) => !replace.has(eq.outs[0]));
 }

@@ -1,0 +1,17 @@
+/**
+ * Lowerings: how a compiled program runs the primitives that hold programs of their own
+ * (control flow). Each turns an equation into a kernel over backend buffers, compiling its
+ * sub-programs once.
+ *
+ * @module
+ */
+
+import type { Lowering } from "./_lowering.ts";
+import { lowerScan } from "./scan.ts";
+
+export type { CompileBody, Lowering } from "./_lowering.ts";
+
+/** The lowering of each multi-result primitive, by name. */
+export const lowerings: ReadonlyMap<string, Lowering> = new Map([
+  ["scan", lowerScan],
+]);

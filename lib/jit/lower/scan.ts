@@ -1,0 +1,69 @@
+/**
+ * A compiled `scan`: the body is compiled once, and each iteration runs its executable on
+ * backend buffers: a slice of each `xs` in, the new carry and a `y` per output out, stacked
+ * once at the end.
+ *
+ * @module
+ */
+
+import { type Aval, getBackend } from "../../core/backend.ts";
+import type { ScanParams } from "../../core/primitives/scan.ts";
+import type { ProgramEquation } from "../../core/program.ts";
+import { allocate } from "../../core/dtype.ts";
+import type { CompiledKernel } from "../executable.ts";
+import type { CompileBody } from "./_lowering.ts";
+
+/** The kernel of a `scan` equation, with its body compiled by `compileBody`. */
+export function lowerScan(eq: ProgramEquation, compileBody: CompileBody): CompiledKernel {
+  const { body, consts, carry, length, reverse } = eq.params as ScanParams;
+  const run = compileBody(body);
+  const xAvals = eq.inputs.slice(consts + carry).map((v) => v.aval);
+  const yAvals = eq.outs.slice(carry).map((v) => v.aval);
+  const dispose = (aval: Aval, b: unknown) => getBackend(aval.device).dispose(b);
+  return (ins) => {
+    const cs = ins.slice(0, consts);
+    let state = ins.slice(consts, consts + carry);
+    const xs = ins.slice(consts + carry);
+    const ys: unknown[][] = yAvals.map(() => []);
+    for (let n = 0; n < length; n++) {
+      const t = reverse ? length - 1 - n : n;
+      const x = xs.map((b, i) => sliceAt(b, xAvals[i], t));
+      const outs = run([...cs, ...state, ...x]);
+      x.forEach((b, i) => dispose(xAvals[i], b));
+      // The first carry belongs to the caller; later ones were made here.
+      if (n > 0) state.forEach((b, i) => dispose(eq.outs[i].aval, b));
+      state = outs.slice(0, carry);
+      outs.slice(carry).forEach((b, j) => ys[j].push(b));
+    }
+    if (length === 0) state = state.map((b, i) => view(b, eq.outs[i].aval));
+    return [...state, ...ys.map((list, j) => stack(reverse ? list.reverse() : list, yAvals[j]))];
+  };
+}
+
+// Step `t` of a stacked buffer, without the leading axis.
+function sliceAt(buffer: unknown, aval: Aval, t: number): unknown {
+  const backend = getBackend(aval.device);
+  const rest = aval.shape.slice(1);
+  const one = { ...aval, shape: [1, ...rest] };
+  const sliced = backend.run("slice", [buffer], {
+    begin: [t, ...rest.map(() => 0)],
+    size: [1, ...rest],
+  }, one);
+  const step = view(sliced, { ...aval, shape: rest });
+  backend.dispose(sliced);
+  return step;
+}
+
+function view(buffer: unknown, aval: Aval): unknown {
+  return getBackend(aval.device).run("reshape", [buffer], { shape: aval.shape }, aval);
+}
+
+// Per-step buffers joined along a new leading axis (they are disposed).
+function stack(list: unknown[], aval: Aval): unknown {
+  const backend = getBackend(aval.device);
+  if (list.length === 0) return backend.fromArray(allocate(aval.dtype, 0), aval.shape);
+  const rows = list.map((b) => view(b, { ...aval, shape: [1, ...aval.shape.slice(1)] }));
+  const out = backend.run("concat", rows, { axis: 0 }, aval);
+  for (const b of [...rows, ...list]) backend.dispose(b);
+  return out;
+}
