@@ -4,9 +4,12 @@
  * the batch is submitted when values are read, when it is full, or at the end of the current
  * JavaScript task (a microtask), so a training step becomes a handful of submits.
  *
- * Every dispatch binds, at binding 0, a slice of a per-batch parameter arena (`P`: a u32
+ * Every dispatch binds, at binding 0, a window of a per-batch parameter arena (`P`: a u32
  * array holding shapes, strides, offsets and constants), then its inputs read-only and its
- * outputs read-write. The arena is written once per batch just before the submit.
+ * outputs read-write. The arena is written once per batch just before the submit. The window
+ * is placed by a dynamic offset, so a bind group depends only on the buffers it names: groups
+ * are cached by buffers, and a loop that reuses its buffers from the pool (a jitted step does,
+ * call after call) creates none after its first iterations.
  *
  * @module
  */
@@ -28,6 +31,10 @@ export interface KernelSpec {
 const SLOT = 256;
 /** The parameter arena: 4096 slots per batch. */
 const ARENA_BYTES = 1 << 20;
+/** Bytes of the arena a dispatch binds at its offset (more when its parameters need it). */
+const WINDOW = 1024;
+/** Cached bind groups kept before the cache starts over. */
+const MAX_CACHED_GROUPS = 4096;
 /** Dispatches per batch before a submit, so the GPU starts while JavaScript keeps recording. */
 const MAX_BATCH = 512;
 /** The most workgroups along one dispatch dimension. */
@@ -62,6 +69,10 @@ export class GpuContext {
   readonly #staging: BufferPool;
   readonly #pipelines = new Map<string, GPUComputePipeline>();
   readonly #layouts = new Map<string, [GPUBindGroupLayout, GPUPipelineLayout]>();
+  readonly #groups = new Map<string, GPUBindGroup>();
+  readonly #bufferIds = new WeakMap<GPUBuffer, number>();
+  #nextBufferId = 0;
+  #groupsCreated = 0;
   #encoder: GPUCommandEncoder | null = null;
   #pass: GPUComputePassEncoder | null = null;
   #dispatches = 0;
@@ -144,6 +155,16 @@ export class GpuContext {
     return new GpuArray(storage, shape, stridesOf(shape), 0, dtype);
   }
 
+  /** A fresh row-major array of zeros: a clear command in the batch, cheaper than a kernel. */
+  zeros(shape: Shape, dtype: DType): GpuArray {
+    const a = this.alloc(shape, dtype);
+    this.#endPass();
+    this.#encoder ??= this.device.createCommandEncoder();
+    this.#encoder.clearBuffer(a.buffer, 0, Math.max(4, a.size * 4));
+    this.#scheduleFlush();
+    return a;
+  }
+
   /**
    * Uploads row-major 4-byte values. Scalars are cached by value: storage is immutable, so
    * every `x.mul(2)` can share one buffer holding 2 instead of writing a new one.
@@ -206,6 +227,11 @@ export class GpuContext {
     return this.#pipelines.size;
   }
 
+  /** Bind groups created so far (a cache miss each: tests check that loops stop making them). */
+  get bindGroupsCreated(): number {
+    return this.#groupsCreated;
+  }
+
   #layout(inputs: number, outputs: number): [GPUBindGroupLayout, GPUPipelineLayout] {
     const key = `${inputs}:${outputs}`;
     const cached = this.#layouts.get(key);
@@ -215,7 +241,10 @@ export class GpuContext {
       entries.push({
         binding: i,
         visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: i <= inputs ? "read-only-storage" : "storage" },
+        buffer: {
+          type: i <= inputs ? "read-only-storage" : "storage",
+          hasDynamicOffset: i === 0,
+        },
       });
     }
     const group = this.device.createBindGroupLayout({ entries });
@@ -241,14 +270,37 @@ export class GpuContext {
     this.checkAlive();
     if (groups === 0) return;
     const pipeline = this.pipeline(spec, inputs.length, outputs.length);
-    const words = Math.max(1, params.length);
-    const bytes = Math.ceil((words * 4) / SLOT) * SLOT;
-    if (this.#arenaUsed + bytes > ARENA_BYTES) this.flush();
+    const bytes = Math.ceil((Math.max(1, params.length) * 4) / SLOT) * SLOT;
+    const window = Math.max(WINDOW, bytes);
+    if (this.#arenaUsed + window > ARENA_BYTES) this.flush();
     const at = this.#arenaUsed;
     for (let i = 0; i < params.length; i++) this.#arenaData[at / 4 + i] = params[i];
     this.#arenaUsed += bytes;
+    const pass = this.#computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, this.#bindGroup(inputs, outputs, window), [at]);
+    const x = Math.min(groups, MAX_GROUPS);
+    pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+    this.#dispatched++;
+    if (++this.#dispatches >= MAX_BATCH) this.flush();
+    else this.#scheduleFlush();
+  }
+
+  /** The bind group of these buffers and a parameter window of `window` bytes, cached. */
+  #bindGroup(
+    inputs: readonly GPUBuffer[],
+    outputs: readonly GPUBuffer[],
+    window: number,
+  ): GPUBindGroup {
+    let key = `${window}:${inputs.length}`;
+    for (const buffer of inputs) key += `,${this.#bufferId(buffer)}`;
+    for (const buffer of outputs) key += `,${this.#bufferId(buffer)}`;
+    const cached = this.#groups.get(key);
+    if (cached) return cached;
+    // Pooled buffers are few and reused, so the cache stays small; this bounds it anyway.
+    if (this.#groups.size >= MAX_CACHED_GROUPS) this.#groups.clear();
     const entries: GPUBindGroupEntry[] = [
-      { binding: 0, resource: { buffer: this.#arena, offset: at, size: bytes } },
+      { binding: 0, resource: { buffer: this.#arena, offset: 0, size: window } },
     ];
     let b = 1;
     for (const buffer of inputs) entries.push({ binding: b++, resource: { buffer } });
@@ -257,14 +309,20 @@ export class GpuContext {
       layout: this.#layout(inputs.length, outputs.length)[0],
       entries,
     });
-    const pass = this.#computePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group);
-    const x = Math.min(groups, MAX_GROUPS);
-    pass.dispatchWorkgroups(x, Math.ceil(groups / x));
-    this.#dispatched++;
-    if (++this.#dispatches >= MAX_BATCH) this.flush();
-    else this.#scheduleFlush();
+    this.#groups.set(key, group);
+    this.#groupsCreated++;
+    return group;
+  }
+
+  #bufferId(buffer: GPUBuffer): number {
+    let id = this.#bufferIds.get(buffer);
+    if (id === undefined) this.#bufferIds.set(buffer, id = this.#nextBufferId++);
+    return id;
+  }
+
+  #endPass(): void {
+    this.#pass?.end();
+    this.#pass = null;
   }
 
   #computePass(): GPUComputePassEncoder {
@@ -285,10 +343,7 @@ export class GpuContext {
 
   /** Submits every recorded command; released buffers become reusable. */
   flush(): void {
-    if (this.#pass) {
-      this.#pass.end();
-      this.#pass = null;
-    }
+    this.#endPass();
     if (this.#encoder) {
       if (this.#arenaUsed > 0) {
         this.device.queue.writeBuffer(this.#arena, 0, this.#arenaData, 0, this.#arenaUsed / 4);
@@ -336,10 +391,7 @@ export class GpuContext {
     if (count === 0) return new Uint32Array(0);
     const bytes = count * 4;
     const staging = this.#staging.acquire(bytes);
-    if (this.#pass) {
-      this.#pass.end();
-      this.#pass = null;
-    }
+    this.#endPass();
     this.#encoder ??= this.device.createCommandEncoder();
     this.#encoder.copyBufferToBuffer(buffer, offset * 4, staging, 0, bytes);
     this.flush();

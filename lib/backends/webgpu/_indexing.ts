@@ -3,9 +3,12 @@
  * reference's semantics. Operands are seen as `[outer, axis, inner]` blocks.
  *
  * `scatterAdd` is deterministic when the work is small: one thread per output element adds
- * the matching updates in index order, exactly the CPU's order (bit-identical sums). Larger
- * problems use atomics (a compare-and-swap loop for float32), whose order of addition, and so
- * the last bits of float sums, may vary between runs.
+ * the matching updates in index order, exactly the CPU's order (bit-identical sums). It scans
+ * only the span from the first to the last position of its index, found beforehand by atomic
+ * maxima (whose results do not depend on the order of the atomics): an index that occurs once
+ * costs one read, not a scan of all indices. Larger problems use atomics (a compare-and-swap
+ * loop for float32), whose order of addition, and so the last bits of float sums, may vary
+ * between runs.
  *
  * @module
  */
@@ -113,23 +116,27 @@ export function scatterAdd(
     o = ctx.alloc(out.shape, out.dtype);
   } else if (total * k <= DETERMINISTIC_WORK && k <= 16384) {
     o = ctx.alloc(out.shape, out.dtype);
+    const spans = indexSpans(ctx, ids, size);
     const comb = t === "u32" ? "acc | v" : "acc + v";
     const key = `scatter:${t}`;
     const code = () =>
-      header([{ name: "U", type: t }, { name: "I", type: "i32" }], [{ name: "Y", type: t }]) +
+      header([{ name: "U", type: t }, { name: "I", type: "i32" }, { name: "S", type: "u32" }], [{
+        name: "Y",
+        type: t,
+      }]) +
       entry(
         WG,
         `  if (gid >= P[0]) { return; }
   let q = gid % P[3];
   let pj = gid / P[3];
-  let j = i32(pj % P[2]);
+  let j = pj % P[2];
   let p = pj / P[2];
   let size = i32(P[2]);
   var acc = ${t}(0);
-  ${forRange("i", "0u", "P[1]", "1u")}
+  ${forRange("i", "P[1] - S[2u * j]", "S[2u * j + 1u]", "1u")}
     var r = I[P[5] + i];
     if (r < 0) { r = r + size; }
-    if (r == j) {
+    if (r == i32(j)) {
       let v = U[P[4] + (p * P[1] + i) * P[3] + q];
       acc = ${comb};
     }
@@ -139,11 +146,12 @@ export function scatterAdd(
       );
     ctx.dispatch(
       { key, code },
-      [upd.buffer, ids.buffer],
+      [upd.buffer, ids.buffer, spans.buffer],
       [o.buffer],
       [total, k, size, inner, upd.offset, ids.offset],
       Math.ceil(total / WG),
     );
+    spans.release();
   } else {
     o = fill(ctx, out.shape, out.dtype, 0);
     const add = t === "f32"
@@ -190,6 +198,38 @@ export function scatterAdd(
   upd.release();
   ids.release();
   return o;
+}
+
+/**
+ * For each destination `j < size`, where the positions of the dense index array `ids` (wrapped
+ * like scatterAdd's) holding `j` lie: `S[2j] = k - first` and `S[2j+1] = last + 1`, both 0
+ * (an empty span from `k` to 0) where `j` does not occur. Zeros to start, so that atomic
+ * maxima find both ends.
+ */
+function indexSpans(ctx: GpuContext, ids: GpuArray, size: number): GpuArray {
+  const spans = ctx.zeros([2 * size], "int32");
+  const code = () =>
+    header([{ name: "I", type: "i32" }], [{ name: "S", type: "atomic<u32>" }]) +
+    entry(
+      WG,
+      `  if (gid >= P[0]) { return; }
+  let size = i32(P[1]);
+  var r = I[P[2] + gid];
+  if (r < 0) { r = r + size; }
+  if (r < 0 || r >= size) { return; }
+  atomicMax(&S[2u * u32(r)], P[0] - gid);
+  atomicMax(&S[2u * u32(r) + 1u], gid + 1u);
+`,
+    );
+  const k = ids.size;
+  ctx.dispatch(
+    { key: "spans", code },
+    [ids.buffer],
+    [spans.buffer],
+    [k, size, ids.offset],
+    Math.ceil(k / WG),
+  );
+  return spans;
 }
 
 /** `iota({ shape, axis })`: each element is its index along `axis`. */

@@ -139,6 +139,7 @@ export function dense(ctx: GpuContext, a: GpuArray): GpuArray {
 
 /** A fresh array of `shape` filled with the constant whose bits are `bits`. */
 export function fill(ctx: GpuContext, shape: Shape, dtype: DType, bits: number): GpuArray {
+  if (bits === 0) return ctx.zeros(shape, dtype);
   const fn: MapFn = {
     name: "fill",
     expr: (_a, at) => dtype === "bool" ? `P[${at}]` : `bitcast<${wgslType(dtype)}>(P[${at}])`,

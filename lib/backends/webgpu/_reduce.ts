@@ -105,15 +105,19 @@ const WG = 256;
 const CHUNK = WG * 256;
 /** The longest reduction a single thread makes (llvmpipe caps loops at 65535 in all). */
 const THREAD_LIMIT = 16384;
+/** Elements per output below which a software adapter sums in one thread per output. */
+const SOFTWARE_GROUP_WORK = 8192;
 
 /**
  * Whether workgroups pay: long reductions always, and few outputs with moderate reductions.
- * On software adapters (no workgroup memory preference) only when the outputs are too few to
- * keep the CPU's cores busy with a thread each.
+ * On software adapters (no workgroup memory preference) each workgroup's barriers cost tens
+ * of microseconds of coroutine switches, as much as a single thread summing some 8192
+ * elements: there they pay only for a few outputs, each at least that long.
  */
 function useWorkgroups(ctx: GpuContext, p: Plan): boolean {
   if (p.n > THREAD_LIMIT) return true;
-  return p.n >= 256 && p.outer < (ctx.useWorkgroupMemory ? 8192 : 16);
+  if (ctx.useWorkgroupMemory) return p.n >= 256 && p.outer < 8192;
+  return p.n >= SOFTWARE_GROUP_WORK * p.outer;
 }
 
 /**

@@ -53,6 +53,26 @@ Deno.test({
 });
 
 Deno.test({
+  name: "webgpu scatterAdd: duplicates add in index order, exactly as on the CPU",
+  ignore,
+  fn: async () => {
+    // In float32, 1e8 + 1 rounds back to 1e8: only the order 1e8, 1, -1e8, 1 gives 1 at index
+    // 2 (any other order of those four gives 0 or 2). Index 4 is hit once, 0 and 3 never,
+    // and positions 0 and 6 (the span of index 2) enclose the others.
+    const u = nb.tensor([1e8, 5, 1, -1e8, 7, -3, 1], { device: "webgpu" });
+    const idx = nb.tensor([2, 4, 2, -3, 1, 1, 2], { dtype: "int32", device: "webgpu" });
+    const expected = [0, 4, 1, 0, 5];
+    assert.deepEqual([...await lax.scatterAdd(u, idx, 0, 5).data()], expected);
+    const onCpu = lax.scatterAdd(await u.to("cpu"), await idx.to("cpu"), 0, 5);
+    assert.deepEqual([...await onCpu.data()], expected);
+    // Rows of inner elements share their index's span.
+    const rows = nb.stack([u, u.neg()], 1);
+    const scattered = await lax.scatterAdd(rows, idx, 0, 5).toArray();
+    assert.deepEqual(scattered, expected.map((v) => [v, v === 0 ? 0 : -v]));
+  },
+});
+
+Deno.test({
   name: "webgpu scatterAdd: the atomic path for large problems",
   ignore,
   fn: async () => {
