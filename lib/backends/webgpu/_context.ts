@@ -17,6 +17,7 @@
 import type { DType, TypedArray } from "../../core/dtype.ts";
 import { type Shape, sizeOf, stridesOf } from "../../core/shape.ts";
 import { GpuArray, GpuStorage } from "./_array.ts";
+import { BindGroupCache } from "./_bind_groups.ts";
 import { BufferPool, type PoolStats } from "./_pool.ts";
 
 /** A kernel variant: its cache key and the WGSL it compiles from (built only on a miss). */
@@ -33,8 +34,6 @@ const SLOT = 256;
 const ARENA_BYTES = 1 << 20;
 /** Bytes of the arena a dispatch binds at its offset (more when its parameters need it). */
 const WINDOW = 1024;
-/** Cached bind groups kept before the cache starts over. */
-const MAX_CACHED_GROUPS = 4096;
 /** Dispatches per batch before a submit, so the GPU starts while JavaScript keeps recording. */
 const MAX_BATCH = 512;
 /** The most workgroups along one dispatch dimension. */
@@ -69,10 +68,17 @@ export class GpuContext {
   readonly #staging: BufferPool;
   readonly #pipelines = new Map<string, GPUComputePipeline>();
   readonly #layouts = new Map<string, [GPUBindGroupLayout, GPUPipelineLayout]>();
-  readonly #groups = new Map<string, GPUBindGroup>();
-  readonly #bufferIds = new WeakMap<GPUBuffer, number>();
-  #nextBufferId = 0;
-  #groupsCreated = 0;
+  // Variant: the parameter window's bytes times 64, plus the number of inputs.
+  readonly #groups = new BindGroupCache((variant, inputs, outputs) => {
+    const entries: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: this.#arena, offset: 0, size: Math.floor(variant / 64) } },
+    ];
+    let b = 1;
+    for (const buffer of inputs) entries.push({ binding: b++, resource: { buffer } });
+    for (const buffer of outputs) entries.push({ binding: b++, resource: { buffer } });
+    const layout = this.#layout(inputs.length, outputs.length)[0];
+    return this.device.createBindGroup({ layout, entries });
+  });
   #encoder: GPUCommandEncoder | null = null;
   #pass: GPUComputePassEncoder | null = null;
   #dispatches = 0;
@@ -229,7 +235,7 @@ export class GpuContext {
 
   /** Bind groups created so far (a cache miss each: tests check that loops stop making them). */
   get bindGroupsCreated(): number {
-    return this.#groupsCreated;
+    return this.#groups.created;
   }
 
   #layout(inputs: number, outputs: number): [GPUBindGroupLayout, GPUPipelineLayout] {
@@ -278,46 +284,12 @@ export class GpuContext {
     this.#arenaUsed += bytes;
     const pass = this.#computePass();
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, this.#bindGroup(inputs, outputs, window), [at]);
+    pass.setBindGroup(0, this.#groups.get(window * 64 + inputs.length, inputs, outputs), [at]);
     const x = Math.min(groups, MAX_GROUPS);
     pass.dispatchWorkgroups(x, Math.ceil(groups / x));
     this.#dispatched++;
     if (++this.#dispatches >= MAX_BATCH) this.flush();
     else this.#scheduleFlush();
-  }
-
-  /** The bind group of these buffers and a parameter window of `window` bytes, cached. */
-  #bindGroup(
-    inputs: readonly GPUBuffer[],
-    outputs: readonly GPUBuffer[],
-    window: number,
-  ): GPUBindGroup {
-    let key = `${window}:${inputs.length}`;
-    for (const buffer of inputs) key += `,${this.#bufferId(buffer)}`;
-    for (const buffer of outputs) key += `,${this.#bufferId(buffer)}`;
-    const cached = this.#groups.get(key);
-    if (cached) return cached;
-    // Pooled buffers are few and reused, so the cache stays small; this bounds it anyway.
-    if (this.#groups.size >= MAX_CACHED_GROUPS) this.#groups.clear();
-    const entries: GPUBindGroupEntry[] = [
-      { binding: 0, resource: { buffer: this.#arena, offset: 0, size: window } },
-    ];
-    let b = 1;
-    for (const buffer of inputs) entries.push({ binding: b++, resource: { buffer } });
-    for (const buffer of outputs) entries.push({ binding: b++, resource: { buffer } });
-    const group = this.device.createBindGroup({
-      layout: this.#layout(inputs.length, outputs.length)[0],
-      entries,
-    });
-    this.#groups.set(key, group);
-    this.#groupsCreated++;
-    return group;
-  }
-
-  #bufferId(buffer: GPUBuffer): number {
-    let id = this.#bufferIds.get(buffer);
-    if (id === undefined) this.#bufferIds.set(buffer, id = this.#nextBufferId++);
-    return id;
   }
 
   #endPass(): void {

@@ -82,6 +82,41 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a jitted webgpu step makes no pipelines or bind groups once its buffers repeat",
+  ignore,
+  fn: async () => {
+    const ctx = gpu().context;
+    const model = nb.nn.mlp([2, 10, 3]);
+    const data = nb.data.spiral();
+    const [x, t] = await Promise.all([data.x.to("webgpu"), data.t.to("webgpu")]);
+    type P = ReturnType<typeof model.init>;
+    const step = nb.jit((params: P) => {
+      const [loss, grads] = nb.valueAndGrad((p: P) =>
+        nb.nn.softmaxCrossEntropy(model.apply(p, x), t)
+      )(params);
+      return [nb.tree.map((p: T, g: T) => p.sub(g.mul(0.5)), params, grads), loss] as const;
+    }, { donateArgnums: 0 });
+    const [leaves, def] = nb.tree.flatten<T>(model.init(nb.random.key(0)));
+    let params = nb.tree.unflatten<P>(def, await Promise.all(leaves.map((l) => l.to("webgpu"))));
+    const losses: number[] = [];
+    let counts = [0, 0, 0];
+    for (let i = 0; i < 18; i++) {
+      // The first calls compile and fill the pool; the buffers of the donated parameters and
+      // their successors then take turns, and after a few calls every turn has been seen.
+      if (i === 12) counts = [ctx.pipelineCount, ctx.bindGroupsCreated, ctx.dispatched];
+      const [next, loss] = step(params);
+      params = next;
+      losses.push((await loss.data())[0]);
+      loss.dispose();
+    }
+    assert.ok(losses[17] < losses[0], `losses ${losses}`);
+    assert.ok(ctx.dispatched - counts[2] >= 6 * 10, "six steps of at least ten kernels ran");
+    assert.equal(ctx.pipelineCount, counts[0], "new pipelines");
+    assert.equal(ctx.bindGroupsCreated, counts[1], "new bind groups");
+  },
+});
+
+Deno.test({
   name: "a jitted step with donated state runs a synchronous webgpu loop in flat memory",
   ignore,
   fn: async () => {
