@@ -71,6 +71,11 @@ export type { KernelInfo } from "./lib/jit/executable.ts";
 export { vmap, type VmapOptions } from "./lib/transforms/vmap.ts";
 export { forLoop, scan, type ScanOptions } from "./lib/transforms/scan.ts";
 export {
+  checkpoint,
+  type CheckpointOptions,
+  type CheckpointPolicy,
+} from "./lib/transforms/checkpoint.ts";
+export {
   hessian,
   jacfwd,
   type JacobianOptions,

@@ -16,6 +16,7 @@ import { type AnyPrimitive, isMultiPrimitive } from "./primitive.ts";
 import { fmt } from "./shape.ts";
 import { Tensor } from "./tensor.ts";
 import { bind, bindMulti, withTrace } from "./trace.ts";
+import { asOwnedByCaller } from "./transient.ts";
 
 /** A value of a program: an input, a constant or an equation's output. */
 export class Var {
@@ -169,7 +170,8 @@ export function stageProgram(
 ): Program {
   return withTrace((level) => new StagingTrace(level, purpose), (staging) => {
     const inputs = avals.map((a) => staging.input(a));
-    const outs = f(inputs);
+    // Constants made while staging belong to the program, whatever transformation is running.
+    const outs = asOwnedByCaller(() => f(inputs));
     const vars = new Map<Tensor, Var>();
     const constVars: Var[] = [];
     const consts: Tensor[] = [];

@@ -244,15 +244,19 @@ export function partialEval(
       consts: program.consts.filter((_, i) => keep[i]),
     };
   };
-  const knownOutputs = program.outputs.filter((_, i) => !outUnknown[i]);
+  const knownOutputs = [...program.outputs.filter((_, i) => !outUnknown[i]), ...residuals];
+  const liveKnown = needed(knownEqs, knownOutputs);
   const known = new Program({
-    ...constsUsed(knownEqs, knownOutputs),
+    ...constsUsed(liveKnown, knownOutputs),
     inputs: program.inputs.filter((_, i) => !unknownInputs[i]),
-    equations: knownEqs,
-    outputs: [...knownOutputs, ...residuals],
+    equations: liveKnown,
+    outputs: knownOutputs,
   });
-  const laterEqs = program.equations.filter((eq) => unknownEqs.has(eq) || recomputed.has(eq));
   const unknownOutputs = program.outputs.filter((_, i) => outUnknown[i]);
+  const laterEqs = needed(
+    program.equations.filter((eq) => unknownEqs.has(eq) || recomputed.has(eq)),
+    unknownOutputs,
+  );
   const later = new Program({
     ...constsUsed(laterEqs, unknownOutputs),
     inputs: [...residuals, ...program.inputs.filter((_, i) => unknownInputs[i])],
@@ -267,6 +271,19 @@ export function partialEval(
     residuals: residuals.length,
     residualInputs: residuals.map((v) => knownInputs.indexOf(v)),
   };
+}
+
+// The equations that `outputs` depend on (every primitive is pure), in order.
+function needed(equations: readonly ProgramEquation[], outputs: readonly Var[]): ProgramEquation[] {
+  const live = new Set(outputs);
+  const kept: ProgramEquation[] = [];
+  for (let i = equations.length - 1; i >= 0; i--) {
+    const eq = equations[i];
+    if (!eq.outs.some((v) => live.has(v))) continue;
+    kept.push(eq);
+    eq.inputs.forEach((v) => live.add(v));
+  }
+  return kept.reverse();
 }
 
 /**

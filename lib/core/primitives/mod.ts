@@ -12,3 +12,4 @@ import "./linalg.ts";
 import "./nn.ts";
 import "./creation.ts";
 import "./scan.ts";
+import "./checkpoint.ts";

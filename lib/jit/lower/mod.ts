@@ -7,6 +7,7 @@
  */
 
 import type { Lowering } from "./_lowering.ts";
+import { lowerCall } from "./call.ts";
 import { lowerScan } from "./scan.ts";
 
 export type { CompileBody, Lowering } from "./_lowering.ts";
@@ -14,4 +15,5 @@ export type { CompileBody, Lowering } from "./_lowering.ts";
 /** The lowering of each multi-result primitive, by name. */
 export const lowerings: ReadonlyMap<string, Lowering> = new Map([
   ["scan", lowerScan],
+  ["checkpoint", lowerCall],
 ]);

@@ -18,6 +18,7 @@
  */
 
 import { getBackend } from "../../core/backend.ts";
+import { isMultiPrimitive } from "../../core/primitive.ts";
 import { Program, type Var } from "../../core/program.ts";
 import { Tensor } from "../../core/tensor.ts";
 import { substitute } from "./_rewrite.ts";
@@ -48,7 +49,9 @@ export function eliminateCommonSubexpressions(program: Program): Program {
   });
   for (const eq of program.equations) {
     const params = paramsKey(eq.params);
-    if (params === null || eq.outs.length !== 1) continue;
+    // Equations holding programs (loops, checkpoints) are never merged: a checkpoint's
+    // recomputation must stay apart from the forward computation it repeats.
+    if (params === null || isMultiPrimitive(eq.prim)) continue;
     const ids = eq.inputs.map(id);
     if (COMMUTATIVE.has(eq.prim.name)) ids.sort((a, b) => a - b);
     const key = `${eq.prim.name}${params}(${ids.join(",")})`;
