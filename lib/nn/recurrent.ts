@@ -1,20 +1,23 @@
 /**
  * `lstm`: a long short-term memory layer over whole sequences, returning every hidden state
- * (as an attention encoder needs) and the final state.
+ * (as an attention encoder needs) and the final state. The time loop is a `scan`, so `grad`
+ * and `jit` see one loop whatever the sequence length.
  *
  * @module
  */
 
+import { promoteTypes } from "../core/dtype.ts";
 import { fmt } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
-import { scoped } from "../core/trace.ts";
 import { zeros } from "../ops/creation.ts";
 import { sigmoid, tanh } from "../ops/elementwise.ts";
 import { matmul } from "../ops/linalg.ts";
-import { slice, split, stack } from "../ops/shape.ts";
+import { split, transpose } from "../ops/shape.ts";
 import { normal, split as splitKey } from "../random/mod.ts";
+import { checkpoint } from "../transforms/checkpoint.ts";
+import { scan } from "../transforms/scan.ts";
 import type { Module } from "./module.ts";
-import { checkSize } from "./_checks.ts";
+import { checkOptions, checkSize } from "./_checks.ts";
 
 /** The parameters of `lstm`; the four gates (forget, cell, input, output) side by side. */
 export interface LstmParams {
@@ -40,6 +43,16 @@ export interface LstmOutput extends LstmState {
   hs: Tensor;
 }
 
+/** Options of {@linkcode lstm}. */
+export interface LstmOptions {
+  /**
+   * Recompute each time step's gates in the backward pass instead of storing them
+   * (`checkpoint` per step): reverse mode then keeps only the states `h` and `c` of each step.
+   * Default false.
+   */
+  checkpoint?: boolean;
+}
+
 /**
  * An LSTM over `xs: [B, T, D]`, starting from `state` (zeros by default). Weights start as
  * N(0, 1/fan-in), biases at zero.
@@ -57,10 +70,19 @@ export interface LstmOutput extends LstmState {
 export function lstm(
   inputSize: number,
   hiddenSize: number,
+  opts: LstmOptions = {},
 ): Module<LstmParams, [Tensor, LstmState?], LstmOutput> {
   checkSize("lstm", "inputSize", inputSize);
   checkSize("lstm", "hiddenSize", hiddenSize);
+  checkOptions("lstm", "opts", opts);
   const H = hiddenSize;
+  // One time step: the gates from the step's input projection and the previous state.
+  const cell = (wh: Tensor, state: LstmState, xw: Tensor): LstmState => {
+    const [f, g, i, o] = split(xw.add(matmul(state.h, wh)), 4, 1);
+    const c = sigmoid(f).mul(state.c).add(tanh(g).mul(sigmoid(i)));
+    return { h: sigmoid(o).mul(tanh(c)), c };
+  };
+  const step = opts.checkpoint === true ? checkpoint(cell) : cell;
   return {
     init: (key) => {
       const [k1, k2] = splitKey(key, 2);
@@ -74,25 +96,24 @@ export function lstm(
       if (xs.ndim !== 3 || xs.shape[2] !== inputSize) {
         throw new RangeError(`nn.lstm: expected inputs [B, T, ${inputSize}], got ${fmt(xs.shape)}`);
       }
-      const [B, T] = xs.shape;
-      // The input projection of every step is one matrix product.
-      const xw = matmul(xs, params.wx).add(params.b);
-      let h = state?.h ?? zeros([B, H], { dtype: xs.dtype, device: xs.device });
-      let c = state?.c ?? zeros([B, H], { dtype: xs.dtype, device: xs.device });
-      const hs: Tensor[] = [];
-      for (let t = 0; t < T; t++) {
-        // Outside a transformation, each step's gates are freed as soon as the step is done.
-        [h, c] = scoped(() => {
-          const a = slice(xw, [0, t, 0], [B, 1, 4 * H]).reshape([B, 4 * H])
-            .add(matmul(h, params.wh));
-          const [f, g, i, o] = split(a, 4, 1);
-          const next = sigmoid(f).mul(c).add(tanh(g).mul(sigmoid(i)));
-          return [sigmoid(o).mul(tanh(next)), next];
-        }, (state) => state);
-        hs.push(h);
-      }
-      const all = T === 0 ? zeros([B, 0, H], { dtype: xs.dtype, device: xs.device }) : stack(hs, 1);
-      return { hs: all, h, c };
+      const B = xs.shape[0];
+      // The input projection of every step is one matrix product, taken time-major.
+      const xw = transpose(matmul(xs, params.wx).add(params.b), [1, 0, 2]);
+      // The state has the dtype the step computes in (float64 weights make float64 states).
+      const dtype = promoteTypes([xw.dtype, params.wh.dtype, ...(state ? [state.h.dtype] : [])]);
+      const init = {
+        h: (state?.h ?? zeros([B, H], { dtype, device: xs.device })).astype(dtype),
+        c: (state?.c ?? zeros([B, H], { dtype, device: xs.device })).astype(dtype),
+      };
+      const [last, hs] = scan(
+        (s: LstmState, x: Tensor) => {
+          const next = step(params.wh, s, x);
+          return [next, next.h];
+        },
+        init,
+        xw,
+      );
+      return { hs: transpose(hs, [1, 0, 2]), h: last.h, c: last.c };
     },
   };
 }

@@ -8,9 +8,9 @@
 
 import { fmt } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
-import { scoped } from "../core/trace.ts";
 import { full, zerosLike } from "../ops/creation.ts";
-import { concat } from "../ops/shape.ts";
+import { concat, transpose } from "../ops/shape.ts";
+import { scan } from "../transforms/scan.ts";
 import { type Key, split } from "../random/mod.ts";
 import { dotProductAttention } from "./attention.ts";
 import { embedding, type EmbeddingParams, linear, type LinearParams } from "./layers.ts";
@@ -27,6 +27,11 @@ export interface Seq2seqConfig {
   hiddenSize?: number;
   /** Attend over the encoder states at every decoder step (default true). */
   attention?: boolean;
+  /**
+   * Recompute each LSTM step in the backward pass instead of storing its gates (default
+   * false): less memory for long sequences, some more computation.
+   */
+  checkpoint?: boolean;
 }
 
 /** The parameters of `seq2seq`. */
@@ -87,12 +92,13 @@ export function seq2seq(config: Seq2seqConfig): Seq2seq {
     embedDim: 16,
     hiddenSize: 256,
     attention: true,
+    checkpoint: false,
     ...config,
   };
-  const { vocabSize, embedDim, hiddenSize: H, attention } = settings;
+  const { vocabSize, embedDim, hiddenSize: H, attention, checkpoint } = settings;
   const embed = embedding(vocabSize, embedDim);
-  const encoderLstm = lstm(embedDim, H);
-  const decoderLstm = lstm(embedDim, H);
+  const encoderLstm = lstm(embedDim, H, { checkpoint });
+  const decoderLstm = lstm(embedDim, H, { checkpoint });
   const out = linear(attention ? 2 * H : H, vocabSize);
 
   const encode = (p: Seq2seqParams, inputs: Tensor) => {
@@ -138,24 +144,26 @@ export function seq2seq(config: Seq2seqConfig): Seq2seq {
     },
     generate: (params, inputs, start, length) => {
       const enc = encode(params, inputs);
-      let state: LstmState = startState(enc);
-      let token = full([inputs.shape[0], 1], start, { dtype: "int32", device: inputs.device });
-      const ids: Tensor[] = [];
-      const weights: Tensor[] = [];
-      for (let t = 0; t < length; t++) {
-        // Each step's temporaries (logits, attention context) are freed when it is done.
-        const step = scoped(() => {
-          const out = decode(params, enc.hs, token, state);
-          const { h, c } = out.state;
-          return { state: { h, c }, token: out.logits.argmax({ axis: -1 }), weights: out.weights };
-        }, (s) => [s.state.h, s.state.c, s.token, s.weights]);
-        state = step.state;
-        token = step.token;
-        ids.push(token);
-        if (step.weights) weights.push(step.weights);
-      }
-      const result = { ids: concat(ids, 1) };
-      return attention ? { ...result, weights: concat(weights, 1) } : result;
+      const token = full([inputs.shape[0], 1], start, { dtype: "int32", device: inputs.device });
+      // Greedy decoding is a loop too: each step feeds back its most likely token.
+      const [, steps] = scan(
+        (s: { state: LstmState; token: Tensor }) => {
+          const out = decode(params, enc.hs, s.token, s.state);
+          const next = out.logits.argmax({ axis: -1 });
+          const state = { h: out.state.h, c: out.state.c };
+          return [{ state, token: next }, { token: next, weights: out.weights }];
+        },
+        { state: startState(enc), token },
+        null,
+        { length },
+      );
+      // Steps come out time-major: [length, B, 1, ...].
+      const batchMajor = (x: Tensor) =>
+        transpose(x, [1, 0, ...x.shape.slice(2).map((_, i) => i + 2)]);
+      const ids = batchMajor(steps.token).reshape([inputs.shape[0], length]);
+      if (!attention) return { ids };
+      const w = steps.weights!;
+      return { ids, weights: batchMajor(w).reshape([inputs.shape[0], length, w.shape[3]]) };
     },
   };
 }
