@@ -12,4 +12,5 @@ import "./linalg.ts";
 import "./nn.ts";
 import "./creation.ts";
 import "./scan.ts";
+import "./cond.ts";
 import "./checkpoint.ts";

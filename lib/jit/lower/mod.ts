@@ -9,11 +9,13 @@
 import type { Lowering } from "./_lowering.ts";
 import { lowerCall } from "./call.ts";
 import { lowerScan } from "./scan.ts";
+import { lowerCond } from "./cond.ts";
 
 export type { CompileBody, Lowering } from "./_lowering.ts";
 
 /** The lowering of each multi-result primitive, by name. */
 export const lowerings: ReadonlyMap<string, Lowering> = new Map([
   ["scan", lowerScan],
+  ["cond", lowerCond],
   ["checkpoint", lowerCall],
 ]);
