@@ -70,6 +70,7 @@ export {
 export type { KernelInfo } from "./lib/jit/executable.ts";
 export { vmap, type VmapOptions } from "./lib/transforms/vmap.ts";
 export { forLoop, scan, type ScanOptions } from "./lib/transforms/scan.ts";
+export { whileLoop } from "./lib/transforms/while.ts";
 export { cond, switchCase } from "./lib/transforms/cond.ts";
 export {
   checkpoint,

@@ -16,6 +16,7 @@ import { bindMulti } from "../core/trace.ts";
 import { flatten, type TreeDef, unflatten } from "../tree.ts";
 import { checkFunction, checkOptions, tensorLeaves } from "./_args.ts";
 import { checkPair, leavesLike, likeOf } from "./_returns.ts";
+import { whileLoop } from "./while.ts";
 
 /** Options of {@linkcode scan}. */
 export interface ScanOptions {
@@ -135,7 +136,9 @@ function loopLength(xs: readonly Tensor[], length: number | undefined): number {
 /**
  * Runs `body(i, carry)` for `i` from `lower` up to `upper - 1` and returns the last carry, as
  * JAX's `lax.fori_loop`. `i` is an int32 scalar tensor. With number bounds the loop is a
- * `scan`, so it can be differentiated in both modes.
+ * `scan`, so it can be differentiated in both modes; bounds that are int32 scalar tensors
+ * (values known only when the loop runs, inside `jit` say) make it a `whileLoop` over
+ * `[i, carry]`, which differentiates in forward mode only.
  *
  * @example
  * ```ts
@@ -144,22 +147,42 @@ function loopLength(xs: readonly Tensor[], length: number | undefined): number {
  * // 1 + 2 + 3 + 4
  * const total = forLoop(1, 5, (i: Tensor, acc: Tensor) => acc.add(i.astype("float32")), tensor(0));
  * assert.equal(total.item(), 10);
+ * // the same with a bound that is a tensor (a whileLoop)
+ * const upper = tensor(5, { dtype: "int32" });
+ * const add = (i: Tensor, acc: Tensor) => acc.add(i.astype("float32"));
+ * assert.equal(forLoop(1, upper, add, tensor(0)).item(), 10);
  * ```
  */
 export function forLoop<C>(
-  lower: number,
-  upper: number,
+  lower: number | Tensor,
+  upper: number | Tensor,
   body: (i: Tensor, carry: C) => C,
   init: C,
 ): C {
   checkFunction("forLoop", body, "body");
   for (const [name, v] of [["lower", lower], ["upper", upper]] as const) {
-    if (!Number.isInteger(v)) {
+    if (v instanceof Tensor) {
+      if (v.dtype !== "int32" || v.ndim !== 0) {
+        throw new TypeError(`forLoop: ${name} must be an int32 scalar tensor, got ${v.describe()}`);
+      }
+    } else if (!Number.isInteger(v)) {
       throw new TypeError(`forLoop: ${name} must be an integer, got ${String(v)}`);
     }
   }
   const [leaves] = flatten(init);
   const device = leaves.find((l): l is Tensor => l instanceof Tensor)?.device ?? getDefaultDevice();
+  if (lower instanceof Tensor || upper instanceof Tensor) {
+    const on = lower instanceof Tensor ? lower.device : (upper as Tensor).device;
+    const bound = (v: number | Tensor) => (v instanceof Tensor ? v : lax.scalar(v, "int32", on));
+    const [first, last] = [bound(lower), bound(upper)];
+    const one = lax.scalar(1, "int32", first.device);
+    const [, carry] = whileLoop(
+      ([i]: [Tensor, C]) => lax.lt(i, last),
+      ([i, c]: [Tensor, C]): [Tensor, C] => [lax.add(i, one), body(i, c)],
+      [first, init] as [Tensor, C],
+    );
+    return carry;
+  }
   const count = Math.max(upper - lower, 0);
   const steps = lax.add(
     lax.iota([count], 0, "int32", device),

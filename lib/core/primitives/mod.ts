@@ -12,5 +12,6 @@ import "./linalg.ts";
 import "./nn.ts";
 import "./creation.ts";
 import "./scan.ts";
+import "./while.ts";
 import "./cond.ts";
 import "./checkpoint.ts";

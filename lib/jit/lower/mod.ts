@@ -10,6 +10,7 @@ import type { Lowering } from "./_lowering.ts";
 import { lowerCall } from "./call.ts";
 import { lowerScan } from "./scan.ts";
 import { lowerCond } from "./cond.ts";
+import { lowerWhile } from "./while.ts";
 
 export type { CompileBody, Lowering } from "./_lowering.ts";
 
@@ -17,5 +18,6 @@ export type { CompileBody, Lowering } from "./_lowering.ts";
 export const lowerings: ReadonlyMap<string, Lowering> = new Map([
   ["scan", lowerScan],
   ["cond", lowerCond],
+  ["while", lowerWhile],
   ["checkpoint", lowerCall],
 ]);
