@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Aval, getDefaultDevice } from "../core/backend.ts";
+import type { Aval } from "../core/backend.ts";
 import * as lax from "../core/lax.ts";
 import { condPrimitive } from "../core/primitives/cond.ts";
 import { Var } from "../core/program.ts";
@@ -29,7 +29,8 @@ const avalOf = (t: Tensor): Aval => ({ shape: t.shape, dtype: t.dtype, device: t
  * return the same structure, shapes and dtypes. Only the chosen branch runs, and the choice
  * is one primitive to `grad`, `vmap` and `jit`: under `vmap` with a batched `pred`, both
  * branches run and each example takes its own branch's values. For an elementwise choice
- * between two computed values, `where` is simpler.
+ * between two computed values, `where` is simpler. A `pred` tensor must be on a device that
+ * reads values synchronously (cpu or wasm, not webgpu); a JS boolean or number works anywhere.
  *
  * @example
  * ```ts
@@ -50,7 +51,6 @@ export function cond<A extends unknown[], R>(
   checkFunction("cond", trueFn, "trueFn");
   checkFunction("cond", falseFn, "falseFn");
   const [leaves, def] = tensorLeaves("cond", "operands", operands, false);
-  const device = leaves[0]?.device ?? getDefaultDevice();
   // Branch 0 is trueFn, taken where pred is nonzero.
   let index: Tensor;
   if (pred instanceof Tensor) {
@@ -59,7 +59,9 @@ export function cond<A extends unknown[], R>(
     }
     index = lax.convert(lax.eq(pred, lax.zerosLike(pred)), "int32");
   } else if (typeof pred === "boolean" || typeof pred === "number") {
-    index = lax.scalar(pred !== false && pred !== 0 ? 0 : 1, "int32", device);
+    // A choice known now is kept on the cpu, where it reads at once whatever the operands'
+    // device (WebGPU reads its own buffers only asynchronously).
+    index = lax.scalar(pred !== false && pred !== 0 ? 0 : 1, "int32", "cpu");
   } else {
     throw new TypeError(
       `cond: pred must be a scalar tensor, a boolean or a number, got ${describeValue(pred)}`,
@@ -75,7 +77,8 @@ export function cond<A extends unknown[], R>(
  *
  * Every branch is staged, and all must return the same structure, shapes and dtypes. Only
  * the chosen branch runs; under `vmap` with a batched `index`, every branch runs and each
- * example takes its own branch's values.
+ * example takes its own branch's values. As with `cond`, an `index` tensor must be on the cpu
+ * or wasm device; a JS integer works anywhere.
  *
  * @example
  * ```ts
@@ -102,7 +105,6 @@ export function switchCase<A extends unknown[], R>(
   }
   branches.forEach((f, i) => checkFunction("switchCase", f, `branch ${i}`));
   const [leaves, def] = tensorLeaves("switchCase", "operands", operands, false);
-  const device = leaves[0]?.device ?? getDefaultDevice();
   let chosen: Tensor;
   if (index instanceof Tensor) {
     if (index.ndim !== 0) {
@@ -114,7 +116,7 @@ export function switchCase<A extends unknown[], R>(
     chosen = index;
   } else if (Number.isInteger(index)) {
     // Clamped here, so that no number overflows the int32 index.
-    chosen = lax.scalar(Math.min(Math.max(index, 0), branches.length - 1), "int32", device);
+    chosen = lax.scalar(Math.min(Math.max(index, 0), branches.length - 1), "int32", "cpu");
   } else {
     throw new TypeError(
       `switchCase: index must be an int32 scalar tensor or an integer, got ${describeValue(index)}`,

@@ -343,3 +343,35 @@ Deno.test("cond: bad input", async (t) => {
     });
   });
 });
+
+async function hasWebGpu(): Promise<boolean> {
+  try {
+    return (await navigator.gpu?.requestAdapter()) != null;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "cond: on webgpu, a choice known in JS runs; a pred on the GPU is a clear error",
+  ignore: !(await hasWebGpu()),
+  fn: async () => {
+    const x = await nb.tensor([1, -2, 3]).to("webgpu");
+    const f = (p: boolean | T) => (y: T) => nb.cond(p, (y: T) => y.mul(2), (y: T) => y.neg(), y);
+    assert.deepEqual(await f(false)(x).toArray(), [-1, 2, -3]);
+    assert.deepEqual(await nb.jit(f(true))(x).toArray(), [2, -4, 6]);
+    assert.deepEqual(await nb.grad((y: T) => f(true)(y).sum())(x).toArray(), [2, 2, 2]);
+    // a batched pred chooses with select, reading nothing
+    const preds = await nb.tensor([true, false, true]).to("webgpu");
+    const batched = nb.vmap((p: T, y: T) => f(p)(y))(preds, x);
+    assert.deepEqual(await batched.toArray(), [2, 2, 6]);
+    const error = {
+      name: "TypeError",
+      message:
+        `cond: the branch index is on device "webgpu", which reads values only asynchronously, so the branch cannot be chosen; compute both results and choose with where(pred, a, b), or pass pred (or the index) as a JS value or a cpu or wasm tensor`,
+    };
+    const onGpu = (y: T) => f(y.sum().greater(0))(y);
+    assert.throws(() => onGpu(x), error);
+    assert.throws(() => nb.jit(onGpu)(x), error);
+  },
+});

@@ -38,7 +38,7 @@ export interface CondParams extends Params {
 /**
  * The branch an index selects, clamped into `[0, count)` as `lax.switch` does, from the
  * index's values as its backend reads them synchronously (`null` where it cannot, as on
- * WebGPU, which is an error).
+ * WebGPU: a TypeError).
  *
  * @example
  * ```ts
@@ -52,8 +52,8 @@ export interface CondParams extends Params {
  */
 export function branchAt(values: TypedArray | null, device: Device, count: number): number {
   if (values === null) {
-    throw new Error(
-      `cond: the branch index is on device ${device}, which cannot read it without waiting; compute both values and choose with where(pred, a, b), or run the choice on the cpu or wasm device`,
+    throw new TypeError(
+      `cond: the branch index is on device "${device}", which reads values only asynchronously, so the branch cannot be chosen; compute both results and choose with where(pred, a, b), or pass pred (or the index) as a JS value or a cpu or wasm tensor`,
     );
   }
   return Math.min(Math.max(Number(values[0]), 0), count - 1);
