@@ -1,18 +1,15 @@
 /**
  * Fused elementwise kernels on the GPU: a chain of elementwise primitives that `jit` grouped
- * into one cluster becomes one map kernel whose WGSL expression nests the chain's expressions,
- * so the intermediate values stay in registers and the chain costs one dispatch.
- *
- * A value the chain reads twice appears twice in the expression (recomputed, which is cheap
- * next to a round trip through memory); chains whose expression would grow past a few thousand
- * characters are left unfused.
+ * into one cluster becomes one map kernel computing the chain's operations one after another
+ * (a `let` each), so the intermediate values stay in registers, and writing every value the
+ * chain must give: the whole chain costs one dispatch.
  *
  * @module
  */
 
 import type { Aval, FusedSpec } from "../../core/backend.ts";
 import { binaryFn, compareFn, convertFn, SELECT, unaryFn } from "./_elementwise.ts";
-import type { MapFn } from "./_map.ts";
+import type { MapFn, MultiMapFn } from "./_map.ts";
 
 const UNARY = new Set([
   "neg",
@@ -30,9 +27,6 @@ const UNARY = new Set([
 ]);
 const BINARY = new Set(["add", "sub", "mul", "div", "pow", "max", "min"]);
 const COMPARE = new Set(["eq", "ne", "lt", "le", "gt", "ge"]);
-
-// The longest fused expression generated.
-const MAX_EXPRESSION = 4000;
 
 /** Whether the GPU fuses primitive `name` with these types. */
 export function fusibleOnGpu(name: string, args: readonly Aval[], out: Aval): boolean {
@@ -54,21 +48,39 @@ function opFn(op: FusedSpec["ops"][number], args: readonly Aval[]): MapFn {
 }
 
 /**
- * The map function computing operation `k` of a fused chain from the chain's inputs `a0, a1,
- * ...` (one map per output of the chain), or `null` when its expression would be too long.
+ * The statements of a fused chain: one `let` per operation, over the chain's inputs `a0, a1,
+ * ...`, whose results are the values of the operations `outputs` (by default the chain's).
+ *
+ * @example
+ * ```ts
+ * import { fusedFn } from "./_fused.ts";
+ * import assert from "node:assert/strict";
+ * const f32 = { shape: [2], dtype: "float32", device: "webgpu" } as const;
+ * const exp = { name: "exp", params: {}, args: [0], out: f32 };
+ * const neg = { name: "neg", params: {}, args: [1], out: f32 };
+ * const { lets, results } = fusedFn({ inputs: [f32], ops: [exp, neg], outputs: [0, 1] })
+ *   .body(["a0"]);
+ * assert.equal(lets, "  let v1 = exp(a0);\n  let v2 = -v1;\n");
+ * assert.deepEqual(results, ["v1", "v2"]);
+ * ```
  */
-export function fusedMapFn(spec: FusedSpec, k: number): MapFn | null {
+export function fusedFn(spec: FusedSpec, outputs: readonly number[] = spec.outputs): MultiMapFn {
   const avals: Aval[] = [...spec.inputs, ...spec.ops.map((op) => op.out)];
   const fns = spec.ops.map((op) => opFn(op, op.args.map((a) => avals[a])));
-  const used = spec.ops.slice(0, k + 1);
-  const name = `fused(${used.map((op, j) => `${fns[j].name}:${op.args}`).join(";")})`;
-  const expr = (args: readonly string[], constAt: number) => {
-    const values = [...args];
-    used.forEach((op, j) => {
-      values.push(`(${fns[j].expr(op.args.map((a) => values[a]), constAt)})`);
-    });
-    return values[values.length - 1];
+  const name = `fused(${
+    spec.ops.map((op, j) => `${fns[j].name}:${op.args}`).join(";")
+  }>${outputs})`;
+  const first = spec.inputs.length;
+  return {
+    name,
+    body: (args) => {
+      const values = [...args];
+      let lets = "";
+      spec.ops.forEach((op, j) => {
+        values.push(`v${first + j}`);
+        lets += `  let v${first + j} = ${fns[j].expr(op.args.map((a) => values[a]), 0)};\n`;
+      });
+      return { lets, results: outputs.map((k) => values[first + k]) };
+    },
   };
-  const probe = expr(spec.inputs.map((_, i) => `a${i}`), 0);
-  return probe.length > MAX_EXPRESSION ? null : { name, expr };
 }

@@ -5,7 +5,8 @@
  *
  * Variants are keyed by the expression, the dtypes, the rank after {@linkcode collapse} and
  * each operand's access pattern (dense, scalar or strided), while sizes, strides and offsets
- * travel in the parameter array: a training loop with many shapes compiles a few kernels.
+ * travel in the parameter array: a training loop with many shapes compiles a few kernels. A
+ * kernel may write several outputs of the iteration shape (the values of a fused chain).
  *
  * @module
  */
@@ -49,6 +50,18 @@ function pattern(strides: readonly number[], dense: readonly number[]): Pattern 
 }
 
 /**
+ * Elementwise statements with several results (a fused chain, whose values are computed once
+ * and written wherever they are needed): `lets` declares values from the loaded operands
+ * `a0, a1, ...`, and `results` names one value per output.
+ */
+export interface MultiMapFn {
+  /** Identifies the statements (with everything that changes their code). */
+  readonly name: string;
+  /** The statements and the values written. */
+  readonly body: (args: readonly string[]) => { lets: string; results: readonly string[] };
+}
+
+/**
  * Runs `fn` over `inputs` (all of `target.shape`) into `target`. Returns nothing: the caller
  * owns the output array.
  */
@@ -58,40 +71,76 @@ export function mapInto(
   inputs: readonly GpuArray[],
   target: MapTarget,
 ): void {
+  const body = (args: readonly string[], constAt: number) => ({
+    lets: "",
+    results: [fn.expr(args, constAt)],
+  });
+  mapAll(ctx, fn.name, body, fn.constants ?? [], inputs, [target]);
+}
+
+/** Runs `fn` over same-shaped inputs into fresh row-major arrays, one per result. */
+export function mapMany(
+  ctx: GpuContext,
+  fn: MultiMapFn,
+  inputs: readonly GpuArray[],
+  shape: Shape,
+  dtypes: readonly DType[],
+): GpuArray[] {
+  const outs = dtypes.map((dtype) => ctx.alloc(shape, dtype));
+  const strides = stridesOf(shape);
+  const targets = outs.map((array) => ({ array, shape, offset: 0, strides }));
+  mapAll(ctx, `{${fn.name}}`, fn.body, [], inputs, targets);
+  return outs;
+}
+
+/** One kernel over `inputs` writing each result of `body` to its target (all of one shape). */
+function mapAll(
+  ctx: GpuContext,
+  name: string,
+  body: (args: readonly string[], constAt: number) => { lets: string; results: readonly string[] },
+  constants: readonly number[],
+  inputs: readonly GpuArray[],
+  targets: readonly MapTarget[],
+): void {
+  const shape = targets[0].shape;
   let n = 1;
-  for (const d of target.shape) n *= d;
+  for (const d of shape) n *= d;
   if (n === 0) return;
-  const c = collapse(target.shape, [target.strides, ...inputs.map((a) => a.strides)]);
+  const c = collapse(shape, [...targets.map((t) => t.strides), ...inputs.map((a) => a.strides)]);
   const rank = c.shape.length;
   const dense = stridesOf(c.shape);
-  const outPattern = pattern(c.strides[0], dense) === "c" ? "c" : "g";
-  const patterns = inputs.map((_, j) => pattern(c.strides[j + 1], dense));
-  const needCoords = outPattern === "g" || patterns.includes("g");
+  const outPatterns = targets.map((_, k) => pattern(c.strides[k], dense) === "c" ? "c" : "g");
+  const patterns = inputs.map((_, j) => pattern(c.strides[targets.length + j], dense));
+  const needCoords = outPatterns.includes("g") || patterns.includes("g");
 
-  // P: [n, dense strides (rank-1), out offset, (out strides), per input: offset, (strides),
-  // constants].
+  // P: [n, dense strides (rank-1), per output: offset, (strides), per input: offset,
+  // (strides), constants].
   const params: number[] = [n, ...dense.slice(0, Math.max(0, rank - 1))];
-  const outAt = params.length;
-  params.push(target.offset);
-  if (outPattern === "g") params.push(...c.strides[0]);
-  const inAt: number[] = [];
-  inputs.forEach((a, j) => {
-    inAt.push(params.length);
+  const outAt = targets.map((t, k) => {
+    const at = params.length;
+    params.push(t.offset);
+    if (outPatterns[k] === "g") params.push(...c.strides[k]);
+    return at;
+  });
+  const inAt = inputs.map((a, j) => {
+    const at = params.length;
     params.push(a.offset);
-    if (patterns[j] === "g") params.push(...c.strides[j + 1]);
+    if (patterns[j] === "g") params.push(...c.strides[targets.length + j]);
+    return at;
   });
   const constAt = params.length;
-  params.push(...(fn.constants ?? []));
+  params.push(...constants);
 
   const inTypes = inputs.map((a) => wgslType(a.dtype));
-  const outType = wgslType(target.array.dtype);
-  const key = `map:${fn.name}:${inTypes.join(",")}>${outType}:${rank}:${outPattern}${
-    patterns.join("")
-  }`;
+  const outTypes = targets.map((t) => wgslType(t.array.dtype));
+  const key = `map:${name}:${inTypes.join(",")}>${outTypes.join(",")}:${rank}:${
+    outPatterns.join("")
+  }${patterns.join("")}`;
   const code = () => {
     const ins: Binding[] = inputs.map((_, j) => ({ name: `X${j}`, type: inTypes[j] }));
-    let body = `  let i = gid;\n  if (i >= P[0]) { return; }\n`;
-    if (needCoords) body += coords("i", rank, 1, "c");
+    const outs: Binding[] = targets.map((_, k) => ({ name: `Y${k}`, type: outTypes[k] }));
+    let text = `  let i = gid;\n  if (i >= P[0]) { return; }\n`;
+    if (needCoords) text += coords("i", rank, 1, "c");
     const args = inputs.map((_, j) => {
       const at = inAt[j];
       const idx = patterns[j] === "s"
@@ -99,17 +148,21 @@ export function mapInto(
         : patterns[j] === "c"
         ? `P[${at}] + i`
         : strided(rank, at, "c");
-      body += `  let a${j} = X${j}[${idx}];\n`;
+      text += `  let a${j} = X${j}[${idx}];\n`;
       return `a${j}`;
     });
-    const o = outPattern === "c" ? `P[${outAt}] + i` : strided(rank, outAt, "c");
-    body += `  Y[${o}] = ${fn.expr(args, constAt)};\n`;
-    return header(ins, [{ name: "Y", type: outType }]) + HELPERS + entry(WG, body);
+    const { lets, results } = body(args, constAt);
+    text += lets;
+    results.forEach((value, k) => {
+      const o = outPatterns[k] === "c" ? `P[${outAt[k]}] + i` : strided(rank, outAt[k], "c");
+      text += `  Y${k}[${o}] = ${value};\n`;
+    });
+    return header(ins, outs) + HELPERS + entry(WG, text);
   };
   ctx.dispatch(
     { key, code },
     inputs.map((a) => a.buffer),
-    [target.array.buffer],
+    targets.map((t) => t.array.buffer),
     params,
     Math.ceil(n / WG),
   );

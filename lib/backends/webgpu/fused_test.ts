@@ -169,3 +169,69 @@ Deno.test({
       [uniform([7, 13], 21), uniform([7, 13], 22)],
     ),
 });
+
+Deno.test({
+  name: "a fused chain on webgpu writes all its outputs from one kernel",
+  ignore,
+  fn: async () => {
+    const ctx = gpu().context;
+    const f = nb.jit((x: T, y: T) => {
+      const mask = x.greater(y), e = x.exp();
+      return [mask, e, nb.where(mask, e, y).mul(e)];
+    });
+    const [gx, gy] = await Promise.all(
+      [uniform([7, 13], 23), uniform([7, 13], 24)].map((a) => a.to("webgpu")),
+    );
+    f(gx, gy);
+    const before = ctx.dispatched;
+    const [mask, e, z] = f(gx, gy);
+    assert.equal(ctx.dispatched - before, 1);
+    const [xs, ys] = [await gx.data(), await gy.data()];
+    const [m, ev, zv] = [await mask.data(), await e.data(), await z.data()];
+    for (let i = 0; i < xs.length; i++) {
+      assert.equal(m[i], xs[i] > ys[i] ? 1 : 0);
+      assert.ok(Math.abs(ev[i] - Math.exp(xs[i])) < 1e-5 * ev[i]);
+      assert.ok(Math.abs(zv[i] - (m[i] ? ev[i] : ys[i]) * ev[i]) < 1e-5 * Math.abs(zv[i]) + 1e-6);
+    }
+  },
+});
+
+Deno.test({
+  name: "a fused chain with more inputs and outputs than bindings splits its outputs",
+  ignore,
+  fn: async () => {
+    const backend = gpu();
+    const ctx = backend.context;
+    const f32 = { shape: [5], dtype: "float32", device: "webgpu" } as const;
+    // As many inputs as a kernel may read (the sum of them), then three outputs: the sum, its
+    // negation and its square, each needing a binding of its own.
+    const n = backend.maxFusedInputs!;
+    const inputs = Array.from({ length: n }, () => f32);
+    const ops = [
+      { name: "add", params: {}, args: [0, 1], out: f32 },
+      ...Array.from({ length: n - 2 }, (_, j) => ({
+        name: "add",
+        params: {},
+        args: [n + j, j + 2],
+        out: f32,
+      })),
+    ];
+    const sum = ops.length - 1;
+    ops.push({ name: "neg", params: {}, args: [n + sum], out: f32 });
+    ops.push({ name: "mul", params: {}, args: [n + sum, n + sum], out: f32 });
+    const kernel = backend.compileFused!({ inputs, ops, outputs: [sum, sum + 1, sum + 2] })!;
+    const xs = Array.from(
+      { length: n },
+      (_, i) => backend.fromArray(Float32Array.from({ length: 5 }, (_, j) => i + j), [5]),
+    );
+    const before = ctx.dispatched;
+    const outs = kernel(xs);
+    const room = ctx.device.limits.maxStorageBuffersPerShaderStage - 1 - n;
+    assert.equal(ctx.dispatched - before, Math.ceil(3 / room));
+    const total = (j: number) => (n * (n - 1)) / 2 + n * j;
+    const values = await Promise.all(outs.map((o) => backend.read(o)));
+    assert.deepEqual([...values[0]], [0, 1, 2, 3, 4].map(total));
+    assert.deepEqual([...values[1]], [0, 1, 2, 3, 4].map((j) => -total(j)));
+    assert.deepEqual([...values[2]], [0, 1, 2, 3, 4].map((j) => total(j) ** 2));
+  },
+});

@@ -43,9 +43,9 @@ import { type Shape, sizeOf } from "../../core/shape.ts";
 import { GpuArray } from "./_array.ts";
 import { GpuContext } from "./_context.ts";
 import { binaryFn, compareFn, convertFn, SELECT, unaryFn } from "./_elementwise.ts";
-import { fusedMapFn, fusibleOnGpu } from "./_fused.ts";
+import { fusedFn, fusibleOnGpu } from "./_fused.ts";
 import { gather, iota, scatterAdd } from "./_indexing.ts";
-import { COPY, map } from "./_map.ts";
+import { COPY, map, mapMany } from "./_map.ts";
 import { matmul } from "./_matmul.ts";
 import { broadcast, concat, pad, reshape, slice, transpose } from "./_movement.ts";
 import type { PoolStats } from "./_pool.ts";
@@ -217,15 +217,22 @@ export function createWebGpuBackend(device: GPUDevice): WebGpuBackend {
     // Storage bindings per stage: the parameters and the output take two.
     maxFusedInputs: device.limits.maxStorageBuffersPerShaderStage - 2,
 
-    // One map per output: a value also used outside the chain is computed by its own map.
-    compileFused(spec: FusedSpec): ((inputs: readonly unknown[]) => GpuArray[]) | null {
-      const fns = spec.outputs.map((k) => fusedMapFn(spec, k));
-      if (fns.some((fn) => fn === null)) return null;
-      const outs = spec.outputs.map((k) => spec.ops[k].out);
+    // One kernel writing every output, or as few as the storage bindings allow.
+    compileFused(spec: FusedSpec): (inputs: readonly unknown[]) => GpuArray[] {
+      const room = device.limits.maxStorageBuffersPerShaderStage - 1 - spec.inputs.length;
+      const groups: number[][] = [];
+      for (let j = 0; j < spec.outputs.length; j += room) {
+        groups.push(spec.outputs.slice(j, j + room));
+      }
+      const kernels = groups.map((outputs) => ({
+        fn: fusedFn(spec, outputs),
+        dtypes: outputs.map((k) => spec.ops[k].out.dtype),
+      }));
+      const shape = spec.ops[spec.outputs[0]].out.shape;
       return (inputs) => {
         ctx.checkAlive();
         const xs = inputs.map(asArray);
-        return fns.map((fn, j) => map(ctx, fn!, xs, outs[j].shape, outs[j].dtype));
+        return kernels.flatMap(({ fn, dtypes }) => mapMany(ctx, fn, xs, shape, dtypes));
       };
     },
 
@@ -298,6 +305,8 @@ export async function requestWebGpuBackend(
         maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
         maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
         maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+        // Fused kernels read one binding per input: more bindings, longer chains per kernel.
+        maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
       },
     }),
     30_000,
