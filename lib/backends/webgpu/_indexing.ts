@@ -2,13 +2,14 @@
  * Indexing kernels: `gather` (clip mode), `scatterAdd` (drop mode) and `iota`, with the CPU
  * reference's semantics. Operands are seen as `[outer, axis, inner]` blocks.
  *
- * `scatterAdd` is deterministic when the work is small: one thread per output element adds
- * the matching updates in index order, exactly the CPU's order (bit-identical sums). It scans
- * only the span from the first to the last position of its index, found beforehand by atomic
- * maxima (whose results do not depend on the order of the atomics): an index that occurs once
- * costs one read, not a scan of all indices. Larger problems use atomics (a compare-and-swap
- * loop for float32), whose order of addition, and so the last bits of float sums, may vary
- * between runs.
+ * `scatterAdd` is deterministic when the work is small: updates are added in index order,
+ * exactly the CPU's order (bit-identical sums). On software adapters one thread per
+ * `(outer, inner)` lane walks the indices as the CPU does. Elsewhere one thread per output
+ * element scans only the span from the first to the last position of its index, found
+ * beforehand by atomic maxima (whose results do not depend on the order of the atomics): an
+ * index that occurs once costs one read, not a scan of all indices. Larger problems use
+ * atomics (a compare-and-swap loop for float32), whose order of addition, and so the last
+ * bits of float sums, may vary between runs.
  *
  * @module
  */
@@ -25,6 +26,8 @@ const WG = 256;
  * llvmpipe ends loops at 65535 iterations), scatterAdd switches to atomics.
  */
 const DETERMINISTIC_WORK = 1 << 24;
+/** The most indices a software adapter's thread walks in order for scatterAdd. */
+const SEQUENTIAL_INDICES = 4096;
 
 const prod = (s: readonly number[], a = 0, b = s.length) => {
   let n = 1;
@@ -95,6 +98,16 @@ export function gather(
   return o;
 }
 
+/** The sizes of a scatterAdd: `upd` is `[outer, k, inner]`, the result `[outer, size, inner]`. */
+interface Scatter {
+  readonly outer: number;
+  readonly k: number;
+  readonly inner: number;
+  readonly size: number;
+  /** The WGSL type of the values. */
+  readonly t: string;
+}
+
 /** `scatterAdd({ axis, size })` on `[upd, idx]`: zeros plus updates at wrapped indices. */
 export function scatterAdd(
   ctx: GpuContext,
@@ -103,30 +116,93 @@ export function scatterAdd(
   out: Aval,
 ): GpuArray {
   const axis = params.axis as number;
-  const size = params.size as number;
-  const t = wgslType(out.dtype);
   const upd = dense(ctx, updIn);
   const ids = dense(ctx, idxIn);
-  const outer = prod(upd.shape, 0, axis);
-  const k = ids.size;
-  const inner = prod(upd.shape, axis + idxIn.shape.length);
-  const total = outer * size * inner;
-  let o: GpuArray;
-  if (total === 0) {
-    o = ctx.alloc(out.shape, out.dtype);
-  } else if (total * k <= DETERMINISTIC_WORK && k <= 16384) {
-    o = ctx.alloc(out.shape, out.dtype);
-    const spans = indexSpans(ctx, ids, size);
-    const comb = t === "u32" ? "acc | v" : "acc + v";
-    const key = `scatter:${t}`;
-    const code = () =>
-      header([{ name: "U", type: t }, { name: "I", type: "i32" }, { name: "S", type: "u32" }], [{
-        name: "Y",
-        type: t,
-      }]) +
-      entry(
-        WG,
-        `  if (gid >= P[0]) { return; }
+  const s: Scatter = {
+    outer: prod(upd.shape, 0, axis),
+    k: ids.size,
+    inner: prod(upd.shape, axis + idxIn.shape.length),
+    size: params.size as number,
+    t: wgslType(out.dtype),
+  };
+  const total = s.outer * s.size * s.inner;
+  const o = total === 0
+    ? ctx.alloc(out.shape, out.dtype)
+    : !ctx.useWorkgroupMemory && s.k <= SEQUENTIAL_INDICES
+    ? scatterInOrder(ctx, upd, ids, s, out)
+    : total * s.k <= DETERMINISTIC_WORK && s.k <= 16384
+    ? scatterBySpans(ctx, upd, ids, s, out)
+    : scatterAtomic(ctx, upd, ids, s, out);
+  upd.release();
+  ids.release();
+  return o;
+}
+
+/**
+ * One thread per `(outer, inner)` lane adds the lane's updates in index order into zeros: the
+ * CPU's loop itself, one kernel. Where threads are CPU threads (software adapters) a loop is
+ * cheap and this is the fastest; on hardware a lone thread's dependent loads are slow.
+ */
+function scatterInOrder(
+  ctx: GpuContext,
+  upd: GpuArray,
+  ids: GpuArray,
+  { outer, k, inner, size, t }: Scatter,
+  out: Aval,
+): GpuArray {
+  const o = ctx.zeros(out.shape, out.dtype);
+  const comb = t === "u32" ? "|" : "+";
+  const code = () =>
+    header([{ name: "U", type: t }, { name: "I", type: "i32" }], [{ name: "Y", type: t }]) +
+    entry(
+      WG,
+      `  if (gid >= P[0]) { return; }
+  let q = gid % P[3];
+  let p = gid / P[3];
+  let size = i32(P[2]);
+  ${forRange("i", "0u", "P[1]", "1u")}
+    var r = I[P[5] + i];
+    if (r < 0) { r = r + size; }
+    if (r >= 0 && r < size) {
+      let to = (p * P[2] + u32(r)) * P[3] + q;
+      Y[to] = Y[to] ${comb} U[P[4] + (p * P[1] + i) * P[3] + q];
+    }
+  ${endFor}
+`,
+    );
+  const lanes = outer * inner;
+  ctx.dispatch(
+    { key: `scatterInOrder:${t}`, code },
+    [upd.buffer, ids.buffer],
+    [o.buffer],
+    [lanes, k, size, inner, upd.offset, ids.offset],
+    Math.ceil(lanes / WG),
+  );
+  return o;
+}
+
+/**
+ * One thread per output element adds the matching updates in index order, scanning only the
+ * span of its index ({@linkcode indexSpans}).
+ */
+function scatterBySpans(
+  ctx: GpuContext,
+  upd: GpuArray,
+  ids: GpuArray,
+  { outer, k, inner, size, t }: Scatter,
+  out: Aval,
+): GpuArray {
+  const o = ctx.alloc(out.shape, out.dtype);
+  const spans = indexSpans(ctx, ids, size);
+  const comb = t === "u32" ? "acc | v" : "acc + v";
+  const code = () =>
+    header([{ name: "U", type: t }, { name: "I", type: "i32" }, { name: "S", type: "u32" }], [{
+      name: "Y",
+      type: t,
+    }]) +
+    entry(
+      WG,
+      `  if (gid >= P[0]) { return; }
   let q = gid % P[3];
   let pj = gid / P[3];
   let j = pj % P[2];
@@ -143,35 +219,45 @@ export function scatterAdd(
   ${endFor}
   Y[gid] = acc;
 `,
-      );
-    ctx.dispatch(
-      { key, code },
-      [upd.buffer, ids.buffer, spans.buffer],
-      [o.buffer],
-      [total, k, size, inner, upd.offset, ids.offset],
-      Math.ceil(total / WG),
     );
-    spans.release();
-  } else {
-    o = fill(ctx, out.shape, out.dtype, 0);
-    const add = t === "f32"
-      ? `var old = atomicLoad(&Y[to]);
+  const total = outer * size * inner;
+  ctx.dispatch(
+    { key: `scatter:${t}`, code },
+    [upd.buffer, ids.buffer, spans.buffer],
+    [o.buffer],
+    [total, k, size, inner, upd.offset, ids.offset],
+    Math.ceil(total / WG),
+  );
+  spans.release();
+  return o;
+}
+
+/** One thread per update, added atomically (a compare-and-swap loop for float32). */
+function scatterAtomic(
+  ctx: GpuContext,
+  upd: GpuArray,
+  ids: GpuArray,
+  { outer, k, inner, size, t }: Scatter,
+  out: Aval,
+): GpuArray {
+  const o = ctx.zeros(out.shape, out.dtype);
+  const add = t === "f32"
+    ? `var old = atomicLoad(&Y[to]);
     loop {
       let r = atomicCompareExchangeWeak(&Y[to], old, bitcast<u32>(bitcast<f32>(old) + v));
       if (r.exchanged) { break; }
       old = r.old_value;
     }`
-      : t === "i32"
-      ? "atomicAdd(&Y[to], bitcast<u32>(v));"
-      : "atomicOr(&Y[to], v);";
-    const key = `scatterAtomic:${t}`;
-    const code = () =>
-      header([{ name: "U", type: t }, { name: "I", type: "i32" }], [{
-        name: "Y",
-        type: "atomic<u32>",
-      }]) + entry(
-        WG,
-        `  let m = P[0];
+    : t === "i32"
+    ? "atomicAdd(&Y[to], bitcast<u32>(v));"
+    : "atomicOr(&Y[to], v);";
+  const code = () =>
+    header([{ name: "U", type: t }, { name: "I", type: "i32" }], [{
+      name: "Y",
+      type: "atomic<u32>",
+    }]) + entry(
+      WG,
+      `  let m = P[0];
   if (gid >= m) { return; }
   let q = gid % P[3];
   let pi = gid / P[3];
@@ -185,18 +271,15 @@ export function scatterAdd(
   let to = (p * P[2] + u32(r)) * P[3] + q;
   ${add}
 `,
-      );
-    const m = outer * k * inner;
-    ctx.dispatch(
-      { key, code },
-      [upd.buffer, ids.buffer],
-      [o.buffer],
-      [m, k, size, inner, upd.offset, ids.offset],
-      Math.ceil(m / WG),
     );
-  }
-  upd.release();
-  ids.release();
+  const m = outer * k * inner;
+  ctx.dispatch(
+    { key: `scatterAtomic:${t}`, code },
+    [upd.buffer, ids.buffer],
+    [o.buffer],
+    [m, k, size, inner, upd.offset, ids.offset],
+    Math.ceil(m / WG),
+  );
   return o;
 }
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as nb from "../../../mod.ts";
 import * as lax from "../../core/lax.ts";
-import { agree, bools, ignore, ints, uniform } from "./_test_util.ts";
+import { agree, bools, ignore, ints, uniform, withOtherKernels } from "./_test_util.ts";
 
 const i32 = (xs: number[] | number[][]) => nb.tensor(xs, { dtype: "int32" });
 
@@ -30,10 +30,18 @@ Deno.test({
   },
 });
 
+/** Runs a test body with this adapter's kernels, then with the other family's. */
+function bothFamilies(body: () => Promise<void>): (t: Deno.TestContext) => Promise<void> {
+  return async (t) => {
+    await t.step("this adapter's kernels", body);
+    await t.step("the other kernel family", () => withOtherKernels(body));
+  };
+}
+
 Deno.test({
   name: "webgpu scatterAdd: duplicates accumulate, negatives wrap, out of range drops",
   ignore,
-  fn: async () => {
+  fn: bothFamilies(async () => {
     const idx = i32([0, 2, 2, -1, 7, -6, 0]);
     await agree(
       (u, i) => [lax.scatterAdd(u, i, 0, 5), lax.scatterAdd(u.T, i, 1, 4)],
@@ -49,13 +57,13 @@ Deno.test({
       (x, i) => nb.grad((x: nb.Tensor) => nb.take(x, i, { axis: 1 }).square().sum())(x),
       [uniform([3, 6], 8), i32([5, 0, 5, 5, -1])],
     );
-  },
+  }),
 });
 
 Deno.test({
   name: "webgpu scatterAdd: duplicates add in index order, exactly as on the CPU",
   ignore,
-  fn: async () => {
+  fn: bothFamilies(async () => {
     // In float32, 1e8 + 1 rounds back to 1e8: only the order 1e8, 1, -1e8, 1 gives 1 at index
     // 2 (any other order of those four gives 0 or 2). Index 4 is hit once, 0 and 3 never,
     // and positions 0 and 6 (the span of index 2) enclose the others.
@@ -69,14 +77,15 @@ Deno.test({
     const rows = nb.stack([u, u.neg()], 1);
     const scattered = await lax.scatterAdd(rows, idx, 0, 5).toArray();
     assert.deepEqual(scattered, expected.map((v) => [v, v === 0 ? 0 : -v]));
-  },
+  }),
 });
 
 Deno.test({
-  name: "webgpu scatterAdd: the atomic path for large problems",
+  name: "webgpu scatterAdd: large problems, atomics where the order is not kept",
   ignore,
-  fn: async () => {
-    // 2^24 index checks would be too many for the deterministic kernel: atomics take over.
+  fn: bothFamilies(async () => {
+    // On hardware 2^24 index checks would be too many for the deterministic kernel: atomics
+    // take over. A software adapter's threads walk 4096 indices in order.
     const n = 4096;
     const idx = nb.random.randint(nb.random.key(9), [n], -n, 2 * n, { device: "cpu" });
     await agree((u, i) => lax.scatterAdd(u, i, 0, n), [uniform([n, 2], 10), idx], {
@@ -88,7 +97,7 @@ Deno.test({
     // Few outputs but many indices: also atomics (no thread loops over 20000 indices).
     const many = nb.random.randint(nb.random.key(13), [20000], -3, 4, { device: "cpu" });
     await agree((u, i) => lax.scatterAdd(u, i, 0, 3), [ints([20000], 14), many]);
-  },
+  }),
 });
 
 Deno.test({
