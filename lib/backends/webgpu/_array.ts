@@ -16,6 +16,11 @@ export class GpuStorage {
   readonly buffer: GPUBuffer;
   /** Live views over it; at zero the buffer goes back to the pool. */
   refs = 1;
+  /**
+   * The bits of its one value when it was uploaded as a single value: kernels may read such a
+   * constant from their parameters instead of binding the buffer.
+   */
+  bits: number | null = null;
   /** Called once when the last view is released. */
   readonly #free: (buffer: GPUBuffer) => void;
 

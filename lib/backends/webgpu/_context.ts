@@ -203,6 +203,7 @@ export class GpuContext {
     if (data.length > 0) {
       this.device.queue.writeBuffer(a.buffer, 0, data as Uint32Array<ArrayBuffer>);
     }
+    if (data.length === 1) a.storage.bits = new Uint32Array(data.buffer, data.byteOffset, 1)[0];
     return a;
   }
 

@@ -41,7 +41,11 @@ export interface MapTarget {
 
 const WG = 256;
 
-type Pattern = "c" | "s" | "g";
+/**
+ * How an operand is read: dense (`c`), one value from its buffer (`s`), one value known on the
+ * CPU and passed in the parameters, with no binding (`k`), or through strides (`g`).
+ */
+type Pattern = "c" | "s" | "k" | "g";
 
 function pattern(strides: readonly number[], dense: readonly number[]): Pattern {
   if (strides.every((s) => s === 0)) return "s";
@@ -110,7 +114,11 @@ function mapAll(
   const rank = c.shape.length;
   const dense = stridesOf(c.shape);
   const outPatterns = targets.map((_, k) => pattern(c.strides[k], dense) === "c" ? "c" : "g");
-  const patterns = inputs.map((_, j) => pattern(c.strides[targets.length + j], dense));
+  const patterns = inputs.map((a, j) => {
+    const p = pattern(c.strides[targets.length + j], dense);
+    return p === "s" && a.storage.bits !== null ? "k" : p;
+  });
+  const bound = inputs.filter((_, j) => patterns[j] !== "k");
   const needCoords = outPatterns.includes("g") || patterns.includes("g");
 
   // P: [n, dense strides (rank-1), per output: offset, (strides), per input: offset,
@@ -124,7 +132,7 @@ function mapAll(
   });
   const inAt = inputs.map((a, j) => {
     const at = params.length;
-    params.push(a.offset);
+    params.push(patterns[j] === "k" ? a.storage.bits! : a.offset);
     if (patterns[j] === "g") params.push(...c.strides[targets.length + j]);
     return at;
   });
@@ -132,23 +140,30 @@ function mapAll(
   params.push(...constants);
 
   const inTypes = inputs.map((a) => wgslType(a.dtype));
+  const boundTypes = bound.map((a) => wgslType(a.dtype));
   const outTypes = targets.map((t) => wgslType(t.array.dtype));
   const key = `map:${name}:${inTypes.join(",")}>${outTypes.join(",")}:${rank}:${
     outPatterns.join("")
   }${patterns.join("")}`;
   const code = () => {
-    const ins: Binding[] = inputs.map((_, j) => ({ name: `X${j}`, type: inTypes[j] }));
+    const ins: Binding[] = bound.map((_, j) => ({ name: `X${j}`, type: boundTypes[j] }));
     const outs: Binding[] = targets.map((_, k) => ({ name: `Y${k}`, type: outTypes[k] }));
     let text = `  let i = gid;\n  if (i >= P[0]) { return; }\n`;
     if (needCoords) text += coords("i", rank, 1, "c");
+    let b = 0;
     const args = inputs.map((_, j) => {
       const at = inAt[j];
+      if (patterns[j] === "k") {
+        const t = inTypes[j];
+        text += `  let a${j} = ${t === "u32" ? `P[${at}]` : `bitcast<${t}>(P[${at}])`};\n`;
+        return `a${j}`;
+      }
       const idx = patterns[j] === "s"
         ? `P[${at}]`
         : patterns[j] === "c"
         ? `P[${at}] + i`
         : strided(rank, at, "c");
-      text += `  let a${j} = X${j}[${idx}];\n`;
+      text += `  let a${j} = X${b++}[${idx}];\n`;
       return `a${j}`;
     });
     const { lets, results } = body(args, constAt);
@@ -161,7 +176,7 @@ function mapAll(
   };
   ctx.dispatch(
     { key, code },
-    inputs.map((a) => a.buffer),
+    bound.map((a) => a.buffer),
     targets.map((t) => t.array.buffer),
     params,
     Math.ceil(n / WG),

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as nb from "../../../mod.ts";
 import * as lax from "../../core/lax.ts";
-import { agree, bools, ignore, ints, uniform } from "./_test_util.ts";
+import { agree, bools, gpu, ignore, ints, uniform } from "./_test_util.ts";
 
 type T = nb.Tensor;
 
@@ -163,5 +163,46 @@ Deno.test({
     const b = nb.tensor([true, false, true]);
     await agree((v) => [v.astype("float32"), v.astype("int32"), v.astype("bool")], [b]);
     await agree((v) => v.T.astype("int32").add(1), [uniform([3, 4], 33, -5, 5)]);
+  },
+});
+
+Deno.test({
+  name: "webgpu scalars uploaded as one value are read from the parameters, of every dtype",
+  ignore,
+  fn: async () => {
+    const [x, i, m] = [uniform([3, 4], 31), ints([3, 4], 32), bools([3, 4], 33)];
+    const scalars = [
+      nb.tensor(-2.5),
+      nb.tensor(-3, { dtype: "int32" }),
+      nb.tensor(true),
+      nb.tensor(NaN),
+    ];
+    await agree(
+      (x, i, m, f, k, b, nan) => [
+        x.mul(f).add(nan.mul(x)),
+        i.sub(k).maximum(k),
+        nb.where(b, m, b),
+        nb.where(b, x, f),
+        nb.where(m, k, i),
+        x.T.div(f),
+        b.astype("float32").add(x),
+      ],
+      [x, i, m, ...scalars],
+    );
+    // Adding such a scalar binds one buffer besides the parameters: x's.
+    const ctx = gpu().context;
+    const [gx, two] = await Promise.all([x.to("webgpu"), nb.tensor(2).to("webgpu")]);
+    const bound: number[] = [];
+    const dispatch = ctx.dispatch;
+    ctx.dispatch = (spec, inputs, outputs, params, groups) => {
+      bound.push(inputs.length);
+      dispatch.call(ctx, spec, inputs, outputs, params, groups);
+    };
+    try {
+      await nb.testing.assertAllClose(gx.add(two), x.add(2));
+    } finally {
+      ctx.dispatch = dispatch;
+    }
+    assert.deepEqual(bound, [1]);
   },
 });
