@@ -107,7 +107,7 @@ export const wasmBackend: WasmBackend = {
   device: "wasm",
   collectHandle: (buffer: unknown): Hold | null => {
     const { hold } = asBuffer(buffer);
-    return hold.block === null ? null : hold;
+    return hold.block !== null && reclaim().collectable() ? hold : null;
   },
   releaseHandle: (handle: unknown): void => heap().release(handle as Hold),
 

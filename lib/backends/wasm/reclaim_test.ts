@@ -74,6 +74,19 @@ Deno.test("a stretch without turns evicts past the floor; a turn learns the work
   assert.equal(a.block, null);
 });
 
+Deno.test("a stretch without turns stops registering tensors; a turn evicts what it left", async () => {
+  const heap = new HeapStorage(new WasmContext({ threads: 1 }));
+  const reclaimer = new Reclaimer(heap, { registrations: 2 });
+  const answers = Array.from({ length: 10 }, () => reclaimer.collectable());
+  assert.deepEqual(answers, [...new Array(8).fill(true), false, false]);
+  const left = heapBuffer(heap, [1, 2], [2]);
+  // Eight registrations turn the loop at the next read; the turn evicts the unregistered block.
+  assert.equal(await reclaimer.settle(7), 7);
+  assert.equal(left.block, null);
+  assert.deepEqual([...left.view.data.slice(0, 2)], [1, 2]);
+  assert.equal(reclaimer.collectable(), true, "a new stretch registers again");
+});
+
 // The loop a new user writes first: no `await`, no `dispose`, reading the loss every step.
 const SYNC_LOOP = `
 import * as nb from "${new URL("../../../mod.ts", import.meta.url).href}";
