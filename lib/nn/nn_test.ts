@@ -164,6 +164,38 @@ Deno.test("lstm", async (t) => {
       modes: ["rev", "fwd"],
     });
   });
+
+  await t.step(
+    "checkpoint: the same values and gradients, and only inputs and states kept",
+    async () => {
+      const T = 4;
+      const xs = random.normal(random.key(6), [B, T, D]);
+      const lossOf = (checkpoint: boolean) => (p: nb.nn.LstmParams, x: nb.Tensor) => {
+        const o = nn.lstm(D, H, { checkpoint }).apply(p, x);
+        return o.hs.square().sum().add(o.c.sum());
+      };
+      const [plainLoss, plainGrads] = nb.valueAndGrad(lossOf(false), { argnums: [0, 1] })(
+        params,
+        xs,
+      );
+      const step = nb.jit(nb.valueAndGrad(lossOf(true), { argnums: [0, 1] }));
+      const [loss, grads] = step(params, xs);
+      await nb.testing.assertAllClose(loss, plainLoss, { rtol: 1e-5 });
+      await nb.testing.assertAllClose(grads, plainGrads, { rtol: 1e-4, atol: 1e-6 });
+      // What the backward loop reads per step: the input [B, D] and the states h, c [B, H]; no
+      // gate, no [B, 4H] projection.
+      const program = nb.makeJaxpr(nb.grad(lossOf(true)))(params, xs);
+      const loops = program.equations.filter((e) => e.prim.name === "scan");
+      assert.equal(loops.length, 2);
+      const stacked = loops[1].inputs.filter((v) =>
+        v.aval.shape[0] === T && v.aval.shape.length === 3
+      );
+      assert.deepEqual(
+        stacked.map((v) => v.aval.shape.join("x")).sort(),
+        [`${T}x${B}x${D}`, `${T}x${B}x${H}`, `${T}x${B}x${H}`, `${T}x${B}x${H}`],
+      );
+    },
+  );
 });
 
 Deno.test("dotProductAttention", async (t) => {

@@ -46,9 +46,10 @@ export interface LstmOutput extends LstmState {
 /** Options of {@linkcode lstm}. */
 export interface LstmOptions {
   /**
-   * Recompute each time step's gates in the backward pass instead of storing them
-   * (`checkpoint` per step): reverse mode then keeps only the states `h` and `c` of each step.
-   * Default false.
+   * Recompute each time step in the backward pass instead of storing it (`checkpoint` per
+   * step, the step's input projection included): reverse mode then keeps only each step's
+   * input and states `h` and `c`, where it would keep a dozen `[B, H]` values and the
+   * `[T, B, 4H]` projection. Default false.
    */
   checkpoint?: boolean;
 }
@@ -82,7 +83,10 @@ export function lstm(
     const c = sigmoid(f).mul(state.c).add(tanh(g).mul(sigmoid(i)));
     return { h: sigmoid(o).mul(tanh(c)), c };
   };
-  const step = opts.checkpoint === true ? checkpoint(cell) : cell;
+  // Checkpointed, a step projects its own input, so that no [T, B, 4H] value is kept at all.
+  const projectedCell = checkpoint((p: LstmParams, state: LstmState, x: Tensor): LstmState =>
+    cell(p.wh, state, matmul(x, p.wx).add(p.b))
+  );
   return {
     init: (key) => {
       const [k1, k2] = splitKey(key, 2);
@@ -97,21 +101,32 @@ export function lstm(
         throw new RangeError(`nn.lstm: expected inputs [B, T, ${inputSize}], got ${fmt(xs.shape)}`);
       }
       const B = xs.shape[0];
-      // The input projection of every step is one matrix product, taken time-major.
-      const xw = transpose(matmul(xs, params.wx).add(params.b), [1, 0, 2]);
+      // Time-major inputs; unless checkpointed, the input projection of every step is one
+      // matrix product taken before the loop.
+      const inputs = opts.checkpoint === true
+        ? transpose(xs, [1, 0, 2])
+        : transpose(matmul(xs, params.wx).add(params.b), [1, 0, 2]);
       // The state has the dtype the step computes in (float64 weights make float64 states).
-      const dtype = promoteTypes([xw.dtype, params.wh.dtype, ...(state ? [state.h.dtype] : [])]);
+      const dtype = promoteTypes([
+        xs.dtype,
+        params.wx.dtype,
+        params.b.dtype,
+        params.wh.dtype,
+        ...(state ? [state.h.dtype] : []),
+      ]);
       const init = {
         h: (state?.h ?? zeros([B, H], { dtype, device: xs.device })).astype(dtype),
         c: (state?.c ?? zeros([B, H], { dtype, device: xs.device })).astype(dtype),
       };
       const [last, hs] = scan(
         (s: LstmState, x: Tensor) => {
-          const next = step(params.wh, s, x);
+          const next = opts.checkpoint === true
+            ? projectedCell(params, s, x)
+            : cell(params.wh, s, x);
           return [next, next.h];
         },
         init,
-        xw,
+        inputs,
       );
       return { hs: transpose(hs, [1, 0, 2]), h: last.h, c: last.c };
     },
