@@ -88,6 +88,12 @@ export interface Backend {
   /** Releases what a collect handle stands for, once its tensor was collected (idempotent). */
   releaseHandle?(handle: unknown): void;
   /**
+   * Runs `f`, the launches of a compiled program, which frees each of its values itself after
+   * their last use: the backend may hold back its own reclaiming meanwhile (what the program
+   * holds is its working set, not garbage). Absent: `f` runs as is.
+   */
+  planned?<T>(f: () => T): T;
+  /**
    * Whether primitive `name` with these argument and result types can be part of a fused
    * elementwise kernel (`compileFused`). Absent: nothing fuses.
    */

@@ -60,8 +60,10 @@ export class CpuBuffer {
 /**
  * Makes the storage of a kernel's result: ordinary typed arrays on the CPU backend, views into
  * the Wasm heap on the wasm device. Scratch space a kernel drops again is never made with it.
+ * The storage is zero-filled unless the kernel passes `zero: false` because it writes every
+ * element (a heap block is reused memory, and filling it costs as much as a copy).
  */
-export type Allocate = (dtype: DType, size: number) => TypedArray;
+export type Allocate = (dtype: DType, size: number, zero?: boolean) => TypedArray;
 
 /**
  * A CPU kernel: input views and static parameters to a new buffer described by `out`, whose
@@ -200,7 +202,7 @@ export function pack(
   dtype: DType = src.dtype,
   alloc: Allocate = allocate,
 ): TypedArray {
-  const out = alloc(dtype, src.size);
+  const out = alloc(dtype, src.size, false);
   if (src.contiguous) {
     out.set(src.data.subarray(src.offset, src.offset + src.size));
   } else {

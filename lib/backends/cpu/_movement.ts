@@ -152,7 +152,7 @@ export function concat(
   alloc: Allocate = allocate,
 ): CpuBuffer {
   const axis = params.axis as number;
-  const o = alloc(out.dtype, prod(out.shape));
+  const o = alloc(out.dtype, prod(out.shape), false);
   const strides = stridesOf(out.shape);
   let at = 0;
   for (const x of inputs) {

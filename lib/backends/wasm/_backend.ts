@@ -63,9 +63,9 @@ function inHeap(dtype: DType, size: number): boolean {
   return dtype !== "float64" && size * (dtype === "bool" ? 1 : 4) >= HEAP_MIN_BYTES;
 }
 
-// The storage reference kernels write their results into.
-const zeroed: Allocate = (dtype, size) =>
-  inHeap(dtype, size) ? heap().array(dtype, size) : allocate(dtype, size);
+// The storage reference kernels write their results into (zero-filled unless they write all).
+const zeroed: Allocate = (dtype, size, zero = true) =>
+  inHeap(dtype, size) ? heap().array(dtype, size, zero) : allocate(dtype, size);
 
 // A kernel's result is a fresh heap array (adopted as a new block), a view of an input's
 // storage (one more holder of that input's block), or an ordinary array (float64, small
@@ -110,6 +110,7 @@ export const wasmBackend: WasmBackend = {
     return hold.block !== null && reclaim().collectable() ? hold : null;
   },
   releaseHandle: (handle: unknown): void => heap().release(handle as Hold),
+  planned: <T>(f: () => T): T => reclaim().planned(f),
 
   fromArray(data: TypedArray, shape: readonly number[]): WasmBuffer {
     if (data.length !== sizeOf(shape)) {

@@ -76,6 +76,8 @@ export class Reclaimer {
   #unregistered = false;
   // Whether a task is queued to note the next turn.
   #watching = false;
+  // Compiled programs running (nested: a loop's body inside its program).
+  #planned = 0;
 
   /** A reclaimer for `heap`. */
   constructor(heap: HeapStorage, opts: ReclaimOptions = {}) {
@@ -87,14 +89,34 @@ export class Reclaimer {
     this.#base = heap.ctx.heap.used;
   }
 
-  /** Runs before every kernel, when no block is in use: evicts when the heap grew too much. */
+  /**
+   * Runs before every kernel, when no block is in use: evicts when the heap grew too much,
+   * except inside a compiled program.
+   */
   beforeKernel(): void {
+    if (this.#planned > 0) return;
     this.#watch();
     const growth = this.#heap.ctx.heap.used - this.#base;
     if (growth > this.#peak) this.#peak = growth;
     if (growth <= this.#limit) return;
     this.#evict();
     this.#evicted = true;
+  }
+
+  /**
+   * Runs `f`, a compiled program, without evicting: its blocks are its working set, freed by
+   * the program as each value dies, and evicting them in the middle would copy them out and
+   * back in, again and again as the set grows (a long `scan` keeps a residual per step).
+   * Garbage made before the program may be evicted once, first.
+   */
+  planned<T>(f: () => T): T {
+    this.beforeKernel();
+    this.#planned++;
+    try {
+      return f();
+    } finally {
+      this.#planned--;
+    }
   }
 
   /**

@@ -87,6 +87,22 @@ Deno.test("a stretch without turns stops registering tensors; a turn evicts what
   assert.equal(reclaimer.collectable(), true, "a new stretch registers again");
 });
 
+Deno.test("a compiled program's blocks stay in the heap while it runs", () => {
+  const heap = new HeapStorage(new WasmContext({ threads: 1 }));
+  const reclaimer = new Reclaimer(heap, { floor: 64 << 10 });
+  const kib = (n: number) => heapBuffer(heap, new Array(n * 256).fill(1), [n * 256]);
+  const kept = reclaimer.planned(() => {
+    const a = kib(48);
+    reclaimer.beforeKernel();
+    kib(48);
+    reclaimer.beforeKernel(); // 96 KiB: past the floor, but the program holds its working set
+    return a;
+  });
+  assert.notEqual(kept.block, null);
+  reclaimer.beforeKernel(); // after the program, a stretch of 96 KiB is evicted as usual
+  assert.equal(kept.block, null);
+});
+
 // The loop a new user writes first: no `await`, no `dispose`, reading the loss every step.
 const SYNC_LOOP = `
 import * as nb from "${new URL("../../../mod.ts", import.meta.url).href}";
