@@ -23,7 +23,7 @@ import type { Program, ProgramEquation, Var } from "../core/program.ts";
 import { isMultiPrimitive } from "../core/primitive.ts";
 import { asOwnedByCaller } from "../core/transient.ts";
 import { type CompiledKernel, Executable, type FusedLaunch } from "./executable.ts";
-import { lowerings } from "./lower/mod.ts";
+import { lowerings, stepwiseReaders } from "./lower/mod.ts";
 import { type Cluster, findClusters } from "./passes/fusion.ts";
 import { eliminateCommonSubexpressions } from "./passes/cse.ts";
 import { eliminateDeadCode } from "./passes/dce.ts";
@@ -66,6 +66,7 @@ export function compile(program: Program, donatedInputs: readonly number[] = [])
 
 // The kernels of the equations that hold programs of their own (loops), their bodies compiled.
 function lower(program: Program): Map<ProgramEquation, CompiledKernel> {
+  const stepwise = stepwiseValues(program);
   const kernels = new Map<ProgramEquation, CompiledKernel>();
   for (const eq of program.equations) {
     if (!isMultiPrimitive(eq.prim)) continue;
@@ -73,9 +74,22 @@ function lower(program: Program): Map<ProgramEquation, CompiledKernel> {
     if (lowering === undefined) {
       throw new Error(`internal: no lowering for primitive "${eq.prim.name}"`);
     }
-    kernels.set(eq, lowering(eq, compileBody));
+    kernels.set(eq, lowering(eq, compileBody, (v) => stepwise.has(v)));
   }
   return kernels;
+}
+
+// The values only loops read, each as one of their `xs` (never as a constant or a carry), and
+// that are no output of the program.
+function stepwiseValues(program: Program): Set<Var> {
+  const stepwise = new Set<Var>();
+  const not = new Set<Var>(program.outputs);
+  for (const eq of program.equations) {
+    const reads = stepwiseReaders.get(eq.prim.name);
+    eq.inputs.forEach((v, i) => (reads?.(eq, i) ? stepwise : not).add(v));
+  }
+  for (const v of not) stepwise.delete(v);
+  return stepwise;
 }
 
 function compileBody(body: Program): (inputs: readonly unknown[]) => unknown[] {

@@ -15,6 +15,7 @@ import { isMultiPrimitive, type Primitive } from "../core/primitive.ts";
 import type { Program, ProgramEquation, Var } from "../core/program.ts";
 import type { Cluster } from "./passes/fusion.ts";
 import { donate, Tensor } from "../core/tensor.ts";
+import { release } from "./_steps.ts";
 
 /** One kernel of a compiled program, as reported to users and tests. */
 export interface KernelInfo {
@@ -85,6 +86,7 @@ export class Executable {
   readonly #args: number;
   readonly #outputs: readonly number[];
   readonly #donated: ReadonlySet<number>;
+  readonly #devices: readonly Device[];
 
   /**
    * Plans `launches` over `slots` slots, of which the first `args` are arguments; `donated`
@@ -102,6 +104,7 @@ export class Executable {
     this.#args = args;
     this.#outputs = outputs;
     this.#donated = donated;
+    this.#devices = [...new Set(avals.map((a) => a.device))];
     const last = new Array<number>(this.#slots).fill(-1);
     launches.forEach((l, i) => l.inputs.forEach((s) => (last[s] = i)));
     for (const s of outputs) last[s] = Infinity;
@@ -192,9 +195,18 @@ export class Executable {
     return this.#launch(args, null);
   }
 
+  // The launches, inside each device's planned region (see `Backend.planned`).
+  #launch(args: readonly unknown[], give: ((slot: number) => void) | null): unknown[] {
+    const run = this.#devices.reduceRight<() => unknown[]>((inner, device) => {
+      const backend = getBackend(device);
+      return backend.planned ? () => backend.planned!(inner) : inner;
+    }, () => this.#launchAll(args, give));
+    return run();
+  }
+
   // The launches over slots filled with `args`; `give` takes a donated argument at its last
   // use (or, with `null`, donated arguments are kept).
-  #launch(args: readonly unknown[], give: ((slot: number) => void) | null): unknown[] {
+  #launchAll(args: readonly unknown[], give: ((slot: number) => void) | null): unknown[] {
     const bufs = new Array<unknown>(this.#slots);
     for (let i = 0; i < this.#args; i++) bufs[i] = args[i];
     for (const l of this.#launches) {
@@ -202,7 +214,7 @@ export class Executable {
       if (l.kernel) l.kernel(ins).forEach((b, i) => (bufs[l.outs[i]] = b));
       else bufs[l.outs[0]] = launchPrimitive(l, ins);
       for (const s of l.frees) {
-        if (s >= this.#args) getBackend(this.#avals[s].device).dispose(bufs[s]);
+        if (s >= this.#args) release(bufs[s], this.#avals[s]);
         else if (give !== null) give(s);
         else continue;
         bufs[s] = null;

@@ -1,7 +1,9 @@
 /**
  * A compiled `scan`: the body is compiled once, and each iteration runs its executable on
- * backend buffers: a slice of each `xs` in, the new carry and a `y` per output out, stacked
- * once at the end.
+ * backend buffers: a slice of each `xs` in, the new carry and a `y` per output out. A `ys`
+ * output is stacked once at the end, unless every reader of it is a loop that takes it step
+ * by step (the reverse loop of a gradient reading its residuals): then it is handed over as
+ * its {@linkcode Steps}, and the reader's iterations take each step as it was made.
  *
  * @module
  */
@@ -11,32 +13,66 @@ import type { ScanParams } from "../../core/primitives/scan.ts";
 import type { ProgramEquation } from "../../core/program.ts";
 import { allocate } from "../../core/dtype.ts";
 import type { CompiledKernel } from "../executable.ts";
-import type { CompileBody } from "./_lowering.ts";
+import { Steps } from "../_steps.ts";
+import type { CompileBody, ReadStepwise } from "./_lowering.ts";
 
-/** The kernel of a `scan` equation, with its body compiled by `compileBody`. */
-export function lowerScan(eq: ProgramEquation, compileBody: CompileBody): CompiledKernel {
+/**
+ * Whether a `scan` equation reads input `input` step by step (it is one of its `xs`).
+ *
+ * @example
+ * ```ts
+ * import { readsStepwise } from "./scan.ts";
+ * import { makeJaxpr, scan, tensor, type Tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const f = (c: Tensor, xs: Tensor) => scan((c: Tensor, x: Tensor) => [c.add(x), c], c, xs);
+ * const [eq] = makeJaxpr(f)(tensor(0), tensor([1, 2])).equations;
+ * assert.deepEqual([0, 1].map((i) => readsStepwise(eq, i)), [false, true]);
+ * ```
+ */
+export function readsStepwise(eq: ProgramEquation, input: number): boolean {
+  const { consts, carry } = eq.params as ScanParams;
+  return input >= consts + carry;
+}
+
+/**
+ * The kernel of a `scan` equation, with its body compiled by `compileBody`; outputs that
+ * `readStepwise` accepts are handed over as their steps.
+ */
+export function lowerScan(
+  eq: ProgramEquation,
+  compileBody: CompileBody,
+  readStepwise: ReadStepwise,
+): CompiledKernel {
   const { body, consts, carry, length, reverse } = eq.params as ScanParams;
   const run = compileBody(body);
   const xAvals = eq.inputs.slice(consts + carry).map((v) => v.aval);
-  const yAvals = eq.outs.slice(carry).map((v) => v.aval);
+  const yVars = eq.outs.slice(carry);
+  const stepwise = yVars.map(readStepwise);
   const dispose = (aval: Aval, b: unknown) => getBackend(aval.device).dispose(b);
   return (ins) => {
     const cs = ins.slice(0, consts);
     let state = ins.slice(consts, consts + carry);
     const xs = ins.slice(consts + carry);
-    const ys: unknown[][] = yAvals.map(() => []);
+    const ys: unknown[][] = yVars.map(() => []);
     for (let n = 0; n < length; n++) {
       const t = reverse ? length - 1 - n : n;
-      const x = xs.map((b, i) => sliceAt(b, xAvals[i], t));
+      const x = xs.map((b, i) => b instanceof Steps ? b.at(t) : sliceAt(b, xAvals[i], t));
       const outs = run([...cs, ...state, ...x]);
-      x.forEach((b, i) => dispose(xAvals[i], b));
+      x.forEach((b, i) => xs[i] instanceof Steps || dispose(xAvals[i], b));
       // The first carry belongs to the caller; later ones were made here.
       if (n > 0) state.forEach((b, i) => dispose(eq.outs[i].aval, b));
       state = outs.slice(0, carry);
       outs.slice(carry).forEach((b, j) => ys[j].push(b));
     }
     if (length === 0) state = state.map((b, i) => view(b, eq.outs[i].aval));
-    return [...state, ...ys.map((list, j) => stack(reverse ? list.reverse() : list, yAvals[j]))];
+    return [
+      ...state,
+      ...ys.map((list, j) => {
+        const inOrder = reverse ? list.reverse() : list;
+        const aval = yVars[j].aval;
+        return stepwise[j] ? new Steps(inOrder, aval) : stack(inOrder, aval);
+      }),
+    ];
   };
 }
 
