@@ -101,11 +101,13 @@ export function lstm(
         throw new RangeError(`nn.lstm: expected inputs [B, T, ${inputSize}], got ${fmt(xs.shape)}`);
       }
       const B = xs.shape[0];
-      // Time-major inputs; unless checkpointed, the input projection of every step is one
-      // matrix product taken before the loop.
+      // Time-major inputs (a transposed copy of the small xs, so that the projection of every
+      // step, one matrix product unless checkpointed, comes out time-major and each step's
+      // slice of it is contiguous).
+      const timeMajor = transpose(xs, [1, 0, 2]);
       const inputs = opts.checkpoint === true
-        ? transpose(xs, [1, 0, 2])
-        : transpose(matmul(xs, params.wx).add(params.b), [1, 0, 2]);
+        ? timeMajor
+        : matmul(timeMajor, params.wx).add(params.b);
       // The state has the dtype the step computes in (float64 weights make float64 states).
       const dtype = promoteTypes([
         xs.dtype,
