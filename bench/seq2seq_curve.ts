@@ -119,12 +119,12 @@ async function trainNabla(c: Corpus): Promise<void> {
     ? bookOptimizer(1e-3, 5)
     : optim.chain(optim.clipByGlobalNorm(5), optim.adam(1e-3));
   let state = opt.init(params);
-  const step = nb.valueAndGrad((
+  const step = nb.jit(nb.valueAndGrad((
     p: Params,
     x: Tensor,
     decoderIn: Tensor,
     decoderOut: Tensor,
-  ) => nn.softmaxCrossEntropy(model.apply(p, x, decoderIn).logits, decoderOut));
+  ) => nn.softmaxCrossEntropy(model.apply(p, x, decoderIn).logits, decoderOut)));
   const answers = (await tTest.toArray()) as number[][];
   const startId = answers[0][0];
   console.log(
