@@ -13,7 +13,7 @@ import { fmt, shapesEqual } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { checkTensor } from "../ops/_coerce.ts";
 import { notEqual, where } from "../ops/elementwise.ts";
-import { takeAlongAxis } from "../ops/indexing.ts";
+import { arange } from "../ops/creation.ts";
 import { logSoftmax } from "../ops/nn.ts";
 import { argmax, mean, sum } from "../ops/reduce.ts";
 
@@ -108,11 +108,13 @@ export function softmaxCrossEntropy(
 ): Tensor {
   const { ignoreIndex } = opts;
   const checked = checkLabels("nn.softmaxCrossEntropy", logits, labels, ignoreIndex);
-  const logp = logSoftmax(logits, { axis: -1 });
-  let picked = takeAlongAxis(logp, labels.expandDims(-1), -1).squeeze(-1);
-  if (!checked) {
-    picked = where(outside(labels, logits.shape[logits.ndim - 1], ignoreIndex), NaN, picked);
-  }
+  const classes = logits.shape[logits.ndim - 1];
+  // Each row's log-probability at its label, as a sum over the classes masked by a one-hot
+  // comparison: elementwise work and a reduction (which compile into few kernels, forward and
+  // backward) where picking by index would gather, and scatter in the backward pass.
+  const hit = labels.expandDims(-1).equal(arange(classes, undefined, 1, { device: labels.device }));
+  let picked = sum(where(hit, logSoftmax(logits, { axis: -1 }), 0), { axis: -1 });
+  if (!checked) picked = where(outside(labels, classes, ignoreIndex), NaN, picked);
   if (ignoreIndex === undefined) return mean(picked).neg();
   const counted = notEqual(labels, ignoreIndex);
   const total = sum(where(counted, picked, 0)).neg();

@@ -104,6 +104,54 @@ export function forEachRow(
   offsets: readonly number[],
   fn: RowFn,
 ): void {
+  walk(shape, strides, offsets, 1, (offs, n, _rows, steps) => fn(offs, n, steps));
+}
+
+/**
+ * Called once per block by {@linkcode forEachBlock}: `rows` rows of `n` elements, the first
+ * starting at `offsets[j]` in operand `j`, with `steps[j]` the stride of operand `j` along a row
+ * and `rowSteps[j]` from one row to the next. The arrays are reused between calls.
+ */
+export type BlockFn = (
+  offsets: readonly number[],
+  n: number,
+  rows: number,
+  steps: readonly number[],
+  rowSteps: readonly number[],
+) => void;
+
+/**
+ * {@linkcode forEachRow} two dimensions at a time: the rows of the innermost two merged
+ * dimensions arrive together, for a kernel that loops over rows itself (a broadcast bias makes
+ * `[N, C]` operands that cannot merge into one row; they arrive as one block of `N` rows).
+ *
+ * @example
+ * ```ts
+ * import { forEachBlock } from "./_buffer.ts";
+ * import assert from "node:assert/strict";
+ * const blocks: number[][] = [];
+ * forEachBlock([2, 3], [[3, 1], [0, 1]], [0, 0], (o, n, rows, s, rs) =>
+ *   blocks.push([...o, n, rows, ...s, ...rs]));
+ * assert.deepEqual(blocks, [[0, 0, 3, 2, 1, 1, 3, 0]]);
+ * ```
+ */
+export function forEachBlock(
+  shape: Shape,
+  strides: readonly (readonly number[])[],
+  offsets: readonly number[],
+  fn: BlockFn,
+): void {
+  walk(shape, strides, offsets, 2, fn);
+}
+
+// The row-major walk of forEachRow (`inner` 1) and forEachBlock (`inner` 2).
+function walk(
+  shape: Shape,
+  strides: readonly (readonly number[])[],
+  offsets: readonly number[],
+  inner: 1 | 2,
+  fn: BlockFn,
+): void {
   const k = strides.length;
   // Built innermost-first so that merging only ever touches the last entry.
   const dims: number[] = [];
@@ -125,21 +173,24 @@ export function forEachRow(
       for (let j = 0; j < k; j++) st[j].push(strides[j][d]);
     }
   }
+  // Missing inner dimensions are length 1 (stride 0).
+  while (dims.length < inner) {
+    dims.push(1);
+    for (let j = 0; j < k; j++) st[j].push(0);
+  }
   const offs = offsets.slice();
   const r = dims.length;
-  if (r === 0) {
-    fn(offs, 1, new Array<number>(k).fill(0));
-    return;
-  }
   const n = dims[0];
   const steps = st.map((s) => s[0]);
-  let rows = 1;
-  for (let d = 1; d < r; d++) rows *= dims[d];
+  const rowCount = inner === 2 ? dims[1] : 1;
+  const rowSteps = inner === 2 ? st.map((s) => s[1]) : steps;
+  let blocks = 1;
+  for (let d = inner; d < r; d++) blocks *= dims[d];
   const idx = new Array<number>(r).fill(0);
-  for (let row = 0;;) {
-    fn(offs, n, steps);
-    if (++row === rows) return;
-    for (let d = 1;; d++) {
+  for (let block = 0;;) {
+    fn(offs, n, rowCount, steps, rowSteps);
+    if (++block === blocks) return;
+    for (let d = inner;; d++) {
       if (++idx[d] < dims[d]) {
         for (let j = 0; j < k; j++) offs[j] += st[j][d];
         break;

@@ -72,6 +72,14 @@ export const cpuBackend: CpuBackend = {
 registerBackend(cpuBackend);
 
 // What the other CPU device (wasm) builds on: the strided views and the reference kernels.
-export { type Allocate, CpuBuffer, forEachRow, type Kernel, pack, prod } from "./_buffer.ts";
+export {
+  type Allocate,
+  CpuBuffer,
+  forEachBlock,
+  forEachRow,
+  type Kernel,
+  pack,
+  prod,
+} from "./_buffer.ts";
 export { binaryFloatRow, unaryFloatRow } from "./_elementwise.ts";
 export { cpuKernels } from "./_kernels.ts";

@@ -56,11 +56,13 @@ const reclaim = (): Reclaimer => reclaimer ??= new Reclaimer(heap());
 // Below this size a tensor is an ordinary typed array: the garbage collector frees those
 // cheaply, while a heap block must be tracked with a finalizer, which costs a microsecond per
 // tensor and keeps it alive through minor collections. Kernels stage small operands into
-// scratch blocks when they need addresses.
+// scratch blocks when they need addresses. A compiled program frees each of its values after
+// its last reader, so there every value stays in the heap: no copy out, no staging back in.
 const HEAP_MIN_BYTES = 16384;
 
 function inHeap(dtype: DType, size: number): boolean {
-  return dtype !== "float64" && size * (dtype === "bool" ? 1 : 4) >= HEAP_MIN_BYTES;
+  if (dtype === "float64") return false;
+  return reclaim().planning || size * (dtype === "bool" ? 1 : 4) >= HEAP_MIN_BYTES;
 }
 
 // The storage reference kernels write their results into (zero-filled unless they write all).

@@ -215,6 +215,7 @@ export function emitUnary(f: FunctionBuilder, op: string, l: UnaryLocals): void 
 /** Emits `for (p = 0; p < bytes; p += 16) body(p)` (unsigned compare) with a fresh local `p`. */
 export function vectorLoop(f: FunctionBuilder, bytes: Local, body: (p: Local) => void): void {
   const p = f.addLocal("i32");
+  f.i32.const(0).local.set(p); // (the loop may itself run inside a loop)
   f.block((exit) => {
     f.loop((top) => {
       f.local.get(p).local.get(bytes).i32.ge_u().brIf(exit);

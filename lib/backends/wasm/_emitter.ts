@@ -346,9 +346,20 @@ export class FunctionBuilder {
     bitselect: (): this => this.emit(...this.#simd(0x52)),
   };
 
-  /** i32x4 instructions (exponent arithmetic of the float kernels). */
+  /** i32x4 instructions (int32 lanes, and exponent arithmetic of the float kernels). */
   readonly i32x4 = {
     splat: (): this => this.emit(...this.#simd(0x11)),
+    eq: (): this => this.emit(...this.#simd(0x37)),
+    ne: (): this => this.emit(...this.#simd(0x38)),
+    lt_s: (): this => this.emit(...this.#simd(0x39)),
+    gt_s: (): this => this.emit(...this.#simd(0x3b)),
+    le_s: (): this => this.emit(...this.#simd(0x3d)),
+    ge_s: (): this => this.emit(...this.#simd(0x3f)),
+    abs: (): this => this.emit(...this.#simd(0xa0)),
+    neg: (): this => this.emit(...this.#simd(0xa1)),
+    mul: (): this => this.emit(...this.#simd(0xb5)),
+    min_s: (): this => this.emit(...this.#simd(0xb6)),
+    max_s: (): this => this.emit(...this.#simd(0xb8)),
     shl: (): this => this.emit(...this.#simd(0xab)),
     shr_s: (): this => this.emit(...this.#simd(0xac)),
     add: (): this => this.emit(...this.#simd(0xae)),

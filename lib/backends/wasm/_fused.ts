@@ -1,15 +1,17 @@
 /**
- * Fused elementwise kernels: a chain of float32 operations that `jit` grouped into one cluster
- * becomes one generated Wasm SIMD loop, which reads each input once per vector, keeps every
- * intermediate value in registers and writes only the values used outside the chain (float32,
- * or bool masks as bytes).
+ * Fused elementwise kernels: a chain of float32, int32 and bool operations that `jit` grouped
+ * into one cluster becomes one generated Wasm SIMD loop, which reads each input once per
+ * vector, keeps every intermediate value in registers and writes only the values used outside
+ * the chain (float32 and int32 lanes, bool masks as bytes).
  *
- * The operations are the SIMD ones of the eager kernels, emitted by the same code, so fused
- * results equal the eager SIMD results: `neg abs sqrt exp tanh sigmoid`, `add sub mul div max
- * min`, comparisons (as lane masks, used inside the chain), `select` and `convert` of a mask or
- * a bool tensor to float32. Inputs are float32 or bool tensors of the output's shape; along the
+ * The float32 operations are the SIMD ones of the eager kernels, emitted by the same code, so
+ * fused results equal the eager SIMD results: `neg abs sqrt exp tanh sigmoid`, `add sub mul div
+ * max min`, comparisons (as lane masks), `select` and `convert` of a mask to float32. On int32
+ * lanes: `neg abs add sub mul max min` (wrapping as the reference kernels do), comparisons,
+ * `select` and `convert` of a mask. Inputs are tensors of the output's shape; along the
  * innermost run of elements each is dense or one broadcast value (any other view is packed
- * first). A module is generated per chain and per input layout, and cached.
+ * first), and rows of a block advance by their own strides (a broadcast bias over `[N, C]`).
+ * A module is generated per chain and per input layout, and cached.
  *
  * @example
  * ```ts
@@ -43,7 +45,7 @@
 import type { Aval, FusedSpec, Params } from "../../core/backend.ts";
 import type { DType } from "../../core/dtype.ts";
 import { sizeOf, stridesOf } from "../../core/shape.ts";
-import { CpuBuffer, forEachRow, pack } from "../cpu/mod.ts";
+import { CpuBuffer, forEachBlock, pack } from "../cpu/mod.ts";
 import {
   emitUnary,
   f32c,
@@ -56,9 +58,10 @@ import {
 import { type FunctionBuilder, type Local, ModuleBuilder } from "./_emitter.ts";
 import type { HeapStorage } from "./_storage.ts";
 
+type Emit = (f: FunctionBuilder) => void;
 const UNARY = new Set(["neg", "abs", "sqrt", "exp", "tanh", "sigmoid"]);
 const BINARY = F32X4_BINARY;
-const COMPARE: Record<string, (f: FunctionBuilder) => void> = {
+const COMPARE: Record<string, Emit> = {
   gt: (f) => f.f32x4.gt(),
   ge: (f) => f.f32x4.ge(),
   lt: (f) => f.f32x4.lt(),
@@ -66,8 +69,29 @@ const COMPARE: Record<string, (f: FunctionBuilder) => void> = {
   eq: (f) => f.f32x4.eq(),
   ne: (f) => f.f32x4.ne(),
 };
+// int32 lanes wrap on overflow, as the reference kernels do.
+const INT_UNARY: Record<string, Emit> = {
+  neg: (f) => f.i32x4.neg(),
+  abs: (f) => f.i32x4.abs(),
+};
+const INT_BINARY: Record<string, Emit> = {
+  add: (f) => f.i32x4.add(),
+  sub: (f) => f.i32x4.sub(),
+  mul: (f) => f.i32x4.mul(),
+  max: (f) => f.i32x4.max_s(),
+  min: (f) => f.i32x4.min_s(),
+};
+const INT_COMPARE: Record<string, Emit> = {
+  gt: (f) => f.i32x4.gt_s(),
+  ge: (f) => f.i32x4.ge_s(),
+  lt: (f) => f.i32x4.lt_s(),
+  le: (f) => f.i32x4.le_s(),
+  eq: (f) => f.i32x4.eq(),
+  ne: (f) => f.i32x4.ne(),
+};
 
 const isF32 = (a: Aval) => a.dtype === "float32";
+const isI32 = (a: Aval) => a.dtype === "int32";
 
 /**
  * Whether the wasm device fuses primitive `name` with these types.
@@ -82,12 +106,16 @@ const isF32 = (a: Aval) => a.dtype === "float32";
  * ```
  */
 export function fusibleOnWasm(name: string, args: readonly Aval[], out: Aval): boolean {
-  if (UNARY.has(name) || name in BINARY) return isF32(out) && args.every(isF32);
-  if (name in COMPARE) return out.dtype === "bool" && args.every(isF32);
-  if (name === "select") {
-    return isF32(out) && args[0].dtype === "bool" && isF32(args[1]) && isF32(args[2]);
+  const same = (a: Aval) => a.dtype === out.dtype;
+  if (UNARY.has(name) || name in BINARY) {
+    const ints = name in INT_UNARY || name in INT_BINARY;
+    return (isF32(out) || (ints && isI32(out))) && args.every(same);
   }
-  if (name === "convert") return isF32(out) && args[0].dtype === "bool";
+  if (name in COMPARE) return out.dtype === "bool" && (args.every(isF32) || args.every(isI32));
+  if (name === "select") {
+    return out.dtype !== "float64" && args[0].dtype === "bool" && same(args[1]) && same(args[2]);
+  }
+  if (name === "convert") return (isF32(out) || isI32(out)) && args[0].dtype === "bool";
   return false;
 }
 
@@ -122,11 +150,18 @@ export function fusedKernel(spec: FusedSpec): FusedKernel {
     const strides = [...views.map((v) => v.strides), outStrides];
     const offsets = [...views.map((v) => v.offset), 0];
     const n = views.length, m = os.length;
-    const args = new Array<number>(n + m + 1);
-    forEachRow(out.shape, strides, offsets, (offs, count) => {
-      for (let i = 0; i < n; i++) args[i] = bases[i] + widths[i] * offs[i];
-      for (let j = 0; j < m; j++) args[n + j] = os[j].byteOffset + outWidths[j] * offs[n];
+    const args = new Array<number>(2 * (n + m) + 2);
+    forEachBlock(out.shape, strides, offsets, (offs, count, rows, _steps, rowSteps) => {
+      for (let i = 0; i < n; i++) {
+        args[i] = bases[i] + widths[i] * offs[i];
+        args[n + m + 2 + i] = widths[i] * rowSteps[i];
+      }
+      for (let j = 0; j < m; j++) {
+        args[n + j] = os[j].byteOffset + outWidths[j] * offs[n];
+        args[2 * n + m + 2 + j] = outWidths[j] * rowSteps[n];
+      }
       args[n + m] = 4 * (count + 3 & ~3);
+      args[n + m + 1] = rows;
       fn(...args);
     });
     return os.map((o) => new CpuBuffer(o, out.shape));
@@ -169,7 +204,10 @@ function compiled(
   return fn;
 }
 
-// One Wasm function `(inputs..., outputs..., bytes)` computing the chain over whole vectors.
+// One Wasm function `(inputs..., outputs..., bytes, rows, inputSteps..., outputSteps...)`
+// computing the chain over `rows` rows of whole vectors, each pointer advancing by its step
+// (in bytes) from one row to the next. A row's last vector may run past its end into the next
+// row, which is computed after it, so the rows of the dense outputs come out right.
 function instantiate(
   spec: FusedSpec,
   modes: string,
@@ -182,25 +220,37 @@ function instantiate(
   });
   const nIn = spec.inputs.length, nOut = spec.outputs.length;
   const pointers = new Array<"i32">(nIn + nOut).fill("i32");
-  mb.addFunction("run", [...pointers, "i32"], [], (f) => {
-    const bytes = f.param(nIn + nOut);
+  mb.addFunction("run", [...pointers, "i32", "i32", ...pointers], [], (f) => {
+    const bytes = f.param(nIn + nOut), rows = f.param(nIn + nOut + 1);
+    const pointer = (k: number) => f.param(k), step = (k: number) => f.param(nIn + nOut + 2 + k);
     const v = () => f.addLocal("v128");
     const temps: UnaryLocals = { x: v(), u: v(), s: v(), w: v(), t: v(), n: v(), r: v(), z: v() };
     const values: Local[] = [...spec.inputs.map(v), ...spec.ops.map(v)];
+    const dtypeOf = (a: number) => (a < nIn ? spec.inputs[a] : spec.ops[a - nIn].out).dtype;
     hoistConstants(f, () => {
-      spec.inputs.forEach((a, i) => {
-        if (modes[i] === "s") loadInput(f, f.param(i), null, a.dtype, values[i]);
-      });
-      vectorLoop(f, bytes, (p) => {
-        spec.inputs.forEach((a, i) => {
-          if (modes[i] === "v") loadInput(f, f.param(i), p, a.dtype, values[i]);
-        });
-        spec.ops.forEach((op, k) => {
-          emitOp(f, op.name, op.args.map((a) => values[a]), temps, op.params);
-          f.local.set(values[nIn + k]);
-        });
-        spec.outputs.forEach((k, j) => {
-          storeOutput(f, f.param(nIn + j), p, spec.ops[k].out.dtype, values[nIn + k]);
+      f.block((exit) => {
+        f.loop((top) => {
+          f.local.get(rows).i32.eqz().brIf(exit);
+          spec.inputs.forEach((a, i) => {
+            if (modes[i] === "s") loadInput(f, pointer(i), null, a.dtype, values[i]);
+          });
+          vectorLoop(f, bytes, (p) => {
+            spec.inputs.forEach((a, i) => {
+              if (modes[i] === "v") loadInput(f, pointer(i), p, a.dtype, values[i]);
+            });
+            spec.ops.forEach((op, k) => {
+              const ints = dtypeOf(op.args[op.name === "select" ? 1 : 0]) === "int32";
+              emitOp(f, op.name, op.args.map((a) => values[a]), temps, op.params, ints);
+              f.local.set(values[nIn + k]);
+            });
+            spec.outputs.forEach((k, j) => {
+              storeOutput(f, pointer(nIn + j), p, spec.ops[k].out.dtype, values[nIn + k]);
+            });
+          });
+          for (let k = 0; k < nIn + nOut; k++) {
+            f.local.get(pointer(k)).local.get(step(k)).i32.add().local.set(pointer(k));
+          }
+          f.local.get(rows).i32.const(1).i32.sub().local.set(rows).br(top);
         });
       });
     });
@@ -210,10 +260,10 @@ function instantiate(
   return instance.exports.run as (...args: number[]) => void;
 }
 
-// Stores `value` at output `ptr`: the vector at byte `p` (float32), or its lane masks as four
-// bytes 0/1 at `p/4` (bool).
+// Stores `value` at output `ptr`: the vector at byte `p` (float32, int32), or its lane masks as
+// four bytes 0/1 at `p/4` (bool).
 function storeOutput(f: FunctionBuilder, ptr: Local, p: Local, dtype: DType, value: Local) {
-  if (dtype === "float32") {
+  if (dtype !== "bool") {
     f.local.get(ptr).local.get(p).i32.add().local.get(value).v128.store();
     return;
   }
@@ -223,10 +273,10 @@ function storeOutput(f: FunctionBuilder, ptr: Local, p: Local, dtype: DType, val
   i32c(f, 0x01010101).v128.and().v128.store32_lane(0);
 }
 
-// Loads input `ptr` into `into`: the vector at byte `p` (float32) or `p/4` (bool), or, with no
+// Loads input `ptr` into `into`: the vector at byte `p` (float32, int32) or `p/4` (bool), or, with no
 // `p`, its first element splatted. A bool becomes a lane mask (all ones for true).
 function loadInput(f: FunctionBuilder, ptr: Local, p: Local | null, dtype: DType, into: Local) {
-  if (dtype === "float32") {
+  if (dtype !== "bool") {
     f.local.get(ptr);
     if (p === null) f.v128.load32_splat();
     else f.local.get(p).i32.add().v128.load();
@@ -241,14 +291,26 @@ function loadInput(f: FunctionBuilder, ptr: Local, p: Local | null, dtype: DType
   f.local.set(into);
 }
 
+// Emits operation `name` on int32 lanes (`ints`) or float32 ones; a select's or a
+// comparison's lanes are those of its operands.
 function emitOp(
   f: FunctionBuilder,
   name: string,
   args: Local[],
   temps: UnaryLocals,
   params: Params,
+  ints: boolean,
 ): void {
-  if (UNARY.has(name)) {
+  if (ints && name in INT_UNARY) {
+    f.local.get(args[0]);
+    INT_UNARY[name](f);
+  } else if (ints && name in INT_BINARY) {
+    f.local.get(args[0]).local.get(args[1]);
+    INT_BINARY[name](f);
+  } else if (ints && name in INT_COMPARE) {
+    f.local.get(args[0]).local.get(args[1]);
+    INT_COMPARE[name](f);
+  } else if (UNARY.has(name)) {
     if (name === "abs") f.local.get(args[0]).f32x4.abs();
     else if (name === "sqrt") f.local.get(args[0]).f32x4.sqrt();
     else {
@@ -268,6 +330,9 @@ function emitOp(
   } else if (name === "convert" && params.dtype === "float32") {
     f.local.get(args[0]);
     f32c(f, 1).v128.and();
+  } else if (name === "convert" && params.dtype === "int32") {
+    f.local.get(args[0]);
+    i32c(f, 1).v128.and();
   } else {
     throw new Error(`internal: "${name}" cannot be fused on wasm`);
   }

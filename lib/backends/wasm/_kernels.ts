@@ -57,6 +57,12 @@ function heapView(heap: HeapStorage, x: CpuBuffer): CpuBuffer {
   return new CpuBuffer(copy, x.shape, x.strides, x.offset);
 }
 
+// Whether the SIMD kernel pays for work of `size` elements (or multiply-adds) below `min`:
+// only where no operand must be staged into the heap first (inside a compiled program).
+function worthIt(heap: HeapStorage, inputs: readonly CpuBuffer[], size: number, min: number) {
+  return size >= min || inputs.every((x) => heap.address(x.data) !== undefined);
+}
+
 function addressOf(heap: HeapStorage, x: CpuBuffer): number {
   return heap.address(x.data)! + 4 * x.offset;
 }
@@ -65,7 +71,8 @@ const matmul: FastKernel = (inputs, _params, out, heap) => {
   const ra = inputs[0].shape.length, rb = inputs[1].shape.length;
   const m = inputs[0].shape[ra - 2], k = inputs[0].shape[ra - 1], n = inputs[1].shape[rb - 1];
   const size = prod(out.shape);
-  if (out.dtype !== "float32" || size * k < fastKernelConfig.minMatmulWork) return;
+  if (out.dtype !== "float32") return;
+  if (!worthIt(heap, inputs, size * k, fastKernelConfig.minMatmulWork)) return;
   const a = heapView(heap, inputs[0]), b = heapView(heap, inputs[1]);
   const c = heap.array("float32", size, false);
   if (size === 0) return new CpuBuffer(c, out.shape);
@@ -104,7 +111,9 @@ const matmul: FastKernel = (inputs, _params, out, heap) => {
 function unary(op: string): FastKernel {
   return (inputs, _params, out, heap) => {
     const x = inputs[0];
-    if (out.dtype !== "float32" || x.size < fastKernelConfig.minUnary) return;
+    if (out.dtype !== "float32" || !worthIt(heap, inputs, x.size, fastKernelConfig.minUnary)) {
+      return;
+    }
     const xv = heapView(heap, x);
     const o = heap.array("float32", x.size, false);
     const k = elementwiseKernels(heap.ctx);
@@ -121,7 +130,8 @@ function unary(op: string): FastKernel {
 
 function binary(op: string): FastKernel {
   return (inputs, _params, out, heap) => {
-    if (out.dtype !== "float32" || inputs[0].size < fastKernelConfig.minBinary) return;
+    if (out.dtype !== "float32") return;
+    if (!worthIt(heap, inputs, inputs[0].size, fastKernelConfig.minBinary)) return;
     const a = heapView(heap, inputs[0]), b = heapView(heap, inputs[1]);
     const o = heap.array("float32", a.size, false);
     const k = elementwiseKernels(heap.ctx);
@@ -159,7 +169,7 @@ function reduce(name: string): FastKernel {
     const x = inputs[0];
     const axes = params.axes as readonly number[];
     if (out.dtype !== "float32" || !x.contiguous || axes.length === 0) return;
-    if (x.size < fastKernelConfig.minReduce) return;
+    if (!worthIt(heap, inputs, x.size, fastKernelConfig.minReduce)) return;
     const first = axes[0], last = axes[axes.length - 1];
     if (last - first !== axes.length - 1) return;
     const xv = heapView(heap, x);
@@ -183,7 +193,7 @@ function softmax(log: boolean): FastKernel {
     const x = inputs[0];
     const axis = params.axis as number;
     if (out.dtype !== "float32" || !x.contiguous || axis !== x.shape.length - 1) return;
-    if (x.size < fastKernelConfig.minReduce) return;
+    if (!worthIt(heap, inputs, x.size, fastKernelConfig.minReduce)) return;
     const xv = heapView(heap, x);
     const o = heap.array("float32", x.size, false);
     const n = x.shape[axis];

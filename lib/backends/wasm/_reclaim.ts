@@ -119,6 +119,11 @@ export class Reclaimer {
     }
   }
 
+  /** Whether a compiled program is running (see {@linkcode Reclaimer.planned}). */
+  get planning(): boolean {
+    return this.#planned > 0;
+  }
+
   /**
    * Whether a new tensor holding a heap block should be registered for finalization: no once
    * the stretch since the last turn has registered four times `registrations` tensors.

@@ -112,3 +112,37 @@ Deno.test("a fused kernel writes every value used outside its chain, masks inclu
     });
   }
 });
+
+// int32 chains: wrapping arithmetic, comparisons, select and masks converted to int32.
+const intChain = (x: T, y: T) =>
+  nb.where(x.less(y), x.mul(y).add(x), y.sub(x).neg())
+    .maximum(x.abs().neg()).minimum(y.mul(7))
+    .add(x.greaterEqual(y).astype("int32")).add(x.equal(y).astype("int32").mul(3));
+
+Deno.test("fused int32 chains on wasm equal the cpu reference exactly", async (t) => {
+  let seed = 40;
+  // Large magnitudes make products and sums wrap; a few equal pairs exercise `eq`.
+  const ints = (n: number) =>
+    Int32Array.from(randomF32(n, seed++), (v, i) => i % 5 === 0 ? 3 : Math.round(v * 2 ** 30));
+  for (const [layout, , make] of layouts) {
+    await t.step(layout, async () => {
+      const data: Int32Array[] = [];
+      const base = (device: nb.Device) => {
+        let i = 0;
+        return (shape: number[]) => {
+          data[i] ??= ints(shape.reduce((a, d) => a * d, 1));
+          return nb.tensor(data[i++], { shape, device });
+        };
+      };
+      const [x, y] = make(base("wasm"));
+      const [cx, cy] = make(base("cpu"));
+      const jitted = nb.jit((a: T, b: T) => intChain(a, b.broadcastTo(a.shape)));
+      const ops = jitted.lower(x, y).kernels.flatMap((k) => k.ops.length > 1 ? [k.ops] : []);
+      assert.equal(ops.length, 1, `one fused kernel, got ${JSON.stringify(ops)}`);
+      assert.deepEqual(
+        await jitted(x, y).toArray(),
+        await intChain(cx, cy.broadcastTo(cx.shape)).toArray(),
+      );
+    });
+  }
+});
