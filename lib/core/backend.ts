@@ -90,7 +90,9 @@ export interface Backend {
   /**
    * Runs `f`, the launches of a compiled program, which frees each of its values itself after
    * their last use: the backend may hold back its own reclaiming meanwhile (what the program
-   * holds is its working set, not garbage). Absent: `f` runs as is.
+   * holds is its working set, not garbage), and may keep values in a form only the program's
+   * kernels see, giving the outputs (`f`'s array of buffers) back as equal buffers in its
+   * usual form. Absent: `f` runs as is.
    */
   planned?<T>(f: () => T): T;
   /**

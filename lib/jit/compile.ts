@@ -111,7 +111,15 @@ function fuse(program: Program): Map<ProgramEquation, FusedLaunch> {
       false);
   const fused = new Map<ProgramEquation, FusedLaunch>();
   const maxInputs = (device: string) => getBackend(device as Device).maxFusedInputs ?? Infinity;
-  for (const [root, cluster] of findClusters(program, canFuse, maxInputs)) {
+  const clusters = findClusters(program, canFuse, maxInputs);
+  // A fusible equation left alone runs as a chain of one: the generated kernel covers every
+  // dtype and layout, where the eager kernel of a select or an int32 op may be a plain loop.
+  const inside = new Set([...clusters.values()].flatMap((c) => c.equations));
+  for (const eq of program.equations) {
+    if (inside.has(eq) || eq.outs.length !== 1 || !canFuse(eq)) continue;
+    clusters.set(eq, { equations: [eq], inputs: [...new Set(eq.inputs)], outputs: eq.outs });
+  }
+  for (const [root, cluster] of clusters) {
     const kernel = getBackend(root.outs[0].aval.device).compileFused?.(specOf(cluster)) ?? null;
     if (kernel !== null) fused.set(root, { cluster, kernel });
   }

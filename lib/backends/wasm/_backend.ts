@@ -87,6 +87,17 @@ function own(view: CpuBuffer, inputs: readonly WasmBuffer[]): WasmBuffer {
   return new WasmBuffer(view, null);
 }
 
+// A compiled program's output, as eager kernels give results: one under the heap's minimum
+// size leaves its block (inside the program every value was in the heap).
+function leaveHeap(output: unknown): unknown {
+  if (!(output instanceof WasmBuffer) || output.block === null) return output;
+  const { view } = output;
+  if (inHeap(view.dtype, view.size)) return output;
+  const out = copiedOut(view);
+  heap().release(output.hold);
+  return out;
+}
+
 function copiedOut(view: CpuBuffer): WasmBuffer {
   return new WasmBuffer(new CpuBuffer(pack(view), view.shape), null);
 }
@@ -112,7 +123,10 @@ export const wasmBackend: WasmBackend = {
     return hold.block !== null && reclaim().collectable() ? hold : null;
   },
   releaseHandle: (handle: unknown): void => heap().release(handle as Hold),
-  planned: <T>(f: () => T): T => reclaim().planned(f),
+  planned: <T>(f: () => T): T => {
+    const result = reclaim().planned(f);
+    return reclaim().planning || !Array.isArray(result) ? result : result.map(leaveHeap) as T;
+  },
 
   fromArray(data: TypedArray, shape: readonly number[]): WasmBuffer {
     if (data.length !== sizeOf(shape)) {
@@ -162,6 +176,15 @@ export const wasmBackend: WasmBackend = {
   fusible: fusibleOnWasm,
 
   compileFused(spec: FusedSpec): (inputs: readonly unknown[]) => WasmBuffer[] {
+    // A chain of one operation that has a SIMD kernel runs that kernel, which also splits
+    // large work across the threads (a generated chain runs on the calling thread).
+    const [only] = spec.ops;
+    if (spec.ops.length === 1 && fastKernels.has(only.name) && only.out.dtype === "float32") {
+      return (inputs) => {
+        const args = only.args.map((a) => inputs[a]); // (an input read twice is passed once)
+        return [wasmBackend.run(only.name, args, only.params, only.out) as WasmBuffer];
+      };
+    }
     const kernel = fusedKernel(spec);
     return (inputs) => {
       const buffers = inputs.map(asBuffer);

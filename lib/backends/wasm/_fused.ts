@@ -135,7 +135,16 @@ export function fusedKernel(spec: FusedSpec): FusedKernel {
   const inner = out.shape.findLastIndex((d) => d !== 1);
   const modeOf = (x: CpuBuffer) =>
     inner < 0 || x.strides[inner] === 1 ? "v" : x.strides[inner] === 0 ? "s" : "";
+  const widths = dtypes.map((d) => (d === "bool" ? 1 : 4));
+  const outWidths = outDtypes.map((d) => (d === "bool" ? 1 : 4));
+  // This kernel's modules by input modes, for the heap they were instantiated on.
+  const byModes = new Map<string, (...args: number[]) => void>();
+  let modulesHeap: HeapStorage | null = null;
   return (inputs, heap) => {
+    if (heap !== modulesHeap) {
+      byModes.clear();
+      modulesHeap = heap;
+    }
     const os = outDtypes.map((d) => heap.array(d, size, false));
     if (size === 0) return os.map((o) => new CpuBuffer(o, out.shape));
     const views = inputs.map((x, i) => {
@@ -143,10 +152,9 @@ export function fusedKernel(spec: FusedSpec): FusedKernel {
       return heap.address(x.data) === undefined ? copyInHeap(heap, x, dtypes[i]) : x;
     });
     const modes = views.map(modeOf).join("");
-    const fn = compiled(spec, `${chain}|${modes}`, modes, heap);
+    let fn = byModes.get(modes);
+    if (fn === undefined) byModes.set(modes, fn = compiled(spec, `${chain}|${modes}`, modes, heap));
     const bases = views.map((v) => heap.address(v.data)!);
-    const widths = dtypes.map((d) => (d === "bool" ? 1 : 4));
-    const outWidths = outDtypes.map((d) => (d === "bool" ? 1 : 4));
     const strides = [...views.map((v) => v.strides), outStrides];
     const offsets = [...views.map((v) => v.offset), 0];
     const n = views.length, m = os.length;

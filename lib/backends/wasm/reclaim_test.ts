@@ -3,6 +3,7 @@ import { CpuBuffer } from "../cpu/mod.ts";
 import { WasmContext } from "./_context.ts";
 import { Reclaimer } from "./_reclaim.ts";
 import { HeapStorage, WasmBuffer } from "./_storage.ts";
+import type { Tensor } from "../../../mod.ts";
 
 function heapBuffer(heap: HeapStorage, values: number[], shape: number[]): WasmBuffer {
   const a = heap.array("float32", values.length);
@@ -101,6 +102,20 @@ Deno.test("a compiled program's blocks stay in the heap while it runs", () => {
   assert.notEqual(kept.block, null);
   reclaimer.beforeKernel(); // after the program, a stretch of 96 KiB is evicted as usual
   assert.equal(kept.block, null);
+});
+
+Deno.test("a compiled program's small outputs leave the heap; its big ones keep their blocks", async () => {
+  const nb = await import("../../../mod.ts");
+  const f = nb.jit((x: Tensor) => [x.exp().mul(2), x.sum(), x.reshape([-1])]);
+  const blocks = (outs: Tensor[]) => outs.map((o) => (o.buffer as WasmBuffer).block !== null);
+  const small = nb.tensor([1, 2, 3], { device: "wasm" });
+  assert.deepEqual(blocks(f(small)), [false, false, false]);
+  // 16 KiB and more: a heap block, as an eager result of that size holds one.
+  const big = nb.ones([64, 64], { device: "wasm" });
+  const [y, s, flat] = f(big);
+  assert.deepEqual(blocks([y, s, flat]), [true, false, true]);
+  assert.ok(Math.abs((await y.data())[4095] - 2 * Math.E) < 1e-5);
+  assert.equal(s.item(), 4096);
 });
 
 // The loop a new user writes first: no `await`, no `dispose`, reading the loss every step.
