@@ -50,7 +50,10 @@ export type Params = Readonly<Record<string, unknown>>;
  * `outputs`.
  */
 export interface FusedSpec {
-  /** The external inputs' types (each of the outputs' shape). */
+  /**
+   * The external inputs' types, each of the chain's shape: the outputs', or, where the last
+   * operation is a reduction (`Backend.fusibleReduction`), its operand's.
+   */
   readonly inputs: readonly Aval[];
   /** The operations, in order. */
   readonly ops: readonly {
@@ -100,6 +103,12 @@ export interface Backend {
    * elementwise kernel (`compileFused`). Absent: nothing fuses.
    */
   fusible?(name: string, args: readonly Aval[], out: Aval, params: Params): boolean;
+  /**
+   * Whether reduction `name` of `arg` can end a fused kernel, taking the elementwise chain
+   * before it as its prologue (`compileFused` then gets a spec whose last operation is this
+   * reduction). Absent: reductions run alone.
+   */
+  fusibleReduction?(name: string, arg: Aval, out: Aval, params: Params): boolean;
   /** The most inputs a fused kernel may read (GPU binding limits); absent: no limit. */
   readonly maxFusedInputs?: number;
   /**

@@ -10,9 +10,10 @@
  * import assert from "node:assert/strict";
  * const program = makeJaxpr((x) => x.exp().add(x.exp()).reshape([2]).sum())(tensor([1, 2]));
  * const { executable } = compile(program);
- * // exp is computed once (common subexpressions) and fused with add where the backend can
+ * // exp is computed once (common subexpressions); where the backend can, one kernel computes
+ * // exp and add and sums their values as it goes
  * const kernels = executable.kernels.map((k) => k.ops.join("+"));
- * assert.ok(["exp+add,reduceSum", "exp,add,reduceSum"].includes(kernels.join()));
+ * assert.ok(["exp+add+reduceSum", "exp,add,reduceSum"].includes(kernels.join()));
  * ```
  *
  * @module
@@ -109,9 +110,13 @@ function fuse(program: Program): Map<ProgramEquation, FusedLaunch> {
       params,
     ) ??
       false);
+  const canReduce = ({ prim, params, inputs, outs: [out] }: ProgramEquation) =>
+    inputs.length === 1 &&
+    (getBackend(out.aval.device).fusibleReduction?.(prim.name, inputs[0].aval, out.aval, params) ??
+      false);
   const fused = new Map<ProgramEquation, FusedLaunch>();
   const maxInputs = (device: string) => getBackend(device as Device).maxFusedInputs ?? Infinity;
-  const clusters = findClusters(program, canFuse, maxInputs);
+  const clusters = findClusters(program, canFuse, maxInputs, canReduce);
   // A fusible equation left alone runs as a chain of one: the generated kernel covers every
   // dtype and layout, where the eager kernel of a select or an int32 op may be a plain loop.
   const inside = new Set([...clusters.values()].flatMap((c) => c.equations));

@@ -31,6 +31,7 @@ import { defaultWasmContext } from "./_context.ts";
 import { ModuleBuilder } from "./_emitter.ts";
 import { fastKernels } from "./_kernels.ts";
 import { fusedKernel, fusibleOnWasm } from "./_fused.ts";
+import { fusedReductionKernel, fusibleReductionOnWasm } from "./_fused_reduce.ts";
 import { HeapStorage, type Hold, WasmBuffer } from "./_storage.ts";
 import type { AllocatorStats } from "./_allocator.ts";
 import { Reclaimer } from "./_reclaim.ts";
@@ -174,6 +175,7 @@ export const wasmBackend: WasmBackend = {
   },
 
   fusible: fusibleOnWasm,
+  fusibleReduction: fusibleReductionOnWasm,
 
   compileFused(spec: FusedSpec): (inputs: readonly unknown[]) => WasmBuffer[] {
     // A chain of one operation that has a SIMD kernel runs that kernel, which also splits
@@ -185,7 +187,9 @@ export const wasmBackend: WasmBackend = {
         return [wasmBackend.run(only.name, args, only.params, only.out) as WasmBuffer];
       };
     }
-    const kernel = fusedKernel(spec);
+    // A chain ends in a reduction only where `fusibleReduction` accepted it.
+    const reduces = spec.ops[spec.ops.length - 1].name.startsWith("reduce");
+    const kernel = reduces ? fusedReductionKernel(spec) : fusedKernel(spec);
     return (inputs) => {
       const buffers = inputs.map(asBuffer);
       reclaim().beforeKernel();

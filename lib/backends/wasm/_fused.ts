@@ -176,21 +176,23 @@ export function fusedKernel(spec: FusedSpec): FusedKernel {
   };
 }
 
-// The same view of a heap copy of `x`'s storage (for small or evicted tensors).
-function copyInHeap(heap: HeapStorage, x: CpuBuffer, dtype: DType): CpuBuffer {
+/** The same view of a heap copy of `x`'s storage (for small or evicted tensors). */
+export function copyInHeap(heap: HeapStorage, x: CpuBuffer, dtype: DType): CpuBuffer {
   const copy = heap.array(dtype, x.data.length, false);
   copy.set(x.data);
   return new CpuBuffer(copy, x.shape, x.strides, x.offset);
 }
 
-// A dense heap copy of the view `x`.
-function packInHeap(heap: HeapStorage, x: CpuBuffer, dtype: DType): CpuBuffer {
+/** A dense heap copy of the view `x`. */
+export function packInHeap(heap: HeapStorage, x: CpuBuffer, dtype: DType): CpuBuffer {
   return new CpuBuffer(pack(x, dtype, (d, n) => heap.array(d, n, false)), x.shape);
 }
 
-// What the generated code depends on: the operations, their wiring and the input dtypes (a
-// recurrent network's time steps share one module).
-function chainKey(spec: FusedSpec): string {
+/**
+ * What the generated code depends on: the operations, their wiring and the input dtypes (a
+ * recurrent network's time steps share one module).
+ */
+export function chainKey(spec: FusedSpec): string {
   const ops = spec.ops.map((op) =>
     `${op.name}${op.name === "convert" ? op.params.dtype : ""}(${op.args})`
   );
@@ -221,41 +223,55 @@ function instantiate(
   modes: string,
   heap: HeapStorage,
 ): (...args: number[]) => void {
+  const nIn = spec.inputs.length, nOut = spec.outputs.length;
+  return rowModule(heap, nIn + nOut, 0, (f, { pointer, bytes }) => {
+    const chain = chainEmitter(f, spec, modes, pointer);
+    chain.loadScalars();
+    vectorLoop(f, bytes, (p) => {
+      chain.compute(p);
+      spec.outputs.forEach((k, j) => {
+        storeOutput(f, pointer(nIn + j), p, spec.ops[k].out.dtype, chain.values[nIn + k]);
+      });
+    });
+  });
+}
+
+/** What {@linkcode rowModule} gives the body of its row loop. */
+export interface RowLocals {
+  /** Pointer `k` (a parameter, advanced by its step after each row). */
+  pointer(k: number): Local;
+  /** The bytes of whole vectors in a row. */
+  bytes: Local;
+  /** Extra `i32` parameter `k` (after the steps). */
+  extra(k: number): Local;
+}
+
+/**
+ * Instantiates on `heap`'s memory one function `run(pointers..., bytes, rows, steps...,
+ * extras...)` that runs `body` once per row and then advances every pointer by its step.
+ */
+export function rowModule(
+  heap: HeapStorage,
+  pointers: number,
+  extras: number,
+  body: (f: FunctionBuilder, locals: RowLocals) => void,
+): (...args: number[]) => void {
   const mb = new ModuleBuilder().importMemory("env", "memory", {
     initial: 0,
     maximum: 65536,
     shared: true,
   });
-  const nIn = spec.inputs.length, nOut = spec.outputs.length;
-  const pointers = new Array<"i32">(nIn + nOut).fill("i32");
-  mb.addFunction("run", [...pointers, "i32", "i32", ...pointers], [], (f) => {
-    const bytes = f.param(nIn + nOut), rows = f.param(nIn + nOut + 1);
-    const pointer = (k: number) => f.param(k), step = (k: number) => f.param(nIn + nOut + 2 + k);
-    const v = () => f.addLocal("v128");
-    const temps: UnaryLocals = { x: v(), u: v(), s: v(), w: v(), t: v(), n: v(), r: v(), z: v() };
-    const values: Local[] = [...spec.inputs.map(v), ...spec.ops.map(v)];
-    const dtypeOf = (a: number) => (a < nIn ? spec.inputs[a] : spec.ops[a - nIn].out).dtype;
+  const i32s = (n: number) => new Array<"i32">(n).fill("i32");
+  mb.addFunction("run", [...i32s(pointers), "i32", "i32", ...i32s(pointers + extras)], [], (f) => {
+    const bytes = f.param(pointers), rows = f.param(pointers + 1);
+    const pointer = (k: number) => f.param(k), step = (k: number) => f.param(pointers + 2 + k);
+    const extra = (k: number) => f.param(2 * pointers + 2 + k);
     hoistConstants(f, () => {
       f.block((exit) => {
         f.loop((top) => {
           f.local.get(rows).i32.eqz().brIf(exit);
-          spec.inputs.forEach((a, i) => {
-            if (modes[i] === "s") loadInput(f, pointer(i), null, a.dtype, values[i]);
-          });
-          vectorLoop(f, bytes, (p) => {
-            spec.inputs.forEach((a, i) => {
-              if (modes[i] === "v") loadInput(f, pointer(i), p, a.dtype, values[i]);
-            });
-            spec.ops.forEach((op, k) => {
-              const ints = dtypeOf(op.args[op.name === "select" ? 1 : 0]) === "int32";
-              emitOp(f, op.name, op.args.map((a) => values[a]), temps, op.params, ints);
-              f.local.set(values[nIn + k]);
-            });
-            spec.outputs.forEach((k, j) => {
-              storeOutput(f, pointer(nIn + j), p, spec.ops[k].out.dtype, values[nIn + k]);
-            });
-          });
-          for (let k = 0; k < nIn + nOut; k++) {
+          body(f, { pointer, bytes, extra });
+          for (let k = 0; k < pointers; k++) {
             f.local.get(pointer(k)).local.get(step(k)).i32.add().local.set(pointer(k));
           }
           f.local.get(rows).i32.const(1).i32.sub().local.set(rows).br(top);
@@ -268,9 +284,57 @@ function instantiate(
   return instance.exports.run as (...args: number[]) => void;
 }
 
-// Stores `value` at output `ptr`: the vector at byte `p` (float32, int32), or its lane masks as
-// four bytes 0/1 at `p/4` (bool).
-function storeOutput(f: FunctionBuilder, ptr: Local, p: Local, dtype: DType, value: Local) {
+/** The code of a chain's operations, emitted into a row loop by {@linkcode chainEmitter}. */
+export interface ChainEmitter {
+  /** The locals of the inputs' and then the operations' values (one vector each). */
+  readonly values: readonly Local[];
+  /** Loads the inputs that are one value per row (mode "s"); once per row. */
+  loadScalars(): void;
+  /** Loads the dense inputs at byte `p` and computes every operation of the chain. */
+  compute(p: Local): void;
+}
+
+/**
+ * Emits `spec`'s operations over vectors (all of them, or the first `count`), its inputs read
+ * through `pointer(i)` in `modes` ("v": dense, "s": one broadcast value per row).
+ */
+export function chainEmitter(
+  f: FunctionBuilder,
+  spec: FusedSpec,
+  modes: string,
+  pointer: (k: number) => Local,
+  count: number = spec.ops.length,
+): ChainEmitter {
+  const nIn = spec.inputs.length;
+  const v = () => f.addLocal("v128");
+  const temps: UnaryLocals = { x: v(), u: v(), s: v(), w: v(), t: v(), n: v(), r: v(), z: v() };
+  const values: Local[] = [...spec.inputs.map(v), ...spec.ops.map(v)];
+  const dtypeOf = (a: number) => (a < nIn ? spec.inputs[a] : spec.ops[a - nIn].out).dtype;
+  return {
+    values,
+    loadScalars: () => {
+      spec.inputs.forEach((a, i) => {
+        if (modes[i] === "s") loadInput(f, pointer(i), null, a.dtype, values[i]);
+      });
+    },
+    compute: (p) => {
+      spec.inputs.forEach((a, i) => {
+        if (modes[i] === "v") loadInput(f, pointer(i), p, a.dtype, values[i]);
+      });
+      spec.ops.slice(0, count).forEach((op, k) => {
+        const ints = dtypeOf(op.args[op.name === "select" ? 1 : 0]) === "int32";
+        emitOp(f, op.name, op.args.map((a) => values[a]), temps, op.params, ints);
+        f.local.set(values[nIn + k]);
+      });
+    },
+  };
+}
+
+/**
+ * Stores `value` at output `ptr`: the vector at byte `p` (float32, int32), or its lane masks as
+ * four bytes 0/1 at `p/4` (bool).
+ */
+export function storeOutput(f: FunctionBuilder, ptr: Local, p: Local, dtype: DType, value: Local) {
   if (dtype !== "bool") {
     f.local.get(ptr).local.get(p).i32.add().local.get(value).v128.store();
     return;

@@ -75,7 +75,7 @@ Deno.test("a jitted chain on wasm runs as one kernel", () => {
   const x = nb.tensor(randomF32(4096, 7), { shape: [64, 64], device: "wasm" });
   const f = nb.jit((x: T) => nb.where(x.greater(0), x.exp(), x.tanh()).mul(x).add(1).sum());
   const kernels = f.lower(x).kernels.map((k) => k.ops);
-  assert.deepEqual(kernels, [["gt", "exp", "tanh", "select", "mul", "add"], ["reduceSum"]]);
+  assert.deepEqual(kernels, [["gt", "exp", "tanh", "select", "mul", "add", "reduceSum"]]);
 });
 
 Deno.test("fused kernels also take every SIMD path when thresholds are zero", async () => {
@@ -144,5 +144,60 @@ Deno.test("fused int32 chains on wasm equal the cpu reference exactly", async (t
         await intChain(cx, cy.broadcastTo(cx.shape)).toArray(),
       );
     });
+  }
+});
+
+// Chains ending in a reduction over trailing axes: the reduction takes the chain as its
+// prologue; a value the program also returns is written by the same kernel.
+const reductions: [string, number[], (x: T, y: T) => T | T[]][] = [
+  [
+    "masked sum over rows",
+    [7, 13],
+    (x, y) => nb.where(x.greater(y), x.mul(y), 0).sum({ axis: -1 }),
+  ],
+  ["sum of squares, all axes", [5, 9], (x, y) => x.sub(y).square().sum()],
+  ["max over the last two axes", [3, 5, 7], (x, y) => x.mul(y).exp().max({ axis: [1, 2] })],
+  ["min with NaN rows", [6, 5], (x, y) => x.sqrt().add(y).min({ axis: -1 })],
+  ["sum and its operand", [9, 6], (x, y) => {
+    const e = x.tanh().mul(y);
+    return [e, e.sum({ axis: 1 })];
+  }],
+  ["one element per row", [11, 1], (x, y) => x.add(y).sum({ axis: 1 })],
+  ["empty batch", [0, 5], (x, y) => x.add(y).sum({ axis: 1 })],
+  ["long rows in the heap", [3, 4099], (x, y) => x.mul(y).sum({ axis: 1 })],
+];
+
+Deno.test("fused reductions on wasm equal the cpu reference", async (t) => {
+  let seed = 70;
+  for (const [name, shape, f] of reductions) {
+    for (
+      const [layout, make] of [
+        ["dense", (b: (s: number[]) => T) => [b(shape), b(shape)]],
+        ["broadcast row", (b: (s: number[]) => T) => [b(shape), b(shape.slice(-1))]],
+        ["transposed", (b: (s: number[]) => T) => [b([...shape].reverse()).T, b(shape)]],
+      ] as const
+    ) {
+      if (layout === "transposed" && shape.length !== 2) continue;
+      await t.step(`${name}, ${layout}`, async () => {
+        const data: Float32Array[] = [];
+        const base = (device: nb.Device) => {
+          let i = 0;
+          return (s: number[]) => {
+            data[i] ??= randomF32(s.reduce((a, d) => a * d, 1), seed++);
+            return on(device, data[i++], s);
+          };
+        };
+        const [x, y] = make(base("wasm"));
+        const [cx, cy] = make(base("cpu"));
+        const g = (a: T, b: T) => f(a, b.broadcastTo(a.shape));
+        const jitted = nb.jit(g);
+        const kernels = jitted.lower(x, y).kernels.map((k) => k.ops);
+        assert.ok(
+          kernels.some((ops) => ops.length > 1 && ops.at(-1)!.startsWith("reduce")),
+          `a fused reduction in ${JSON.stringify(kernels)}`,
+        );
+        await assertAllClose(jitted(x, y), g(cx, cy), { rtol: 2e-6, atol: 1e-6 });
+      });
+    }
   }
 });

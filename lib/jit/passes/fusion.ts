@@ -5,6 +5,10 @@
  * equations may join is the backend's call (`Backend.fusible`), since each backend's code
  * generator knows its own operations.
  *
+ * A reduction the backend accepts as a root (`canReduce`) takes the elementwise work before it
+ * as its prologue: the members then have the shape of the reduction's operand, and the kernel
+ * reduces the chain's value as it computes it (a cross-entropy's masked sum, a sum of squares).
+ *
  * The cluster runs where its root, its last member, stands. A member whose value is used
  * outside the cluster, by equations after the root or as a program output, is an extra output
  * of the kernel (a gradient's forward pass keeps such values for the backward pass); a value
@@ -41,13 +45,15 @@ const sameShape = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.every((d, i) => d === b[i]);
 
 /**
- * The clusters of two or more equations that `canFuse` accepts (single-result ones only), each reading at most
- * `maxInputs(device)` values from outside, keyed by their root.
+ * The clusters of two or more equations that `canFuse` accepts (single-result ones only), or
+ * of a reduction that `canReduce` accepts and the elementwise equations before it, each
+ * reading at most `maxInputs(device)` values from outside, keyed by their root.
  */
 export function findClusters(
   program: Program,
   canFuse: (eq: ProgramEquation) => boolean,
   maxInputs: (device: string) => number = () => Infinity,
+  canReduce: (eq: ProgramEquation) => boolean = () => false,
 ): Map<ProgramEquation, Cluster> {
   const equations = program.equations;
   const position = new Map<ProgramEquation, number>();
@@ -67,9 +73,13 @@ export function findClusters(
   const clusters = new Map<ProgramEquation, Cluster>();
   for (let i = equations.length - 1; i >= 0; i--) {
     const root = equations[i];
-    if (taken.has(root) || !canFuse(root)) continue;
+    if (taken.has(root)) continue;
+    const reduction = canReduce(root);
+    if (!reduction && !canFuse(root)) continue;
     const members = new Set([root]);
     const rootOut = root.outs[0].aval;
+    // The shape every member computes: a reduction's operand, or the root's own.
+    const shape = reduction ? root.inputs[0].aval.shape : rootOut.shape;
     const limit = maxInputs(rootOut.device);
     // A producer joins when each of its consumers is a member or comes after the root, so the
     // cluster can run at the root's place; values used after it become extra outputs.
@@ -84,7 +94,7 @@ export function findClusters(
           const p = definedBy.get(v);
           if (p === undefined || members.has(p) || taken.has(p)) continue;
           if (!canFuse(p) || p.outs[0].aval.device !== rootOut.device) continue;
-          if (!sameShape(p.outs[0].aval.shape, rootOut.shape) || !joins(p)) continue;
+          if (!sameShape(p.outs[0].aval.shape, shape) || !joins(p)) continue;
           members.add(p);
           if (externalInputs(members).size > limit) {
             members.delete(p);
