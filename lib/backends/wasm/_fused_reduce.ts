@@ -1,13 +1,14 @@
 /**
  * Fused reductions: an elementwise chain (see `_fused.ts`) ending in a sum, maximum or minimum
- * over the trailing axes becomes one generated Wasm SIMD loop that reduces each row of the
- * chain's values as it computes them, so the values are never written unless the program uses
- * them elsewhere (those the kernel writes too). A softmax cross-entropy's masked sum over the
- * classes or a sum of squares costs one pass.
+ * over trailing or leading axes becomes one generated Wasm SIMD loop that reduces the chain's
+ * values as it computes them, so the values are never written unless the program uses them
+ * elsewhere (those the kernel writes too). A softmax cross-entropy's masked sum over the
+ * classes, a sum of squares or a bias gradient (a sum over the batch) costs one pass.
  *
- * Sums accumulate in float64 and round once, and the maximum and minimum let NaN win, as the
- * eager reduction kernels do. A row's last vector is masked to the reduction's identity past
- * the row's end.
+ * Over trailing axes each row reduces in registers, its last vector masked to the reduction's
+ * identity past the row's end. Over leading axes the rows combine, vector by vector, into an
+ * accumulator row. Sums accumulate in float64 and round once, and the maximum and minimum let
+ * NaN win, as the eager reduction kernels do.
  *
  * @example
  * ```ts
@@ -62,7 +63,7 @@ const SWAP_PAIRS = [4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11];
 
 /**
  * Whether the wasm device ends a fused chain with reduction `name` of `arg`: a float32 sum,
- * maximum or minimum over a non-empty run of trailing axes.
+ * maximum or minimum over a non-empty run of trailing or of leading axes.
  *
  * @example
  * ```ts
@@ -71,7 +72,9 @@ const SWAP_PAIRS = [4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11];
  * const x = { shape: [4, 3], dtype: "float32", device: "wasm" } as const;
  * const rows = { shape: [4], dtype: "float32", device: "wasm" } as const;
  * assert.ok(fusibleReductionOnWasm("reduceSum", x, rows, { axes: [1] }));
- * assert.ok(!fusibleReductionOnWasm("reduceSum", x, { ...rows, shape: [3] }, { axes: [0] }));
+ * assert.ok(fusibleReductionOnWasm("reduceSum", x, { ...rows, shape: [3] }, { axes: [0] }));
+ * const cube = { shape: [2, 3, 4], dtype: "float32", device: "wasm" } as const;
+ * assert.ok(!fusibleReductionOnWasm("reduceMax", cube, { ...cube, shape: [2, 4] }, { axes: [1] }));
  * ```
  */
 export function fusibleReductionOnWasm(
@@ -83,15 +86,22 @@ export function fusibleReductionOnWasm(
   if (!(name in IDENTITY) || arg.dtype !== "float32" || out.dtype !== "float32") return false;
   const axes = params.axes as readonly number[];
   const rank = arg.shape.length;
-  const trailing = axes.length > 0 && axes.every((a, i) => a === rank - axes.length + i);
-  return trailing && sizeOf(arg.shape.slice(rank - axes.length)) > 0;
+  const trailing = axes.every((a, i) => a === rank - axes.length + i);
+  const leading = axes.every((a, i) => a === i);
+  const k = sizeOf(arg.shape.filter((_, d) => axes.includes(d)));
+  return axes.length > 0 && (trailing || leading) && k > 0;
 }
 
-/** Compiles a chain ending in a reduction over trailing axes into a kernel over heap views. */
+/**
+ * Compiles a chain ending in a reduction over trailing or leading axes into a kernel over heap
+ * views.
+ */
 export function fusedReductionKernel(spec: FusedSpec): FusedKernel {
   const root = spec.ops[spec.ops.length - 1];
   const shape = spec.ops[root.args[0] - spec.inputs.length].out.shape;
-  const reduced = (root.params.axes as readonly number[]).length;
+  const axes = root.params.axes as readonly number[];
+  if (axes[axes.length - 1] !== shape.length - 1) return columnKernel(spec, shape, axes.length);
+  const reduced = axes.length;
   const outerShape = shape.slice(0, shape.length - reduced);
   const k = sizeOf(shape.slice(shape.length - reduced));
   const extras = spec.outputs.slice(0, -1);
@@ -154,6 +164,112 @@ export function fusedReductionKernel(spec: FusedSpec): FusedKernel {
       new CpuBuffer(out, outerShape),
     ];
   };
+}
+
+// A reduction over the leading `reduced` axes: the rows of the reduced run combine, vector by
+// vector, into an accumulator row (float64 pairs for a sum; the output itself otherwise).
+function columnKernel(spec: FusedSpec, shape: readonly number[], reduced: number): FusedKernel {
+  const root = spec.ops[spec.ops.length - 1];
+  const runShape = shape.slice(0, reduced), keptShape = shape.slice(reduced);
+  const inner = sizeOf(keptShape);
+  const sum = root.name === "reduceSum";
+  const extras = spec.outputs.slice(0, -1);
+  const dtypes = spec.inputs.map((a) => a.dtype);
+  const width = (d: string) => (d === "bool" ? 1 : 4);
+  const dense = stridesOf(shape);
+  // Along the kept dims each input is dense ("v"), one value per row ("s"), or packed first.
+  const modeOf = (x: CpuBuffer) => {
+    const kept = x.strides.slice(reduced);
+    const one = (d: number) => keptShape[d] === 1;
+    if (kept.every((s, d) => one(d) || s === 0)) return "s";
+    return kept.every((s, d) => one(d) || s === dense[reduced + d]) ? "v" : "";
+  };
+  const byModes = new Map<string, (...args: number[]) => void>();
+  let modulesHeap: HeapStorage | null = null;
+  return (inputs, heap) => {
+    if (heap !== modulesHeap) {
+      byModes.clear();
+      modulesHeap = heap;
+    }
+    const xs = extras.map((j) => heap.array(spec.ops[j].out.dtype, sizeOf(shape), false));
+    const out = heap.array("float32", inner, false);
+    // A sum's accumulator: one float64 per lane of the rounded-up row.
+    const acc = sum ? heap.array("float32", 2 * (inner + 3 & ~3)) : out;
+    if (!sum) out.fill(IDENTITY[root.name]);
+    const views = inputs.map((x, i) => {
+      if (modeOf(x) === "") return packInHeap(heap, x, dtypes[i]);
+      return heap.address(x.data) === undefined ? copyInHeap(heap, x, dtypes[i]) : x;
+    });
+    const modes = views.map(modeOf).join("");
+    let fn = byModes.get(modes);
+    if (fn === undefined) byModes.set(modes, fn = instantiateColumns(spec, modes, heap));
+    const n = views.length, m = xs.length;
+    const widths = [...dtypes.map(width), ...extras.map((j) => width(spec.ops[j].out.dtype)), 0];
+    const bases = [
+      ...views.map((v) => heap.address(v.data)!),
+      ...xs.map((x) => x.byteOffset),
+      acc.byteOffset,
+    ];
+    const strides = [
+      ...views.map((v) => v.strides.slice(0, reduced)),
+      ...xs.map(() => dense.slice(0, reduced)),
+      runShape.map(() => 0),
+    ];
+    const offsets = [...views.map((v) => v.offset), ...xs.map(() => 0), 0];
+    const pointers = n + m + 1;
+    const args = new Array<number>(2 * pointers + 2);
+    args[pointers] = 4 * (inner + 3 & ~3);
+    forEachRow(runShape, strides, offsets, (offs, rows, steps) => {
+      for (let i = 0; i < pointers; i++) {
+        args[i] = bases[i] + widths[i] * offs[i];
+        args[pointers + 2 + i] = widths[i] * steps[i];
+      }
+      args[pointers + 1] = rows;
+      fn(...args);
+    });
+    if (sum) {
+      const f64 = new Float64Array(acc.buffer, acc.byteOffset, inner);
+      for (let j = 0; j < inner; j++) out[j] = f64[j];
+    }
+    return [...xs.map((x) => new CpuBuffer(x, shape)), new CpuBuffer(out, keptShape)];
+  };
+}
+
+// One Wasm function over the rows of a leading-axes reduction: the chain on each row's
+// vectors, its extra outputs written, and each vector combined into the accumulator row (its
+// last pointer, which stays put).
+function instantiateColumns(spec: FusedSpec, modes: string, heap: HeapStorage) {
+  const nIn = spec.inputs.length;
+  const root = spec.ops[spec.ops.length - 1];
+  const extras = spec.outputs.slice(0, -1);
+  const acc = nIn + extras.length;
+  return rowModule(heap, acc + 1, 0, (f, { pointer, bytes }) => {
+    const chain = chainEmitter(f, spec, modes, pointer, spec.ops.length - 1);
+    const value = chain.values[root.args[0]];
+    const at = f.addLocal("i32");
+    chain.loadScalars();
+    vectorLoop(f, bytes, (p) => {
+      chain.compute(p);
+      extras.forEach((k, j) => {
+        storeOutput(f, pointer(nIn + j), p, spec.ops[k].out.dtype, chain.values[nIn + k]);
+      });
+      if (root.name === "reduceSum") {
+        // acc[2p..2p+32) += the vector's lanes as float64 pairs
+        f.local.get(pointer(acc)).local.get(p).i32.const(1).i32.shl().i32.add().local.set(at);
+        f.local.get(at).local.get(at).v128.load();
+        f.local.get(value).f64x2.promote_low_f32x4().f64x2.add().v128.store();
+        f.local.get(at).local.get(at).v128.load(16);
+        f.local.get(value).local.get(value).i8x16.shuffle(HIGH_HALF);
+        f.f64x2.promote_low_f32x4().f64x2.add().v128.store(16);
+      } else {
+        f.local.get(pointer(acc)).local.get(p).i32.add().local.tee(at);
+        f.local.get(at).v128.load().local.get(value);
+        if (root.name === "reduceMax") f.f32x4.max();
+        else f.f32x4.min();
+        f.v128.store();
+      }
+    });
+  });
 }
 
 // One Wasm function over rows: the chain on each row's vectors, its extra outputs written, and

@@ -165,6 +165,18 @@ const reductions: [string, number[], (x: T, y: T) => T | T[]][] = [
   ["one element per row", [11, 1], (x, y) => x.add(y).sum({ axis: 1 })],
   ["empty batch", [0, 5], (x, y) => x.add(y).sum({ axis: 1 })],
   ["long rows in the heap", [3, 4099], (x, y) => x.mul(y).sum({ axis: 1 })],
+  [
+    "bias gradient: sum over the batch",
+    [9, 7],
+    (x, y) => nb.where(x.greater(0), y, 0).sum({ axis: 0 }),
+  ],
+  ["max over the leading two axes", [3, 5, 7], (x, y) => x.mul(y).tanh().max({ axis: [0, 1] })],
+  ["min over the batch with NaN", [6, 5], (x, y) => x.sqrt().sub(y).min({ axis: 0 })],
+  ["batch sum and its operand", [130, 33], (x, y) => {
+    const e = x.exp().mul(y);
+    return [e, e.sum({ axis: 0 })];
+  }],
+  ["one row", [1, 6], (x, y) => x.add(y).sum({ axis: 0 })],
 ];
 
 Deno.test("fused reductions on wasm equal the cpu reference", async (t) => {
@@ -174,6 +186,10 @@ Deno.test("fused reductions on wasm equal the cpu reference", async (t) => {
       const [layout, make] of [
         ["dense", (b: (s: number[]) => T) => [b(shape), b(shape)]],
         ["broadcast row", (b: (s: number[]) => T) => [b(shape), b(shape.slice(-1))]],
+        [
+          "broadcast column",
+          (b: (s: number[]) => T) => [b(shape), b(shape.map((d, i) => (i === 0 ? d : 1)))],
+        ],
         ["transposed", (b: (s: number[]) => T) => [b([...shape].reverse()).T, b(shape)]],
       ] as const
     ) {
