@@ -120,6 +120,7 @@ export interface Backend {
 
 const backends = new Map<Device, Backend>();
 const initializers = new Map<Device, () => Promise<Backend>>();
+const settingUp = new Map<Device, Promise<Backend>>();
 let defaultDevice: Device = "cpu";
 
 // `NABLA_DEVICE=cpu` (or `wasm`) picks the starting default, e.g. to run a test suite on the
@@ -244,11 +245,19 @@ export function getBackend(device: Device): Backend {
 export async function initBackend(device: Device): Promise<Backend> {
   const ready = backends.get(device);
   if (ready) return ready;
-  const init = initializers.get(device);
-  if (!init) throw new Error(`setDevice: no backend is available for device "${device}"`);
-  const backend = await init();
-  backends.set(device, backend);
-  return backend;
+  // Calls that come while the set-up runs share it: a second set-up would make a second GPU
+  // device, and the tensors made on the first could not meet those made on the second.
+  let pending = settingUp.get(device);
+  if (pending === undefined) {
+    const init = initializers.get(device);
+    if (!init) throw new Error(`setDevice: no backend is available for device "${device}"`);
+    pending = init().then((backend) => {
+      backends.set(device, backend);
+      return backend;
+    }).finally(() => settingUp.delete(device));
+    settingUp.set(device, pending);
+  }
+  return await pending;
 }
 
 /**
