@@ -334,7 +334,13 @@ export function chainEmitter(
  * Stores `value` at output `ptr`: the vector at byte `p` (float32, int32), or its lane masks as
  * four bytes 0/1 at `p/4` (bool).
  */
-export function storeOutput(f: FunctionBuilder, ptr: Local, p: Local, dtype: DType, value: Local) {
+export function storeOutput(
+  f: FunctionBuilder,
+  ptr: Local,
+  p: Local,
+  dtype: DType,
+  value: Local,
+): void {
   if (dtype !== "bool") {
     f.local.get(ptr).local.get(p).i32.add().local.get(value).v128.store();
     return;

@@ -238,7 +238,11 @@ function columnKernel(spec: FusedSpec, shape: readonly number[], reduced: number
 // One Wasm function over the rows of a leading-axes reduction: the chain on each row's
 // vectors, its extra outputs written, and each vector combined into the accumulator row (its
 // last pointer, which stays put).
-function instantiateColumns(spec: FusedSpec, modes: string, heap: HeapStorage) {
+function instantiateColumns(
+  spec: FusedSpec,
+  modes: string,
+  heap: HeapStorage,
+): (...args: number[]) => void {
   const nIn = spec.inputs.length;
   const root = spec.ops[spec.ops.length - 1];
   const extras = spec.outputs.slice(0, -1);
@@ -275,7 +279,11 @@ function instantiateColumns(spec: FusedSpec, modes: string, heap: HeapStorage) {
 // One Wasm function over rows: the chain on each row's vectors, its extra outputs written, and
 // the reduction's value stored as one float32 per row. Its extra parameter is the row's length
 // in bytes, past which lanes are masked.
-function instantiate(spec: FusedSpec, modes: string, heap: HeapStorage) {
+function instantiate(
+  spec: FusedSpec,
+  modes: string,
+  heap: HeapStorage,
+): (...args: number[]) => void {
   const nIn = spec.inputs.length;
   const root = spec.ops[spec.ops.length - 1];
   const extras = spec.outputs.slice(0, -1);
