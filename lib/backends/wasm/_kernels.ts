@@ -59,7 +59,12 @@ function heapView(heap: HeapStorage, x: CpuBuffer): CpuBuffer {
 
 // Whether the SIMD kernel pays for work of `size` elements (or multiply-adds) below `min`:
 // only where no operand must be staged into the heap first (inside a compiled program).
-function worthIt(heap: HeapStorage, inputs: readonly CpuBuffer[], size: number, min: number) {
+function worthIt(
+  heap: HeapStorage,
+  inputs: readonly CpuBuffer[],
+  size: number,
+  min: number,
+): boolean {
   return size >= min || inputs.every((x) => heap.address(x.data) !== undefined);
 }
 

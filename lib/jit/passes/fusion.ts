@@ -81,23 +81,32 @@ export function findClusters(
     // The shape every member computes: a reduction's operand, or the root's own.
     const shape = reduction ? root.inputs[0].aval.shape : rootOut.shape;
     const limit = maxInputs(rootOut.device);
+    const fits = (eq: ProgramEquation) =>
+      !taken.has(eq) && eq.outs.length === 1 && canFuse(eq) &&
+      eq.outs[0].aval.device === rootOut.device && sameShape(eq.outs[0].aval.shape, shape);
     // A producer joins when each of its consumers is a member or comes after the root, so the
-    // cluster can run at the root's place; values used after it become extra outputs.
-    // Repeat until nothing changes (a value two members read joins once both have).
-    const joins = (p: ProgramEquation) =>
-      (consumers.get(p.outs[0]) ?? []).every((c) => members.has(c) || position.get(c)! > i);
+    // cluster can run at the root's place; values used after it become extra outputs. A
+    // consumer before the root joins with it where it can, and so on down its own consumers:
+    // the side values of a chain (the residuals a gradient keeps) come from the same kernel.
+    // `into` collects the equations that join together; false when one of them cannot.
     // (A member of a cluster found already runs where that cluster's root stands.)
+    const joins = (p: ProgramEquation, into: Set<ProgramEquation>): boolean => {
+      if (members.has(p) || into.has(p)) return true;
+      if (!fits(p)) return false;
+      into.add(p);
+      return (consumers.get(p.outs[0]) ?? []).every((c) => position.get(c)! > i || joins(c, into));
+    };
+    // Repeat until nothing changes (a value two members read joins once both have).
     for (let grew = true; grew;) {
       grew = false;
       for (const m of [...members]) {
         for (const v of m.inputs) {
           const p = definedBy.get(v);
-          if (p === undefined || members.has(p) || taken.has(p)) continue;
-          if (!canFuse(p) || p.outs[0].aval.device !== rootOut.device) continue;
-          if (!sameShape(p.outs[0].aval.shape, shape) || !joins(p)) continue;
-          members.add(p);
+          const joining = new Set<ProgramEquation>();
+          if (p === undefined || members.has(p) || !joins(p, joining)) continue;
+          joining.forEach((eq) => members.add(eq));
           if (externalInputs(members).size > limit) {
-            members.delete(p);
+            joining.forEach((eq) => members.delete(eq));
             continue;
           }
           grew = true;

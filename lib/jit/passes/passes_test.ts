@@ -53,15 +53,24 @@ Deno.test("fusion groups chains; values used later become extra outputs", () => 
   const chain = nb.makeJaxpr((x: T) => x.exp().mul(2).tanh())(x);
   const [only] = findClusters(chain, all).values();
   assert.deepEqual(names(only.equations), ["exp", "mul", "tanh"]);
-  // `e` is an output and is read by sin and by cos: it joins the cluster of sin, which runs
-  // before cos, as an extra output; cos's cluster cannot take it, since sin comes before.
+  // `e` is an output and is read by sin and by cos: sin, a side value before the root, joins
+  // with it, so one kernel writes e, sin(e) and the product.
   const shared = nb.makeJaxpr((x: T) => {
     const e = x.exp().add(1);
     return [e, e.sin(), e.cos().mul(x)];
   })(x);
   const found = [...findClusters(shared, all).values()];
-  assert.deepEqual(found.map((c) => names(c.equations)), [["cos", "mul"], ["exp", "add", "sin"]]);
-  assert.equal(found[1].outputs.length, 2, "e and sin(e) are written");
+  assert.deepEqual(found.map((c) => names(c.equations)), [["exp", "add", "sin", "cos", "mul"]]);
+  assert.equal(found[0].outputs.length, 3, "e, sin(e) and cos(e)·x are written");
+  // A side value that cannot join (here a reduction) keeps its producer out: the producer's
+  // value must exist before the side value is computed, which is before the root.
+  const side = nb.makeJaxpr((x: T) => {
+    const e = x.exp();
+    return [e.sum(), e.cos().mul(x)];
+  })(x);
+  assert.deepEqual([...findClusters(side, all).values()].map((c) => names(c.equations)), [
+    ["cos", "mul"],
+  ]);
   // A diamond joins once both of its consumers have.
   const diamond = nb.makeJaxpr((x: T) => {
     const e = x.exp();
