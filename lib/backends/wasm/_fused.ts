@@ -135,25 +135,17 @@ export function fusedKernel(spec: FusedSpec): FusedKernel {
   const inner = out.shape.findLastIndex((d) => d !== 1);
   const modeOf = (x: CpuBuffer) =>
     inner < 0 || x.strides[inner] === 1 ? "v" : x.strides[inner] === 0 ? "s" : "";
-  const widths = dtypes.map((d) => (d === "bool" ? 1 : 4));
-  const outWidths = outDtypes.map((d) => (d === "bool" ? 1 : 4));
-  // This kernel's modules by input modes, for the heap they were instantiated on.
-  const byModes = new Map<string, (...args: number[]) => void>();
-  let modulesHeap: HeapStorage | null = null;
+  const widths = dtypes.map(byteWidth);
+  const outWidths = outDtypes.map(byteWidth);
+  const prepare = layouts(
+    dtypes,
+    modeOf,
+    (modes, heap) => compiled(spec, `${chain}|${modes}`, modes, heap),
+  );
   return (inputs, heap) => {
-    if (heap !== modulesHeap) {
-      byModes.clear();
-      modulesHeap = heap;
-    }
     const os = outDtypes.map((d) => heap.array(d, size, false));
     if (size === 0) return os.map((o) => new CpuBuffer(o, out.shape));
-    const views = inputs.map((x, i) => {
-      if (modeOf(x) === "") return packInHeap(heap, x, dtypes[i]);
-      return heap.address(x.data) === undefined ? copyInHeap(heap, x, dtypes[i]) : x;
-    });
-    const modes = views.map(modeOf).join("");
-    let fn = byModes.get(modes);
-    if (fn === undefined) byModes.set(modes, fn = compiled(spec, `${chain}|${modes}`, modes, heap));
+    const { views, fn } = prepare(inputs, heap);
     const bases = views.map((v) => heap.address(v.data)!);
     const strides = [...views.map((v) => v.strides), outStrides];
     const offsets = [...views.map((v) => v.offset), 0];
@@ -176,15 +168,49 @@ export function fusedKernel(spec: FusedSpec): FusedKernel {
   };
 }
 
-/** The same view of a heap copy of `x`'s storage (for small or evicted tensors). */
-export function copyInHeap(heap: HeapStorage, x: CpuBuffer, dtype: DType): CpuBuffer {
+/** A generated function over rows (see {@linkcode rowModule}). */
+export type RowFn = (...args: number[]) => void;
+
+/** Bytes per element in a kernel's memory: one for bool, four for float32 and int32. */
+export const byteWidth = (dtype: DType): number => (dtype === "bool" ? 1 : 4);
+
+/**
+ * What a fused kernel does first on every call: its inputs brought into the heap, each in the
+ * layout `modeOf` names ("v" dense, "s" one value per row; any other view is packed dense
+ * first), and the module `build` makes for those layouts (made once per layout and heap).
+ */
+export function layouts(
+  dtypes: readonly DType[],
+  modeOf: (x: CpuBuffer) => string,
+  build: (modes: string, heap: HeapStorage) => RowFn,
+): (inputs: readonly CpuBuffer[], heap: HeapStorage) => { views: CpuBuffer[]; fn: RowFn } {
+  const byModes = new Map<string, RowFn>();
+  let modulesHeap: HeapStorage | null = null;
+  return (inputs, heap) => {
+    if (heap !== modulesHeap) {
+      byModes.clear();
+      modulesHeap = heap;
+    }
+    const views = inputs.map((x, i) => {
+      if (modeOf(x) === "") return packInHeap(heap, x, dtypes[i]);
+      return heap.address(x.data) === undefined ? copyInHeap(heap, x, dtypes[i]) : x;
+    });
+    const modes = views.map(modeOf).join("");
+    let fn = byModes.get(modes);
+    if (fn === undefined) byModes.set(modes, fn = build(modes, heap));
+    return { views, fn };
+  };
+}
+
+// The same view of a heap copy of `x`'s storage (for small or evicted tensors).
+function copyInHeap(heap: HeapStorage, x: CpuBuffer, dtype: DType): CpuBuffer {
   const copy = heap.array(dtype, x.data.length, false);
   copy.set(x.data);
   return new CpuBuffer(copy, x.shape, x.strides, x.offset);
 }
 
-/** A dense heap copy of the view `x`. */
-export function packInHeap(heap: HeapStorage, x: CpuBuffer, dtype: DType): CpuBuffer {
+// A dense heap copy of the view `x`.
+function packInHeap(heap: HeapStorage, x: CpuBuffer, dtype: DType): CpuBuffer {
   return new CpuBuffer(pack(x, dtype, (d, n) => heap.array(d, n, false)), x.shape);
 }
 

@@ -37,15 +37,17 @@
  */
 
 import type { Aval, FusedSpec, Params } from "../../core/backend.ts";
+import { dtypeOfArray, type TypedArray } from "../../core/dtype.ts";
 import { sizeOf, stridesOf } from "../../core/shape.ts";
 import { CpuBuffer, forEachRow } from "../cpu/mod.ts";
 import { f32c, vectorLoop } from "./_elementwise_module.ts";
 import type { FunctionBuilder, Local } from "./_emitter.ts";
 import {
+  byteWidth,
   chainEmitter,
-  copyInHeap,
   type FusedKernel,
-  packInHeap,
+  layouts,
+  type RowFn,
   rowModule,
   storeOutput,
 } from "./_fused.ts";
@@ -105,65 +107,83 @@ export function fusedReductionKernel(spec: FusedSpec): FusedKernel {
   const outerShape = shape.slice(0, shape.length - reduced);
   const k = sizeOf(shape.slice(shape.length - reduced));
   const extras = spec.outputs.slice(0, -1);
-  const dtypes = spec.inputs.map((a) => a.dtype);
-  const width = (d: string) => (d === "bool" ? 1 : 4);
   const extraStrides = stridesOf(shape).slice(0, outerShape.length);
-  const rootStrides = stridesOf(outerShape);
-  // Along the reduced run each input is dense ("v"), one broadcast value per row ("s"), or
-  // packed to dense first.
-  const denseRun = stridesOf(shape).slice(outerShape.length);
-  const modeOf = (x: CpuBuffer) => {
-    const run = x.strides.slice(outerShape.length);
-    const live = (s: number, d: number) => shape[outerShape.length + d] === 1 || s === 0;
-    if (run.every(live)) return "s";
-    return run.every((s, d) => shape[outerShape.length + d] === 1 || s === denseRun[d]) ? "v" : "";
-  };
-  const byModes = new Map<string, (...args: number[]) => void>();
-  let modulesHeap: HeapStorage | null = null;
+  const prepare = layouts(
+    spec.inputs.map((a) => a.dtype),
+    modeAlong(shape, outerShape.length),
+    (modes, heap) => instantiate(spec, modes, heap),
+  );
   return (inputs, heap) => {
-    if (heap !== modulesHeap) {
-      byModes.clear();
-      modulesHeap = heap;
-    }
     const xs = extras.map((j) => heap.array(spec.ops[j].out.dtype, sizeOf(shape), false));
     const out = heap.array("float32", sizeOf(outerShape), false);
-    const views = inputs.map((x, i) => {
-      if (modeOf(x) === "") return packInHeap(heap, x, dtypes[i]);
-      return heap.address(x.data) === undefined ? copyInHeap(heap, x, dtypes[i]) : x;
-    });
-    const modes = views.map(modeOf).join("");
-    let fn = byModes.get(modes);
-    if (fn === undefined) byModes.set(modes, fn = instantiate(spec, modes, heap));
-    const n = views.length, m = xs.length;
-    const widths = [...dtypes.map(width), ...extras.map((j) => width(spec.ops[j].out.dtype)), 4];
-    const bases = [
-      ...views.map((v) => heap.address(v.data)!),
-      ...xs.map((x) => x.byteOffset),
-      out.byteOffset,
-    ];
-    const strides = [
-      ...views.map((v) => v.strides.slice(0, outerShape.length)),
-      ...xs.map(() => extraStrides),
-      rootStrides,
-    ];
-    const offsets = [...views.map((v) => v.offset), ...xs.map(() => 0), 0];
-    const pointers = n + m + 1;
-    const args = new Array<number>(2 * pointers + 3);
-    args[pointers] = 4 * (k + 3 & ~3);
-    args[2 * pointers + 2] = 4 * k;
-    forEachRow(outerShape, strides, offsets, (offs, rows, steps) => {
-      for (let i = 0; i < pointers; i++) {
-        args[i] = bases[i] + widths[i] * offs[i];
-        args[pointers + 2 + i] = widths[i] * steps[i];
-      }
-      args[pointers + 1] = rows;
-      fn(...args);
-    });
-    return [
-      ...xs.map((x) => new CpuBuffer(x, shape)),
-      new CpuBuffer(out, outerShape),
-    ];
+    const { views, fn } = prepare(inputs, heap);
+    overRows(
+      fn,
+      outerShape,
+      [
+        ...views.map((v) => operand(heap, v, v.strides.slice(0, outerShape.length))),
+        ...xs.map((x) => operand(heap, x, extraStrides)),
+        { base: out.byteOffset, width: 4, strides: stridesOf(outerShape), offset: 0 },
+      ],
+      4 * (k + 3 & ~3),
+      [4 * k],
+    );
+    return [...xs.map((x) => new CpuBuffer(x, shape)), new CpuBuffer(out, outerShape)];
   };
+}
+
+// How an input is read along the trailing dims from `d0`, which a row function's vector loop
+// walks: dense ("v"), one broadcast value ("s"), or, for any other view, packed first ("").
+function modeAlong(shape: readonly number[], d0: number): (x: CpuBuffer) => string {
+  const dense = stridesOf(shape);
+  return (x) => {
+    const tail = x.strides.slice(d0);
+    const one = (d: number) => shape[d0 + d] === 1;
+    if (tail.every((s, d) => one(d) || s === 0)) return "s";
+    return tail.every((s, d) => one(d) || s === dense[d0 + d]) ? "v" : "";
+  };
+}
+
+// Where a pointer of a row function starts (`base` + `width`·`offset` bytes) and how it moves
+// along the walked dimensions (`strides`, in elements of `width` bytes).
+interface Pointer {
+  base: number;
+  width: number;
+  strides: readonly number[];
+  offset: number;
+}
+
+// A pointer to a heap view (or a whole heap array) moving by `strides`.
+function operand(heap: HeapStorage, x: CpuBuffer | TypedArray, strides: readonly number[]) {
+  const view = x instanceof CpuBuffer ? x : null;
+  const data = view?.data ?? (x as TypedArray);
+  const width = byteWidth(dtypeOfArray(data));
+  return { base: heap.address(data)!, width, strides, offset: view?.offset ?? 0 };
+}
+
+// Calls the row function `fn` over the rows of `shape` (merged as `forEachRow` merges them),
+// each call with its pointers, `bytes` of whole vectors per row, the row count, each pointer's
+// step per row, then `extras`.
+function overRows(
+  fn: RowFn,
+  shape: readonly number[],
+  pointers: readonly Pointer[],
+  bytes: number,
+  extras: readonly number[],
+): void {
+  const n = pointers.length;
+  const args = new Array<number>(2 * n + 2 + extras.length);
+  args[n] = bytes;
+  extras.forEach((e, j) => (args[2 * n + 2 + j] = e));
+  const strides = pointers.map((p) => p.strides), offsets = pointers.map((p) => p.offset);
+  forEachRow(shape, strides, offsets, (offs, rows, steps) => {
+    for (let i = 0; i < n; i++) {
+      args[i] = pointers[i].base + pointers[i].width * offs[i];
+      args[n + 2 + i] = pointers[i].width * steps[i];
+    }
+    args[n + 1] = rows;
+    fn(...args);
+  });
 }
 
 // A reduction over the leading `reduced` axes: the rows of the reduced run combine, vector by
@@ -174,59 +194,30 @@ function columnKernel(spec: FusedSpec, shape: readonly number[], reduced: number
   const inner = sizeOf(keptShape);
   const sum = root.name === "reduceSum";
   const extras = spec.outputs.slice(0, -1);
-  const dtypes = spec.inputs.map((a) => a.dtype);
-  const width = (d: string) => (d === "bool" ? 1 : 4);
   const dense = stridesOf(shape);
-  // Along the kept dims each input is dense ("v"), one value per row ("s"), or packed first.
-  const modeOf = (x: CpuBuffer) => {
-    const kept = x.strides.slice(reduced);
-    const one = (d: number) => keptShape[d] === 1;
-    if (kept.every((s, d) => one(d) || s === 0)) return "s";
-    return kept.every((s, d) => one(d) || s === dense[reduced + d]) ? "v" : "";
-  };
-  const byModes = new Map<string, (...args: number[]) => void>();
-  let modulesHeap: HeapStorage | null = null;
+  const prepare = layouts(
+    spec.inputs.map((a) => a.dtype),
+    modeAlong(shape, reduced),
+    (modes, heap) => instantiateColumns(spec, modes, heap),
+  );
   return (inputs, heap) => {
-    if (heap !== modulesHeap) {
-      byModes.clear();
-      modulesHeap = heap;
-    }
     const xs = extras.map((j) => heap.array(spec.ops[j].out.dtype, sizeOf(shape), false));
     const out = heap.array("float32", inner, false);
     // A sum's accumulator: one float64 per lane of the rounded-up row.
     const acc = sum ? heap.array("float32", 2 * (inner + 3 & ~3)) : out;
     if (!sum) out.fill(IDENTITY[root.name]);
-    const views = inputs.map((x, i) => {
-      if (modeOf(x) === "") return packInHeap(heap, x, dtypes[i]);
-      return heap.address(x.data) === undefined ? copyInHeap(heap, x, dtypes[i]) : x;
-    });
-    const modes = views.map(modeOf).join("");
-    let fn = byModes.get(modes);
-    if (fn === undefined) byModes.set(modes, fn = instantiateColumns(spec, modes, heap));
-    const n = views.length, m = xs.length;
-    const widths = [...dtypes.map(width), ...extras.map((j) => width(spec.ops[j].out.dtype)), 0];
-    const bases = [
-      ...views.map((v) => heap.address(v.data)!),
-      ...xs.map((x) => x.byteOffset),
-      acc.byteOffset,
-    ];
-    const strides = [
-      ...views.map((v) => v.strides.slice(0, reduced)),
-      ...xs.map(() => dense.slice(0, reduced)),
-      runShape.map(() => 0),
-    ];
-    const offsets = [...views.map((v) => v.offset), ...xs.map(() => 0), 0];
-    const pointers = n + m + 1;
-    const args = new Array<number>(2 * pointers + 2);
-    args[pointers] = 4 * (inner + 3 & ~3);
-    forEachRow(runShape, strides, offsets, (offs, rows, steps) => {
-      for (let i = 0; i < pointers; i++) {
-        args[i] = bases[i] + widths[i] * offs[i];
-        args[pointers + 2 + i] = widths[i] * steps[i];
-      }
-      args[pointers + 1] = rows;
-      fn(...args);
-    });
+    const { views, fn } = prepare(inputs, heap);
+    overRows(
+      fn,
+      runShape,
+      [
+        ...views.map((v) => operand(heap, v, v.strides.slice(0, reduced))),
+        ...xs.map((x) => operand(heap, x, dense.slice(0, reduced))),
+        { base: acc.byteOffset, width: 0, strides: runShape.map(() => 0), offset: 0 },
+      ],
+      4 * (inner + 3 & ~3),
+      [],
+    );
     if (sum) {
       const f64 = new Float64Array(acc.buffer, acc.byteOffset, inner);
       for (let j = 0; j < inner; j++) out[j] = f64[j];
@@ -242,21 +233,14 @@ function instantiateColumns(
   spec: FusedSpec,
   modes: string,
   heap: HeapStorage,
-): (...args: number[]) => void {
+): RowFn {
   const nIn = spec.inputs.length;
   const root = spec.ops[spec.ops.length - 1];
   const extras = spec.outputs.slice(0, -1);
   const acc = nIn + extras.length;
   return rowModule(heap, acc + 1, 0, (f, { pointer, bytes }) => {
-    const chain = chainEmitter(f, spec, modes, pointer, spec.ops.length - 1);
-    const value = chain.values[root.args[0]];
     const at = f.addLocal("i32");
-    chain.loadScalars();
-    vectorLoop(f, bytes, (p) => {
-      chain.compute(p);
-      extras.forEach((k, j) => {
-        storeOutput(f, pointer(nIn + j), p, spec.ops[k].out.dtype, chain.values[nIn + k]);
-      });
+    reductionRow(f, spec, modes, pointer, bytes, (p, value) => {
       if (root.name === "reduceSum") {
         // acc[2p..2p+32) += the vector's lanes as float64 pairs
         f.local.get(pointer(acc)).local.get(p).i32.const(1).i32.shl().i32.add().local.set(at);
@@ -276,6 +260,29 @@ function instantiateColumns(
   });
 }
 
+// Emits one row of a reduction's chain: the chain on each vector of the row, its extra outputs
+// stored, and `combine(p, value)` for the vector at byte `p` of the reduction's operand.
+function reductionRow(
+  f: FunctionBuilder,
+  spec: FusedSpec,
+  modes: string,
+  pointer: (k: number) => Local,
+  bytes: Local,
+  combine: (p: Local, value: Local) => void,
+): void {
+  const nIn = spec.inputs.length;
+  const root = spec.ops[spec.ops.length - 1];
+  const chain = chainEmitter(f, spec, modes, pointer, spec.ops.length - 1);
+  chain.loadScalars();
+  vectorLoop(f, bytes, (p) => {
+    chain.compute(p);
+    spec.outputs.slice(0, -1).forEach((k, j) => {
+      storeOutput(f, pointer(nIn + j), p, spec.ops[k].out.dtype, chain.values[nIn + k]);
+    });
+    combine(p, chain.values[root.args[0]]);
+  });
+}
+
 // One Wasm function over rows: the chain on each row's vectors, its extra outputs written, and
 // the reduction's value stored as one float32 per row. Its extra parameter is the row's length
 // in bytes, past which lanes are masked.
@@ -283,23 +290,16 @@ function instantiate(
   spec: FusedSpec,
   modes: string,
   heap: HeapStorage,
-): (...args: number[]) => void {
+): RowFn {
   const nIn = spec.inputs.length;
   const root = spec.ops[spec.ops.length - 1];
   const extras = spec.outputs.slice(0, -1);
   const identity = IDENTITY[root.name];
   return rowModule(heap, nIn + extras.length + 1, 1, (f, { pointer, bytes, extra }) => {
-    const chain = chainEmitter(f, spec, modes, pointer, spec.ops.length - 1);
-    const value = chain.values[root.args[0]];
     const acc = [f.addLocal("v128"), f.addLocal("v128")];
     const live = f.addLocal("v128");
     for (const a of acc) f32c(f, identity).local.set(a);
-    chain.loadScalars();
-    vectorLoop(f, bytes, (p) => {
-      chain.compute(p);
-      extras.forEach((k, j) => {
-        storeOutput(f, pointer(nIn + j), p, spec.ops[k].out.dtype, chain.values[nIn + k]);
-      });
+    reductionRow(f, spec, modes, pointer, bytes, (p, value) => {
       // Lanes at byte p + 4i past the row's end hold the identity.
       f.local.get(p).i32x4.splat().v128.const(LANE_BYTES).i32x4.add();
       f.local.get(extra(0)).i32x4.splat().i32x4.lt_s().local.set(live);
