@@ -28,6 +28,7 @@ import * as jax from "@jax-js/jax";
 import * as tf from "@tensorflow/tfjs";
 import * as nb from "../mod.ts";
 import type { Tensor } from "../mod.ts";
+import { sgdStep } from "./_sgd.ts";
 
 /** One training task: an MLP, its first parameters, its learning rate and its batches. */
 interface Task {
@@ -91,13 +92,7 @@ type Trainer = () => number;
 function nablaTrainer(task: Task, device: nb.Device, jitted: boolean): Trainer {
   const { sizes, lr } = task;
   const model = nb.nn.mlp(sizes, { activation: nb.nn[task.activation] });
-  const loss = (p: Params, x: Tensor, t: Tensor) => nb.nn.softmaxCrossEntropy(model.apply(p, x), t);
-  const sgd = (params: Params, x: Tensor, t: Tensor) => {
-    const [value, grads] = nb.valueAndGrad(loss)(params, x, t);
-    const next = nb.tree.map((p: Tensor, g: Tensor) => p.sub(g.mul(lr)), params, grads);
-    return [next, value] as const;
-  };
-  const step = jitted ? nb.jit(sgd, { donateArgnums: 0 }) : sgd;
+  const step = sgdStep(model, lr, jitted);
   let params: Params = task.init.map((l, i) => ({
     w: nb.tensor(l.w, { shape: [sizes[i], sizes[i + 1]], device }),
     b: nb.tensor(l.b, { device }),

@@ -23,6 +23,7 @@
 
 import * as nb from "../mod.ts";
 import type { Tensor } from "../mod.ts";
+import { sgdStep } from "./_sgd.ts";
 import { probeWebGpu } from "./_throughput.ts";
 
 type Params = nb.nn.LinearParams[];
@@ -36,13 +37,7 @@ type Trainer = (steps: number) => Promise<number>;
 
 function spiralTrainer(jitted: boolean): Trainer {
   const model = nb.nn.mlp(SIZES);
-  const loss = (p: Params, x: Tensor, t: Tensor) => nb.nn.softmaxCrossEntropy(model.apply(p, x), t);
-  const sgd = (params: Params, x: Tensor, t: Tensor) => {
-    const [value, grads] = nb.valueAndGrad(loss)(params, x, t);
-    const next = nb.tree.map((p: Tensor, g: Tensor) => p.sub(g.mul(LR)), params, grads);
-    return [next, value] as const;
-  };
-  const step = jitted ? nb.jit(sgd, { donateArgnums: 0 }) : sgd;
+  const step = sgdStep(model, LR, jitted);
   const data = nb.data.spiral();
   const onGpu = (t: Tensor) => nb.tensor(t.dataSync(), { shape: t.shape, device: "webgpu" });
   const [x, t] = [onGpu(data.x), onGpu(data.t)];
