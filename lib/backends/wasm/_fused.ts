@@ -214,11 +214,9 @@ function packInHeap(heap: HeapStorage, x: CpuBuffer, dtype: DType): CpuBuffer {
   return new CpuBuffer(pack(x, dtype, (d, n) => heap.array(d, n, false)), x.shape);
 }
 
-/**
- * What the generated code depends on: the operations, their wiring and the input dtypes (a
- * recurrent network's time steps share one module).
- */
-export function chainKey(spec: FusedSpec): string {
+// What the generated code depends on: the operations, their wiring and the input dtypes (a
+// recurrent network's time steps share one module).
+function chainKey(spec: FusedSpec): string {
   const ops = spec.ops.map((op) =>
     `${op.name}${op.name === "convert" ? op.params.dtype : ""}(${op.args})`
   );
