@@ -32,24 +32,36 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-// `path` and `open` (the nodes being built) find cycles, which would recurse forever.
-function build(t: unknown, leaves: unknown[], path: string, open: Set<unknown>): TreeDef {
+// `path` (the keys down to `t`) and `open` (the nodes being built) find cycles, which would
+// recurse forever; the path is only spelled out for the error.
+function build(
+  t: unknown,
+  leaves: unknown[],
+  path: (string | number)[],
+  open: Set<unknown>,
+): TreeDef {
   if (t === null || t === undefined) return { kind: "none", value: t };
   if (!Array.isArray(t) && !isPlainObject(t)) {
     leaves.push(t);
     return LEAF;
   }
   if (open.has(t)) {
-    throw new TypeError(`tree.flatten: the pytree contains a cycle at ${path || "the root"}`);
+    const at = path.length === 0 ? "the root" : path.join(".");
+    throw new TypeError(`tree.flatten: the pytree contains a cycle at ${at}`);
   }
   open.add(t);
-  const at = (k: string | number) => (path === "" ? String(k) : `${path}.${k}`);
+  const child = (c: unknown, key: string | number) => {
+    path.push(key);
+    const def = build(c, leaves, path, open);
+    path.pop();
+    return def;
+  };
   let def: TreeDef;
   if (Array.isArray(t)) {
-    def = { kind: "array", children: t.map((c, i) => build(c, leaves, at(i), open)) };
+    def = { kind: "array", children: t.map(child) };
   } else {
     const keys = Object.keys(t);
-    def = { kind: "object", keys, children: keys.map((k) => build(t[k], leaves, at(k), open)) };
+    def = { kind: "object", keys, children: keys.map((k) => child(t[k], k)) };
   }
   open.delete(t);
   return def;
@@ -80,7 +92,7 @@ function checkDef(op: string, def: unknown): TreeDef {
  */
 export function flatten<L = unknown>(t: unknown): [L[], TreeDef] {
   const leaves: unknown[] = [];
-  const def = build(t, leaves, "", new Set());
+  const def = build(t, leaves, [], new Set());
   return [leaves as L[], def];
 }
 

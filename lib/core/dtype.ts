@@ -115,7 +115,8 @@ export type PromotionInput = DType | "weakInt" | "weakFloat";
 export function promoteTypes(types: readonly PromotionInput[]): DType {
   let strong: DType | null = null;
   let weak: "weakInt" | "weakFloat" | null = null;
-  for (const t of types) {
+  for (let i = 0; i < types.length; i++) {
+    const t = types[i];
     if (t === "weakInt" || t === "weakFloat") {
       if (weak !== "weakFloat") weak = t;
     } else if (strong === null || DTYPES.indexOf(t) > DTYPES.indexOf(strong)) {

@@ -6,14 +6,16 @@
  * @module
  */
 
-import { type Device, getBackend } from "./backend.ts";
+import { type Device, getBackend, type Params } from "./backend.ts";
 import { allocate, type DType, dtypeOfArray, type TypedArray } from "./dtype.ts";
 import { getPrimitive } from "./primitive.ts";
 import type { Shape } from "./shape.ts";
 import { Tensor } from "./tensor.ts";
 import { bind } from "./trace.ts";
 
-const call = (name: string, args: Tensor[], params = {}): Tensor =>
+const NO_PARAMS: Params = Object.freeze({});
+
+const call = (name: string, args: Tensor[], params: Params = NO_PARAMS): Tensor =>
   bind(getPrimitive(name), args, params);
 
 /** A concrete tensor owning `data` (row-major, of the dtype its array type stores). */
@@ -113,7 +115,7 @@ export const broadcast = (x: Tensor, shape: Shape): Tensor =>
   sameShape(x.shape, shape) ? x : call("broadcast", [x], { shape: [...shape] });
 /** Output axis i is input axis `perm[i]`. */
 export const transpose = (x: Tensor, perm: readonly number[]): Tensor =>
-  perm.every((p, i) => p === i) ? x : call("transpose", [x], { perm: [...perm] });
+  isIdentity(perm) ? x : call("transpose", [x], { perm: [...perm] });
 /** The block at `begin` of extent `size`. */
 export const slice = (x: Tensor, begin: readonly number[], size: readonly number[]): Tensor =>
   sameShape(x.shape, size) ? x : call("slice", [x], { begin: [...begin], size: [...size] });
@@ -180,5 +182,12 @@ export function scale(x: Tensor, c: number): Tensor {
 }
 
 function sameShape(a: Shape, b: Shape): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function isIdentity(perm: readonly number[]): boolean {
+  for (let i = 0; i < perm.length; i++) if (perm[i] !== i) return false;
+  return true;
 }

@@ -126,7 +126,8 @@ export function currentLevel(): number {
 
 function topTrace(args: readonly Tensor[]): Trace | null {
   let top: Trace | null = null;
-  for (const a of args) {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
     if (a instanceof Tracer && (top === null || a.trace.level > top.level)) top = a.trace;
   }
   if (top !== null && !top.active) {

@@ -210,9 +210,12 @@ export class Executable {
     const bufs = new Array<unknown>(this.#slots);
     for (let i = 0; i < this.#args; i++) bufs[i] = args[i];
     for (const l of this.#launches) {
-      const ins = l.inputs.map((s) => bufs[s]);
-      if (l.kernel) l.kernel(ins).forEach((b, i) => (bufs[l.outs[i]] = b));
-      else bufs[l.outs[0]] = launchPrimitive(l, ins);
+      const ins = new Array<unknown>(l.inputs.length);
+      for (let i = 0; i < ins.length; i++) ins[i] = bufs[l.inputs[i]];
+      if (l.kernel) {
+        const outs = l.kernel(ins);
+        for (let i = 0; i < outs.length; i++) bufs[l.outs[i]] = outs[i];
+      } else bufs[l.outs[0]] = launchPrimitive(l, ins);
       for (const s of l.frees) {
         if (s >= this.#args) release(bufs[s], this.#avals[s]);
         else if (give !== null) give(s);

@@ -8,9 +8,17 @@ import { Tensor, type TensorLike } from "../core/tensor.ts";
 
 /** Rejects anything that is not a tensor, number or boolean. */
 export function checkTensorLike(op: string, x: unknown, what = "argument"): TensorLike {
-  if (x instanceof Tensor || typeof x === "number" || typeof x === "boolean") return x;
+  if (isTensorLike(x)) return x;
+  throw notTensorLike(op, x, what);
+}
+
+function isTensorLike(x: unknown): x is TensorLike {
+  return x instanceof Tensor || typeof x === "number" || typeof x === "boolean";
+}
+
+function notTensorLike(op: string, x: unknown, what: string): TypeError {
   const kind = Array.isArray(x) ? "an array (wrap it with tensor())" : kindOf(x);
-  throw new TypeError(`${op}: ${what} must be a Tensor or a number, got ${kind}`);
+  return new TypeError(`${op}: ${what} must be a Tensor or a number, got ${kind}`);
 }
 
 /** Rejects anything that is not a tensor. */
@@ -43,7 +51,8 @@ function promotionType(x: TensorLike): PromotionInput {
 /** The common device of the tensor arguments (a TypeError naming both when they differ). */
 export function commonDevice(op: string, xs: readonly TensorLike[]): Device {
   let device: Device | null = null;
-  for (const x of xs) {
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i];
     if (!(x instanceof Tensor)) continue;
     if (device !== null && x.device !== device) {
       throw new TypeError(`${op}: tensors are on different devices: ${device} and ${x.device}`);
@@ -74,9 +83,12 @@ export function coerce(
   xs: readonly unknown[],
   { arith = false, float = false }: { arith?: boolean; float?: boolean } = {},
 ): Tensor[] {
-  const args = xs.map((x, i) =>
-    checkTensorLike(op, x, xs.length > 1 ? `argument ${i}` : "argument")
-  );
+  for (let i = 0; i < xs.length; i++) {
+    if (!isTensorLike(xs[i])) {
+      throw notTensorLike(op, xs[i], xs.length > 1 ? `argument ${i}` : "argument");
+    }
+  }
+  const args = xs as readonly TensorLike[];
   const device = commonDevice(op, args);
   let dtype = resultType(args);
   if (arith && dtype === "bool") dtype = "int32";

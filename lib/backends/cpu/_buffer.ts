@@ -144,6 +144,33 @@ export function forEachBlock(
   walk(shape, strides, offsets, 2, fn);
 }
 
+// The arrays of one walk, reused by later walks of as many operands at the same nesting depth
+// (a row function may walk again), so that walking allocates nothing: kernels walk once or more
+// per call. `offs`, `steps` and `rowSteps` have one entry per operand; the others grow as needed.
+interface Scratch {
+  dims: number[]; // merged dimensions, innermost first
+  strides: number[]; // operand j's stride along dims[d] at d * k + j
+  idx: number[];
+  offs: number[];
+  steps: number[];
+  rowSteps: number[];
+}
+
+const scratches: Scratch[][] = [];
+let depth = 0;
+
+function scratchFor(level: number, k: number): Scratch {
+  const perK = scratches[level] ??= [];
+  return perK[k] ??= {
+    dims: [],
+    strides: [],
+    idx: [],
+    offs: new Array<number>(k).fill(0),
+    steps: new Array<number>(k).fill(0),
+    rowSteps: new Array<number>(k).fill(0),
+  };
+}
+
 // The row-major walk of forEachRow (`inner` 1) and forEachBlock (`inner` 2).
 function walk(
   shape: Shape,
@@ -152,52 +179,68 @@ function walk(
   inner: 1 | 2,
   fn: BlockFn,
 ): void {
+  const s = scratchFor(depth++, strides.length);
+  try {
+    walkWith(s, shape, strides, offsets, inner, fn);
+  } finally {
+    depth--;
+  }
+}
+
+function walkWith(
+  s: Scratch,
+  shape: Shape,
+  strides: readonly (readonly number[])[],
+  offsets: readonly number[],
+  inner: 1 | 2,
+  fn: BlockFn,
+): void {
   const k = strides.length;
+  const { dims, strides: st, idx, offs, steps, rowSteps } = s;
   // Built innermost-first so that merging only ever touches the last entry.
-  const dims: number[] = [];
-  const st: number[][] = [];
-  for (let j = 0; j < k; j++) st.push([]);
+  let r = 0;
   for (let d = shape.length - 1; d >= 0; d--) {
     const n = shape[d];
     if (n === 0) return;
     if (n === 1) continue;
-    const last = dims.length - 1;
-    let merge = last >= 0;
+    let merge = r > 0;
     for (let j = 0; merge && j < k; j++) {
-      if (strides[j][d] !== st[j][last] * dims[last]) merge = false;
+      if (strides[j][d] !== st[(r - 1) * k + j] * dims[r - 1]) merge = false;
     }
     if (merge) {
-      dims[last] *= n;
+      dims[r - 1] *= n;
     } else {
-      dims.push(n);
-      for (let j = 0; j < k; j++) st[j].push(strides[j][d]);
+      dims[r] = n;
+      for (let j = 0; j < k; j++) st[r * k + j] = strides[j][d];
+      r++;
     }
   }
   // Missing inner dimensions are length 1 (stride 0).
-  while (dims.length < inner) {
-    dims.push(1);
-    for (let j = 0; j < k; j++) st[j].push(0);
+  for (; r < inner; r++) {
+    dims[r] = 1;
+    for (let j = 0; j < k; j++) st[r * k + j] = 0;
   }
-  const offs = offsets.slice();
-  const r = dims.length;
+  for (let j = 0; j < k; j++) {
+    offs[j] = offsets[j];
+    steps[j] = st[j];
+    rowSteps[j] = st[(inner - 1) * k + j];
+  }
   const n = dims[0];
-  const steps = st.map((s) => s[0]);
   const rowCount = inner === 2 ? dims[1] : 1;
-  const rowSteps = inner === 2 ? st.map((s) => s[1]) : steps;
   let blocks = 1;
   for (let d = inner; d < r; d++) blocks *= dims[d];
-  const idx = new Array<number>(r).fill(0);
+  for (let d = 0; d < r; d++) idx[d] = 0;
   for (let block = 0;;) {
     fn(offs, n, rowCount, steps, rowSteps);
     if (++block === blocks) return;
     for (let d = inner;; d++) {
       if (++idx[d] < dims[d]) {
-        for (let j = 0; j < k; j++) offs[j] += st[j][d];
+        for (let j = 0; j < k; j++) offs[j] += st[d * k + j];
         break;
       }
       idx[d] = 0;
       const back = dims[d] - 1;
-      for (let j = 0; j < k; j++) offs[j] -= st[j][d] * back;
+      for (let j = 0; j < k; j++) offs[j] -= st[d * k + j] * back;
     }
   }
 }

@@ -161,8 +161,8 @@ export class Allocator {
       this.#freePtr[best] = ptr + size;
       this.#freeSize[best] = rest;
     } else {
-      this.#freePtr.splice(best, 1);
-      this.#freeSize.splice(best, 1);
+      removeAt(this.#freePtr, best);
+      removeAt(this.#freeSize, best);
     }
     return ptr;
   }
@@ -180,20 +180,20 @@ export class Allocator {
       lo--;
       ptr = ptrs[lo];
       size += sizes[lo];
-      ptrs.splice(lo, 1);
-      sizes.splice(lo, 1);
+      removeAt(ptrs, lo);
+      removeAt(sizes, lo);
     }
     if (lo < ptrs.length && ptr + size === ptrs[lo]) {
       size += sizes[lo];
-      ptrs.splice(lo, 1);
-      sizes.splice(lo, 1);
+      removeAt(ptrs, lo);
+      removeAt(sizes, lo);
     }
     if (ptr + size === this.#top) {
       this.#top = ptr; // the block touches the bump pointer: give it back to the bump region
       return;
     }
-    ptrs.splice(lo, 0, ptr);
-    sizes.splice(lo, 0, size);
+    insertAt(ptrs, lo, ptr);
+    insertAt(sizes, lo, size);
   }
 
   #ensure(end: number): void {
@@ -214,4 +214,17 @@ export class Allocator {
       }
     }
   }
+}
+
+// In-place edits of the free list: `splice` would make an array of the removed items per call,
+// and the allocator runs once or twice per kernel.
+function removeAt(list: number[], i: number): void {
+  for (let j = i + 1; j < list.length; j++) list[j - 1] = list[j];
+  list.pop();
+}
+
+function insertAt(list: number[], i: number, value: number): void {
+  list.push(value);
+  for (let j = list.length - 1; j > i; j--) list[j] = list[j - 1];
+  list[i] = value;
 }

@@ -178,19 +178,13 @@ export const wasmBackend: WasmBackend = {
   fusibleReduction: fusibleReductionOnWasm,
 
   compileFused(spec: FusedSpec): (inputs: readonly unknown[]) => WasmBuffer[] {
-    // A chain of one operation that has a SIMD kernel runs that kernel, which also splits
-    // large work across the threads (a generated chain runs on the calling thread).
-    const [only] = spec.ops;
-    if (spec.ops.length === 1 && fastKernels.has(only.name) && only.out.dtype === "float32") {
-      return (inputs) => {
-        const args = only.args.map((a) => inputs[a]); // (an input read twice is passed once)
-        return [wasmBackend.run(only.name, args, only.params, only.out) as WasmBuffer];
-      };
-    }
     // A chain ends in a reduction only where `fusibleReduction` accepted it.
+    const [only] = spec.ops;
+    const lone = spec.ops.length === 1;
     const reduces = spec.ops[spec.ops.length - 1].name.startsWith("reduce");
+    if (lone && reduces) return (inputs) => [runLone(only, inputs)];
     const kernel = reduces ? fusedReductionKernel(spec) : fusedKernel(spec);
-    return (inputs) => {
+    const generated = (inputs: readonly unknown[]) => {
       const buffers = inputs.map(asBuffer);
       reclaim().beforeKernel();
       const h = heap();
@@ -200,12 +194,29 @@ export const wasmBackend: WasmBackend = {
         h.sweep();
       }
     };
+    // A lone operation with a SIMD kernel runs that kernel on dense operands, which splits
+    // large work across the threads (generated code runs on the calling thread). Broadcast
+    // operands go to generated code, which loops over short rows itself.
+    if (lone && fastKernels.has(only.name) && only.out.dtype === "float32") {
+      return (inputs) => {
+        for (const a of only.args) {
+          if (!asBuffer(inputs[a]).view.contiguous) return generated(inputs);
+        }
+        return [runLone(only, inputs)];
+      };
+    }
+    return generated;
   },
 
   stats(): AllocatorStats {
     return heap().stats();
   },
 };
+
+// A fused spec's one operation, run by its kernel (an input read twice is passed once).
+function runLone(op: FusedSpec["ops"][number], inputs: readonly unknown[]): WasmBuffer {
+  return wasmBackend.run(op.name, op.args.map((a) => inputs[a]), op.params, op.out) as WasmBuffer;
+}
 
 // Shared memory and SIMD are what the kernels need; a runtime without them keeps the CPU.
 function supported(): boolean {

@@ -167,17 +167,21 @@ function checkSpan(
   cs: number,
   bytes: number,
 ): void {
-  for (const stride of [sb, rs, cs]) {
-    if (!Number.isInteger(stride) || stride < 0) {
-      throw new RangeError(`gemm: ${name} has a bad stride ${stride}`);
-    }
-  }
+  checkStride(name, sb);
+  checkStride(name, rs);
+  checkStride(name, cs);
   const last = (batch - 1) * sb + Math.max(0, r - 1) * rs + Math.max(0, c - 1) * cs;
   const end = offset + 4 * (last + 1);
   if (!Number.isInteger(offset) || offset < 0 || offset % 4 !== 0 || end > bytes) {
     throw new RangeError(
       `gemm: ${name} [${batch}×${r}×${c}] at byte ${offset} does not fit in the memory (${bytes} bytes)`,
     );
+  }
+}
+
+function checkStride(name: string, stride: number): void {
+  if (!Number.isInteger(stride) || stride < 0) {
+    throw new RangeError(`gemm: ${name} has a bad stride ${stride}`);
   }
 }
 

@@ -146,10 +146,17 @@ export function fusedKernel(spec: FusedSpec): FusedKernel {
     const os = outDtypes.map((d) => heap.array(d, size, false));
     if (size === 0) return os.map((o) => new CpuBuffer(o, out.shape));
     const { views, fn } = prepare(inputs, heap);
-    const bases = views.map((v) => heap.address(v.data)!);
-    const strides = [...views.map((v) => v.strides), outStrides];
-    const offsets = [...views.map((v) => v.offset), 0];
     const n = views.length, m = os.length;
+    const bases = new Array<number>(n);
+    const strides = new Array<readonly number[]>(n + 1);
+    const offsets = new Array<number>(n + 1);
+    for (let i = 0; i < n; i++) {
+      bases[i] = heap.address(views[i].data)!;
+      strides[i] = views[i].strides;
+      offsets[i] = views[i].offset;
+    }
+    strides[n] = outStrides;
+    offsets[n] = 0;
     const args = new Array<number>(2 * (n + m) + 2);
     forEachBlock(out.shape, strides, offsets, (offs, count, rows, _steps, rowSteps) => {
       for (let i = 0; i < n; i++) {
@@ -191,11 +198,19 @@ export function layouts(
       byModes.clear();
       modulesHeap = heap;
     }
-    const views = inputs.map((x, i) => {
-      if (modeOf(x) === "") return packInHeap(heap, x, dtypes[i]);
-      return heap.address(x.data) === undefined ? copyInHeap(heap, x, dtypes[i]) : x;
-    });
-    const modes = views.map(modeOf).join("");
+    const views = new Array<CpuBuffer>(inputs.length);
+    let modes = "";
+    for (let i = 0; i < inputs.length; i++) {
+      const x = inputs[i];
+      const mode = modeOf(x);
+      if (mode === "") {
+        views[i] = packInHeap(heap, x, dtypes[i]);
+        modes += modeOf(views[i]);
+      } else {
+        views[i] = heap.address(x.data) === undefined ? copyInHeap(heap, x, dtypes[i]) : x;
+        modes += mode;
+      }
+    }
     let fn = byModes.get(modes);
     if (fn === undefined) byModes.set(modes, fn = build(modes, heap));
     return { views, fn };

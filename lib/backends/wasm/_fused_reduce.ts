@@ -137,10 +137,13 @@ export function fusedReductionKernel(spec: FusedSpec): FusedKernel {
 function modeAlong(shape: readonly number[], d0: number): (x: CpuBuffer) => string {
   const dense = stridesOf(shape);
   return (x) => {
-    const tail = x.strides.slice(d0);
-    const one = (d: number) => shape[d0 + d] === 1;
-    if (tail.every((s, d) => one(d) || s === 0)) return "s";
-    return tail.every((s, d) => one(d) || s === dense[d0 + d]) ? "v" : "";
+    let broadcast = true, rowMajor = true;
+    for (let d = d0; d < shape.length; d++) {
+      if (shape[d] === 1) continue;
+      if (x.strides[d] !== 0) broadcast = false;
+      if (x.strides[d] !== dense[d]) rowMajor = false;
+    }
+    return broadcast ? "s" : rowMajor ? "v" : "";
   };
 }
 
