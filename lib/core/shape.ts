@@ -189,9 +189,11 @@ export function allocating<T>(
  * ```
  */
 export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
-  const rank = Math.max(0, ...shapes.map((s) => s.length));
+  let rank = 0;
+  for (let k = 0; k < shapes.length; k++) rank = Math.max(rank, shapes[k].length);
   const out = new Array<number>(rank).fill(1);
-  for (const s of shapes) {
+  for (let k = 0; k < shapes.length; k++) {
+    const s = shapes[k];
     for (let i = 0; i < s.length; i++) {
       const j = rank - s.length + i;
       const d = s[i];

@@ -3,7 +3,7 @@
 import { type Device, getDefaultDevice } from "../core/backend.ts";
 import { type DType, isFloat, promoteTypes, type PromotionInput } from "../core/dtype.ts";
 import * as lax from "../core/lax.ts";
-import { broadcastShapes, checkSize, fmt } from "../core/shape.ts";
+import { broadcastShapes, checkSize, fmt, type Shape } from "../core/shape.ts";
 import { Tensor, type TensorLike } from "../core/tensor.ts";
 
 /** Rejects anything that is not a tensor, number or boolean. */
@@ -41,6 +41,9 @@ export function kindOf(x: unknown): string {
 export function fresh(result: Tensor, ...inputs: Tensor[]): Tensor {
   return inputs.includes(result) ? lax.view(result) : result;
 }
+
+// The shape a number broadcasts as.
+const SCALAR: Shape = Object.freeze([]);
 
 function promotionType(x: TensorLike): PromotionInput {
   if (x instanceof Tensor) return x.dtype;
@@ -97,9 +100,18 @@ export function coerce(
     const big = args.find((a) => typeof a === "number" && (a < -(2 ** 31) || a >= 2 ** 31));
     if (big !== undefined) throw new RangeError(`${op}: the number ${big} does not fit in int32`);
   }
-  const shape = broadcastShapes(op, ...args.map((a) => (a instanceof Tensor ? a.shape : [])));
+  const shapes = new Array<Shape>(args.length);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    shapes[i] = a instanceof Tensor ? a.shape : SCALAR;
+  }
+  const shape = broadcastShapes(op, ...shapes);
   checkSize(op, shape, dtype);
-  return args.map((a) => lax.broadcast(asTensor(a, dtype, device), shape));
+  const out = new Array<Tensor>(args.length);
+  for (let i = 0; i < args.length; i++) {
+    out[i] = lax.broadcast(asTensor(args[i], dtype, device), shape);
+  }
+  return out;
 }
 
 /** Checks that a tensor has an integer dtype (for indices). */

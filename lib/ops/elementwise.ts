@@ -11,12 +11,13 @@ import { broadcastShapes } from "../core/shape.ts";
 import type { Tensor, TensorLike } from "../core/tensor.ts";
 import { checkTensor, coerce, commonDevice, fresh } from "./_coerce.ts";
 
-const binary =
-  (name: string, prim: (x: Tensor, y: Tensor) => Tensor, float = false) =>
-  (x: TensorLike, y: TensorLike): Tensor => {
-    const [a, b] = coerce(name, [x, y], { arith: true, float });
+const binary = (name: string, prim: (x: Tensor, y: Tensor) => Tensor, float = false) => {
+  const options = { arith: true, float };
+  return (x: TensorLike, y: TensorLike): Tensor => {
+    const [a, b] = coerce(name, [x, y], options);
     return prim(a, b);
   };
+};
 
 const compare =
   (name: string, prim: (x: Tensor, y: Tensor) => Tensor) =>
@@ -25,8 +26,10 @@ const compare =
     return prim(a, b);
   };
 
+const FLOAT = { float: true };
+
 const floating = (name: string, prim: (x: Tensor) => Tensor) => (x: TensorLike): Tensor =>
-  prim(coerce(name, [x], { float: true })[0]);
+  prim(coerce(name, [x], FLOAT)[0]);
 
 const integral = (name: string, prim: (x: Tensor) => Tensor) => (x: TensorLike): Tensor =>
   prim(coerce(name, [x], { arith: true })[0]);

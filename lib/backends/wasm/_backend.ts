@@ -157,9 +157,11 @@ export const wasmBackend: WasmBackend = {
   run(name: string, inputs: readonly unknown[], params: Params, out: Aval): WasmBuffer {
     const reference = cpuKernels.get(name);
     if (!reference) throw new Error(`wasm backend: no kernel for primitive "${name}"`);
-    const buffers = inputs.map(asBuffer);
+    const buffers = new Array<WasmBuffer>(inputs.length);
+    for (let i = 0; i < inputs.length; i++) buffers[i] = asBuffer(inputs[i]);
     reclaim().beforeKernel(); // before the views are read: eviction rebases them
-    const views = buffers.map((b) => b.view);
+    const views = new Array<CpuBuffer>(inputs.length);
+    for (let i = 0; i < inputs.length; i++) views[i] = buffers[i].view;
     const h = heap();
     try {
       const result = fastKernels.get(name)?.(views, params, out, h) ??
