@@ -274,14 +274,17 @@ function buildCols(mb: ModuleBuilder, op: ReduceOp): void {
   });
 }
 
+const LANE_BYTES = new Uint8Array(new Int32Array([0, 4, 8, 12]).buffer);
+
 // softmax(x, o, rows, n) and log_softmax(x, o, rows, n); function 0 is the imported log.
 function buildSoftmax(mb: ModuleBuilder, log: boolean, logFn: number): void {
   mb.addFunction(log ? "log_softmax" : "softmax", ["i32", "i32", "i32", "i32"], [], (f) => {
     const [x, o, rows, n] = [0, 1, 2, 3].map((i) => f.param(i));
     const r = f.addLocal("i32"), p = f.addLocal("i32");
-    const rowBytes = f.addLocal("i32"), vecBytes = f.addLocal("i32");
+    const rowBytes = f.addLocal("i32"), vecBytes = f.addLocal("i32"), rest = f.addLocal("i32");
     const m = f.addLocal("f32"), e = f.addLocal("f32"), s = f.addLocal("f64");
     const mv = f.addLocal("v128"), v = f.addLocal("v128"), w = f.addLocal("v128");
+    const live = f.addLocal("v128");
     const acc = Array.from({ length: UNROLL }, () => f.addLocal("v128"));
     const s0 = f.addLocal("v128"), s1 = f.addLocal("v128");
     const temps: ExpTemps = {
@@ -297,8 +300,23 @@ function buildSoftmax(mb: ModuleBuilder, log: boolean, logFn: number): void {
       emitExp(f, v, temps);
       f.local.set(w);
     };
+    // A row is whole vectors, then a last vector of `rest` bytes (0, 4, 8 or 12) whose lanes
+    // past the row's end are masked off (`live`): one vector step, not one step per element.
     f.local.get(n).i32.const(2).i32.shl().local.tee(rowBytes);
     f.i32.const(-16).i32.and().local.set(vecBytes);
+    f.local.get(rowBytes).local.get(vecBytes).i32.sub().local.set(rest);
+    f.v128.const(LANE_BYTES).local.get(rest).i32x4.splat().i32x4.lt_s().local.set(live);
+    const partial = (body: () => void) => f.local.get(rest).if(body);
+    // Stores the live lanes of `w` at base + p.
+    const storeLive = (base: Local) => {
+      at(base).local.get(w).v128.store32_lane(0);
+      f.local.get(rest).i32.const(4).i32.gt_u().if(() =>
+        at(base).local.get(w).v128.store32_lane(1, 4)
+      );
+      f.local.get(rest).i32.const(8).i32.gt_u().if(() =>
+        at(base).local.get(w).v128.store32_lane(2, 8)
+      );
+    };
     hoistConstants(f, () => {
       f.forRange(r, 0, rows, 1, () => {
         // The row maximum. pmax may drop a NaN, but exp(NaN - max) then poisons the sum, and
@@ -315,6 +333,11 @@ function buildSoftmax(mb: ModuleBuilder, log: boolean, logFn: number): void {
           f.local.get(acc[0]);
           at(x).v128.load(0, A4).f32x4.pmax().local.set(acc[0]);
         });
+        partial(() => {
+          f.local.get(acc[0]);
+          at(x).v128.load(0, A4);
+          f32c(f, -Infinity).local.get(live).v128.bitselect().f32x4.pmax().local.set(acc[0]);
+        });
         for (let wdt = UNROLL >> 1; wdt >= 1; wdt >>= 1) {
           for (let j = 0; j < wdt; j++) {
             f.local.get(acc[j]).local.get(acc[j + wdt]).f32x4.pmax().local.set(acc[j]);
@@ -322,34 +345,34 @@ function buildSoftmax(mb: ModuleBuilder, log: boolean, logFn: number): void {
         }
         horizontal(f, acc[0], "pmax");
         f.local.set(m);
-        stride(f, p, rowBytes, 4, () => {
-          f.local.get(m);
-          at(x).f32.load().f32.max().local.set(m);
-        });
         f.local.get(m).f32x4.splat().local.set(mv);
         // Σ exp(x - max) in float64
         f32c(f, 0).local.tee(s0).local.set(s1);
         f.i32.const(0).local.set(p);
-        stride(f, p, vecBytes, 16, () => {
-          at(x).v128.load(0, A4).local.set(v);
-          expStep();
-          if (!log) at(o).local.get(w).v128.store(0, A4);
+        const addToSum = () => {
           f.local.get(s0);
           low(f, w);
           f.f64x2.add().local.set(s0);
           f.local.get(s1);
           high(f, w);
           f.f64x2.add().local.set(s1);
+        };
+        stride(f, p, vecBytes, 16, () => {
+          at(x).v128.load(0, A4).local.set(v);
+          expStep();
+          if (!log) at(o).local.get(w).v128.store(0, A4);
+          addToSum();
+        });
+        partial(() => {
+          at(x).v128.load(0, A4).local.set(v);
+          expStep();
+          f.local.get(w);
+          f32c(f, 0).local.get(live).v128.bitselect().local.set(w);
+          if (!log) storeLive(o);
+          addToSum();
         });
         f.local.get(s0).local.get(s1).f64x2.add().local.tee(s0).f64x2.extract_lane(0);
         f.local.get(s0).f64x2.extract_lane(1).f64.add().local.set(s);
-        stride(f, p, rowBytes, 4, () => {
-          at(x).f32.load().f32x4.splat().local.set(v);
-          expStep();
-          f.local.get(w).f32x4.extract_lane(0).local.set(e);
-          if (!log) at(o).local.get(e).f32.store();
-          f.local.get(s).local.get(e).f64.promote_f32().f64.add().local.set(s);
-        });
         f.i32.const(0).local.set(p);
         if (!log) {
           // o *= 1/sum (a multiply, not a divide, per element)
@@ -359,9 +382,9 @@ function buildSoftmax(mb: ModuleBuilder, log: boolean, logFn: number): void {
             at(o);
             at(o).v128.load(0, A4).local.get(v).f32x4.mul().v128.store(0, A4);
           });
-          stride(f, p, rowBytes, 4, () => {
-            at(o);
-            at(o).f32.load().local.get(e).f32.mul().f32.store();
+          partial(() => {
+            at(o).v128.load(0, A4).local.get(v).f32x4.mul().local.set(w);
+            storeLive(o);
           });
         } else {
           // o = (x - max) - log(sum): both terms ≤ 0, so nothing cancels
@@ -372,9 +395,10 @@ function buildSoftmax(mb: ModuleBuilder, log: boolean, logFn: number): void {
             at(x).v128.load(0, A4).local.get(mv).f32x4.sub().local.get(v).f32x4.sub();
             f.v128.store(0, A4);
           });
-          stride(f, p, rowBytes, 4, () => {
-            at(o);
-            at(x).f32.load().local.get(m).f32.sub().local.get(e).f32.sub().f32.store();
+          partial(() => {
+            at(x).v128.load(0, A4).local.get(mv).f32x4.sub().local.get(v).f32x4.sub();
+            f.local.set(w);
+            storeLive(o);
           });
         }
         f.local.get(x).local.get(rowBytes).i32.add().local.set(x);
