@@ -187,11 +187,17 @@ export const wasmBackend: WasmBackend = {
     if (lone && reduces) return (inputs) => [runLone(only, inputs)];
     const kernel = reduces ? fusedReductionKernel(spec) : fusedKernel(spec);
     const generated = (inputs: readonly unknown[]) => {
-      const buffers = inputs.map(asBuffer);
-      reclaim().beforeKernel();
+      const buffers = new Array<WasmBuffer>(inputs.length);
+      for (let i = 0; i < inputs.length; i++) buffers[i] = asBuffer(inputs[i]);
+      reclaim().beforeKernel(); // before the views are read: eviction rebases them
+      const views = new Array<CpuBuffer>(inputs.length);
+      for (let i = 0; i < inputs.length; i++) views[i] = buffers[i].view;
       const h = heap();
       try {
-        return kernel(buffers.map((b) => b.view), h).map((out) => own(out, buffers));
+        const outs = kernel(views, h);
+        const owned = new Array<WasmBuffer>(outs.length);
+        for (let i = 0; i < outs.length; i++) owned[i] = own(outs[i], buffers);
+        return owned;
       } finally {
         h.sweep();
       }

@@ -106,8 +106,8 @@ export class HeapStorage {
   // out view one of these.
   readonly #generations = new Set<ArrayBufferLike>();
   // Arrays made since the last `sweep()`; whichever was not adopted was a kernel's scratch.
-  #fresh: TypedArray[] = [];
-  #adopted: boolean[] = [];
+  readonly #fresh: TypedArray[] = [];
+  readonly #adopted: boolean[] = [];
   readonly #blocks = new Set<Block>();
 
   /** Storage in `ctx`'s heap. */
@@ -163,7 +163,8 @@ export class HeapStorage {
     if (block === null) return;
     hold.block = null;
     const { holders } = block;
-    const i = holders.findIndex((b) => b.hold === hold);
+    let i = 0;
+    while (holders[i].hold !== hold) i++;
     holders[i] = holders[holders.length - 1];
     holders.pop();
     if (holders.length === 0) {
@@ -202,8 +203,8 @@ export class HeapStorage {
     for (let i = 0; i < this.#fresh.length; i++) {
       if (!this.#adopted[i]) this.ctx.heap.free(this.#fresh[i].byteOffset);
     }
-    this.#fresh = [];
-    this.#adopted = [];
+    this.#fresh.length = 0;
+    this.#adopted.length = 0;
   }
 
   /** Live blocks and bytes of the heap. */
