@@ -42,6 +42,8 @@ export interface Block {
   readonly ptr: number;
   /** The buffers viewing it; it is freed when the last one lets go. */
   readonly holders: WasmBuffer[];
+  /** Its place in the storage's list of held blocks. */
+  index: number;
 }
 
 /**
@@ -105,10 +107,14 @@ export class HeapStorage {
   // Every SharedArrayBuffer the memory has shown (one per size it grew to): the arrays handed
   // out view one of these.
   readonly #generations = new Set<ArrayBufferLike>();
+  #generation: ArrayBufferLike | null = null; // the newest of them
   // Arrays made since the last `sweep()`; whichever was not adopted was a kernel's scratch.
   readonly #fresh: TypedArray[] = [];
   readonly #adopted: boolean[] = [];
-  readonly #blocks = new Set<Block>();
+  // The held blocks, in no order. A list with swap-removal rather than a Set: a Set keeps
+  // deleted entries (and through them the buffers of freed blocks) until it next rehashes,
+  // and with a block or two freed per kernel that kept every minor collection copying them.
+  readonly #blocks: Block[] = [];
 
   /** Storage in `ctx`'s heap. */
   constructor(ctx: WasmContext) {
@@ -124,7 +130,7 @@ export class HeapStorage {
     const Ctor = ELEMENT[dtype];
     const ptr = this.ctx.heap.alloc(size * Ctor.BYTES_PER_ELEMENT + SLACK);
     const memory = this.ctx.memory.buffer;
-    this.#generations.add(memory);
+    if (memory !== this.#generation) this.#generations.add(this.#generation = memory);
     // A SharedArrayBuffer, typed as the ArrayBuffer that `TypedArray` (and every kernel) uses.
     const array = new Ctor(memory as ArrayBuffer, ptr, size);
     if (zero) array.fill(0);
@@ -152,8 +158,8 @@ export class HeapStorage {
     const i = this.#fresh.lastIndexOf(array);
     if (i < 0 || this.#adopted[i]) return undefined;
     this.#adopted[i] = true;
-    const block: Block = { ptr: array.byteOffset, holders: [] };
-    this.#blocks.add(block);
+    const block: Block = { ptr: array.byteOffset, holders: [], index: this.#blocks.length };
+    this.#blocks.push(block);
     return block;
   }
 
@@ -168,7 +174,11 @@ export class HeapStorage {
     holders[i] = holders[holders.length - 1];
     holders.pop();
     if (holders.length === 0) {
-      this.#blocks.delete(block);
+      const last = this.#blocks.pop()!;
+      if (last !== block) {
+        this.#blocks[block.index] = last;
+        last.index = block.index;
+      }
       this.ctx.heap.free(block.ptr);
     }
   }
@@ -194,7 +204,7 @@ export class HeapStorage {
       }
       this.ctx.heap.free(block.ptr);
     }
-    this.#blocks.clear();
+    this.#blocks.length = 0;
     return moved;
   }
 
