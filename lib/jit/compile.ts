@@ -29,10 +29,11 @@ import { type Cluster, findClusters } from "./passes/fusion.ts";
 import { eliminateCommonSubexpressions } from "./passes/cse.ts";
 import { eliminateDeadCode } from "./passes/dce.ts";
 import { foldConstants } from "./passes/fold.ts";
-import { removeIdentities } from "./passes/simplify.ts";
+import { collapseReshapes, removeIdentities } from "./passes/simplify.ts";
 
 /** The optimisation passes, in the order they run. */
 export const passes: readonly ((program: Program) => Program)[] = [
+  collapseReshapes,
   removeIdentities,
   foldConstants,
   eliminateCommonSubexpressions,

@@ -8,7 +8,7 @@ import { eliminateCommonSubexpressions } from "./cse.ts";
 import { eliminateDeadCode } from "./dce.ts";
 import { foldConstants } from "./fold.ts";
 import { findClusters } from "./fusion.ts";
-import { removeIdentities } from "./simplify.ts";
+import { collapseReshapes, removeIdentities } from "./simplify.ts";
 
 type T = nb.Tensor;
 const names = (eqs: readonly ProgramEquation[]) => eqs.map((e) => e.prim.name);
@@ -46,6 +46,20 @@ Deno.test("constants fold; identities go", async () => {
     x,
   );
   assert.deepEqual(names(removeIdentities(identity).equations), []);
+});
+
+Deno.test("reshapes of reshapes collapse into one, or into none", async () => {
+  const m = nb.tensor([[1, 2, 3], [4, 5, 6]]);
+  const program = nb.makeJaxpr((x: T) => {
+    const flat = x.reshape([6]);
+    const back = flat.reshape([3, 2]).reshape([2, 3]); // x's own shape again
+    return [flat.reshape([6, 1]).exp(), back.add(x), flat];
+  })(m);
+  const simple = eliminateDeadCode(removeIdentities(collapseReshapes(program)));
+  // [6] stays (an output); [6,1] now reshapes x itself; [3,2] and the way back go.
+  assert.deepEqual(names(simple.equations), ["reshape", "reshape", "exp", "add"]);
+  assert.deepEqual(simple.equations[1].inputs, program.inputs);
+  await nb.testing.assertAllClose(evalProgram(simple, [m]), evalProgram(program, [m]));
 });
 
 Deno.test("fusion groups chains; values used later become extra outputs", () => {
