@@ -12,11 +12,13 @@
  * - `softmax`/`logSoftmax` over the last axis: the row maximum, then `exp(x - max)` with the
  *   SIMD `exp` of `_elementwise_module.ts` and its sum in float64, then a scale by `1/sum` or
  *   `x - max - log(sum)` (one `Math.log` call per row through an import). Large logits are
- *   safe because every exponent is ≤ 0.
+ *   safe because every exponent is ≤ 0. A row's last 1 to 3 elements are one more vector,
+ *   read and written lane by lane, its other lanes masked off.
  * - `scatterAddRows`: `o[idx[i], :] += upd[i, :]`, sequentially, so repeated indices add up.
  *
  * Unlike the elementwise kernels these never touch a byte outside their operands: lengths
- * that are not a multiple of four end in scalar code rather than in a whole vector.
+ * that are not a multiple of four end in scalar code or in lanes read and written one by one,
+ * rather than in a whole vector.
  *
  * @example
  * ```ts
@@ -307,6 +309,17 @@ function buildSoftmax(mb: ModuleBuilder, log: boolean, logFn: number): void {
     f.local.get(rowBytes).local.get(vecBytes).i32.sub().local.set(rest);
     f.v128.const(LANE_BYTES).local.get(rest).i32x4.splat().i32x4.lt_s().local.set(live);
     const partial = (body: () => void) => f.local.get(rest).if(body);
+    // Reads the partial vector at base + p into `into` lane by lane, so that no byte past the
+    // row is touched (the lanes past its end read as 0).
+    const loadLive = (base: Local, into: Local) => {
+      at(base).v128.load32_zero().local.set(into);
+      for (const lane of [1, 2]) {
+        f.local.get(rest).i32.const(4 * lane).i32.gt_u().if(() => {
+          f.local.get(into);
+          at(base).f32.load(4 * lane).f32x4.replace_lane(lane).local.set(into);
+        });
+      }
+    };
     // Stores the live lanes of `w` at base + p.
     const storeLive = (base: Local) => {
       at(base).local.get(w).v128.store32_lane(0);
@@ -334,8 +347,8 @@ function buildSoftmax(mb: ModuleBuilder, log: boolean, logFn: number): void {
           at(x).v128.load(0, A4).f32x4.pmax().local.set(acc[0]);
         });
         partial(() => {
-          f.local.get(acc[0]);
-          at(x).v128.load(0, A4);
+          loadLive(x, v);
+          f.local.get(acc[0]).local.get(v);
           f32c(f, -Infinity).local.get(live).v128.bitselect().f32x4.pmax().local.set(acc[0]);
         });
         for (let wdt = UNROLL >> 1; wdt >= 1; wdt >>= 1) {
@@ -364,7 +377,7 @@ function buildSoftmax(mb: ModuleBuilder, log: boolean, logFn: number): void {
           addToSum();
         });
         partial(() => {
-          at(x).v128.load(0, A4).local.set(v);
+          loadLive(x, v);
           expStep();
           f.local.get(w);
           f32c(f, 0).local.get(live).v128.bitselect().local.set(w);
@@ -383,7 +396,8 @@ function buildSoftmax(mb: ModuleBuilder, log: boolean, logFn: number): void {
             at(o).v128.load(0, A4).local.get(v).f32x4.mul().v128.store(0, A4);
           });
           partial(() => {
-            at(o).v128.load(0, A4).local.get(v).f32x4.mul().local.set(w);
+            loadLive(o, w);
+            f.local.get(w).local.get(v).f32x4.mul().local.set(w);
             storeLive(o);
           });
         } else {
@@ -396,8 +410,8 @@ function buildSoftmax(mb: ModuleBuilder, log: boolean, logFn: number): void {
             f.v128.store(0, A4);
           });
           partial(() => {
-            at(x).v128.load(0, A4).local.get(mv).f32x4.sub().local.get(v).f32x4.sub();
-            f.local.set(w);
+            loadLive(x, w);
+            f.local.get(w).local.get(mv).f32x4.sub().local.get(v).f32x4.sub().local.set(w);
             storeLive(o);
           });
         }

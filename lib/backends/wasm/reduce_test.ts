@@ -251,6 +251,21 @@ Deno.test("softmax and logSoftmax match a float64 reference", async (t) => {
       ctx.heap.free(po);
       ctx.heap.free(px);
     });
+    await t.step(`${name}: rows that end the memory are read no further`, () => {
+      // [2, 3] flush against the end of the memory: a vector load of a row's last three
+      // elements would read past it and trap.
+      const x = random(6, 11);
+      const end = ctx.memory.buffer.byteLength;
+      const px = end - 4 * x.length;
+      ctx.heap.f32().set(x, px / 4);
+      const po = put(ctx, new Float32Array(6), true);
+      run(px, po, 2, 3);
+      assertClose(get(ctx, po, 6), softmaxRef(x, 2, 3, log), name, tol);
+      assertSentinels(ctx, po, 6, name);
+      run(px, px, 2, 3); // and in place
+      assert.deepEqual(get(ctx, px, 6), get(ctx, po, 6));
+      ctx.heap.free(po);
+    });
     await t.step(`${name}: NaN poisons its row only`, () => {
       for (const n of [3, 4, 9]) {
         const x = random(3 * n, n);
