@@ -21,8 +21,19 @@ import { collapse, type GpuArray, stridesOf } from "./_array.ts";
 import type { GpuContext } from "./_context.ts";
 import { coords, endFor, entry, forRange, header, HELPERS, wgslType } from "./_wgsl.ts";
 
-/** A value reduction: identity and combining expression per dtype. */
-function reducer(
+/**
+ * A value reduction: identity and combining expression per dtype.
+ *
+ * @example
+ * ```ts
+ * import { reducer } from "./_reduce.ts";
+ * import assert from "node:assert/strict";
+ * const { init, comb } = reducer("reduceSum", "float32");
+ * assert.equal(init, "f32(0)");
+ * assert.equal(comb("acc", "x"), "(acc + x)");
+ * ```
+ */
+export function reducer(
   op: string,
   dtype: DType,
 ): { init: string; comb: (a: string, b: string) => string } {
@@ -99,8 +110,8 @@ function loops(p: Plan, body: string): string {
   return open + body + close;
 }
 
-/** Threads per workgroup of the workgroup kernels. */
-const WG = 256;
+/** Threads per workgroup of the reduction kernels. */
+export const WG = 256;
 /** Elements per workgroup of the workgroup kernels: 256 iterations per thread. */
 const CHUNK = WG * 256;
 /** The longest reduction a single thread makes (llvmpipe caps loops at 65535 in all). */
@@ -115,9 +126,27 @@ const SOFTWARE_GROUP_WORK = 8192;
  * elements: there they pay only for a few outputs, each at least that long.
  */
 function useWorkgroups(ctx: GpuContext, p: Plan): boolean {
-  if (p.n > THREAD_LIMIT) return true;
-  if (ctx.useWorkgroupMemory) return p.n >= 256 && p.outer < 8192;
-  return p.n >= SOFTWARE_GROUP_WORK * p.outer;
+  return !threadPerOutput(ctx, p.outer, p.n);
+}
+
+/**
+ * Whether a reduction to `outer` values of `n` elements each runs best as one thread per
+ * output (see {@linkcode useWorkgroups}), the form of a fused reduction.
+ *
+ * @example
+ * ```ts
+ * import { threadPerOutput } from "./_reduce.ts";
+ * import type { GpuContext } from "./_context.ts";
+ * import assert from "node:assert/strict";
+ * const ctx = { useWorkgroupMemory: true } as GpuContext;
+ * assert.ok(threadPerOutput(ctx, 300, 3));
+ * assert.ok(!threadPerOutput(ctx, 3, 300));
+ * ```
+ */
+export function threadPerOutput(ctx: GpuContext, outer: number, n: number): boolean {
+  if (n > THREAD_LIMIT) return false;
+  if (ctx.useWorkgroupMemory) return n < 256 || outer >= 8192;
+  return n < SOFTWARE_GROUP_WORK * outer;
 }
 
 /**

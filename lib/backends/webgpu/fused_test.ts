@@ -40,6 +40,53 @@ Deno.test({
 });
 
 Deno.test({
+  name: "jitted reductions with elementwise prologues on webgpu match the cpu reference",
+  ignore,
+  fn: async (t) => {
+    const ctx = gpu().context;
+    const x = uniform([7, 13], 7, -3, 3), y = uniform([13], 8, -3, 3);
+    const labels = ints([7], 9, 0, 13);
+    const reductions: [string, (x: T, y: T, labels: T) => T | T[]][] = [
+      ["sum of squares over rows", (x, y) => x.sub(y).square().sum({ axis: 1 })],
+      [
+        "masked sum (a cross-entropy's pick)",
+        (x, _y, l) =>
+          nb.where(l.reshape([7, 1]).equal(nb.arange(0, 13, 1, { device: l.device })), x, 0).sum({
+            axis: -1,
+          }),
+      ],
+      ["bias gradient over the batch", (x, y) => x.mul(y).exp().sum({ axis: 0 })],
+      ["maximum, minimum, all axes", (x, y) => [x.add(y).max({ axis: [0, 1] }), x.mul(y).min()]],
+      ["over the middle axis", (x) => x.reshape([7, 13, 1]).tanh().sum({ axis: 1 })],
+      ["a value used again (an extra output)", (x, y) => {
+        const e = x.add(y).exp();
+        return [e.sum({ axis: 1 }), e.mul(2)];
+      }],
+      ["transposed and broadcast inputs", (x, y) => x.T.mul(y.reshape([13, 1])).sum({ axis: 1 })],
+      ["NaN rows", (x, y) => x.log().add(y).max({ axis: 1 })],
+    ];
+    for (const [name, f] of reductions) {
+      await t.step(name, async () => {
+        const before = ctx.dispatched;
+        await agree(nb.jit(f), [x, y, labels], { rtol: 1e-5, atol: 1e-5 });
+        assert.ok(ctx.dispatched > before);
+      });
+    }
+    await t.step("one kernel for a chain and its reduction", async () => {
+      const f = nb.jit((a: T, b: T) => a.sub(b).square().sum({ axis: 1 }));
+      const [a, b] = await Promise.all([x.to("webgpu"), y.to("webgpu")]);
+      f(a, b).dispose(); // compiles
+      const before = ctx.dispatched;
+      const s = f(a, b);
+      assert.equal(ctx.dispatched - before, 1);
+      const want = await x.sub(y).square().sum({ axis: 1 }).data();
+      const got = await s.data();
+      got.forEach((v, i) => assert.ok(Math.abs(v - want[i]) <= 1e-4 * Math.abs(want[i])));
+    });
+  },
+});
+
+Deno.test({
   name: "a jitted training step on webgpu dispatches fewer kernels than the eager one",
   ignore,
   fn: async () => {
@@ -240,5 +287,44 @@ Deno.test({
     assert.deepEqual([...values[0]], [0, 1, 2, 3, 4].map(total));
     assert.deepEqual([...values[1]], [0, 1, 2, 3, 4].map((j) => -total(j)));
     assert.deepEqual([...values[2]], [0, 1, 2, 3, 4].map((j) => total(j) ** 2));
+  },
+});
+
+Deno.test({
+  name: "a fused reduction with more inputs and outputs than bindings writes its values apart",
+  ignore,
+  fn: async () => {
+    const backend = gpu();
+    const ctx = backend.context;
+    const f32 = (shape: number[]) => ({ shape, dtype: "float32", device: "webgpu" }) as const;
+    // As many inputs as a kernel may read, added up, then the sum both kept and reduced: with
+    // the parameters, one binding more than a kernel has.
+    const n = backend.maxFusedInputs!;
+    const ops = [
+      { name: "add", params: {}, args: [0, 1], out: f32([2, 3]) },
+      ...Array.from({ length: n - 2 }, (_, j) => ({
+        name: "add",
+        params: {},
+        args: [n + j, j + 2],
+        out: f32([2, 3]),
+      })),
+    ];
+    const sum = ops.length - 1;
+    ops.push({ name: "reduceSum", params: { axes: [1] }, args: [n + sum], out: f32([2]) });
+    const inputs = Array.from({ length: n }, () => f32([2, 3]));
+    const kernel = backend.compileFused!({ inputs, ops, outputs: [sum, sum + 1] })!;
+    const xs = Array.from(
+      { length: n },
+      (_, i) => backend.fromArray(Float32Array.from({ length: 6 }, (_, j) => i + j), [2, 3]),
+    );
+    const before = ctx.dispatched;
+    const [values, reduced] = kernel(xs);
+    assert.equal(ctx.dispatched - before, 2);
+    const total = (j: number) => (n * (n - 1)) / 2 + n * j;
+    assert.deepEqual([...await backend.read(values)], [0, 1, 2, 3, 4, 5].map(total));
+    assert.deepEqual([...await backend.read(reduced)], [
+      total(0) + total(1) + total(2),
+      total(3) + total(4) + total(5),
+    ]);
   },
 });

@@ -44,6 +44,7 @@ import { GpuArray } from "./_array.ts";
 import { GpuContext } from "./_context.ts";
 import { binaryFn, compareFn, convertFn, SELECT, unaryFn } from "./_elementwise.ts";
 import { fusedFn, fusibleOnGpu } from "./_fused.ts";
+import { fusedReduction, fusibleReductionOnGpu } from "./_fused_reduce.ts";
 import { gather, iota, scatterAdd } from "./_indexing.ts";
 import { COPY, map, mapMany } from "./_map.ts";
 import { matmul } from "./_matmul.ts";
@@ -163,6 +164,22 @@ export interface WebGpuBackend extends Backend {
  */
 export function createWebGpuBackend(device: GPUDevice): WebGpuBackend {
   const ctx = new GpuContext(device);
+  // A fused elementwise chain: one kernel writing every output, or as few as the storage
+  // bindings allow.
+  const elementwise = (spec: FusedSpec) => {
+    const room = device.limits.maxStorageBuffersPerShaderStage - 1 - spec.inputs.length;
+    const groups: number[][] = [];
+    for (let j = 0; j < spec.outputs.length; j += room) {
+      groups.push(spec.outputs.slice(j, j + room));
+    }
+    const kernels = groups.map((outputs) => ({
+      fn: fusedFn(spec, outputs),
+      dtypes: outputs.map((k) => spec.ops[k].out.dtype),
+    }));
+    const shape = spec.ops[spec.outputs[0]].out.shape;
+    return (xs: readonly GpuArray[]) =>
+      kernels.flatMap(({ fn, dtypes }) => mapMany(ctx, fn, xs, shape, dtypes));
+  };
   return {
     device: "webgpu",
     // A GPU buffer holds no values on the JS side: it is its own handle.
@@ -217,22 +234,33 @@ export function createWebGpuBackend(device: GPUDevice): WebGpuBackend {
     // Storage bindings per stage: the parameters and the output take two.
     maxFusedInputs: device.limits.maxStorageBuffersPerShaderStage - 2,
 
-    // One kernel writing every output, or as few as the storage bindings allow.
-    compileFused(spec: FusedSpec): (inputs: readonly unknown[]) => GpuArray[] {
-      const room = device.limits.maxStorageBuffersPerShaderStage - 1 - spec.inputs.length;
-      const groups: number[][] = [];
-      for (let j = 0; j < spec.outputs.length; j += room) {
-        groups.push(spec.outputs.slice(j, j + room));
-      }
-      const kernels = groups.map((outputs) => ({
-        fn: fusedFn(spec, outputs),
-        dtypes: outputs.map((k) => spec.ops[k].out.dtype),
-      }));
-      const shape = spec.ops[spec.outputs[0]].out.shape;
+    fusibleReduction: (name: string, arg: Aval, out: Aval, params: Params): boolean =>
+      fusibleReductionOnGpu(ctx, name, arg, out, params),
+
+    compileFused(spec: FusedSpec): ((inputs: readonly unknown[]) => GpuArray[]) | null {
+      const root = spec.ops[spec.ops.length - 1];
+      let run: (xs: readonly GpuArray[]) => GpuArray[];
+      if (root.name.startsWith("reduce")) {
+        // (A reduction is only a root where `fusibleReduction` accepted it, after a chain.)
+        if (spec.ops.length === 1 || root.args[0] < spec.inputs.length) return null;
+        const bindings = 1 + spec.inputs.length + spec.outputs.length;
+        if (bindings <= device.limits.maxStorageBuffersPerShaderStage) {
+          run = fusedReduction(ctx, spec);
+        } else {
+          // Too many for one kernel: the chain's other outputs from a kernel of their own.
+          const others = spec.outputs.slice(0, -1);
+          const values = elementwise({
+            inputs: spec.inputs,
+            ops: spec.ops.slice(0, -1),
+            outputs: others,
+          });
+          const reduced = fusedReduction(ctx, { ...spec, outputs: spec.outputs.slice(-1) });
+          run = (xs) => [...values(xs), ...reduced(xs)];
+        }
+      } else run = elementwise(spec);
       return (inputs) => {
         ctx.checkAlive();
-        const xs = inputs.map(asArray);
-        return kernels.flatMap(({ fn, dtypes }) => mapMany(ctx, fn, xs, shape, dtypes));
+        return run(inputs.map(asArray));
       };
     },
 
