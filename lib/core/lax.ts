@@ -26,9 +26,26 @@ export function fromArray(data: TypedArray, shape: Shape, device: Device): Tenso
 
 /** A concrete scalar tensor. */
 export function scalar(value: number, dtype: DType, device: Device): Tensor {
-  const data = allocate(dtype, 1);
-  data[0] = value;
-  return fromArray(data, [], device);
+  return fromArray(scalarStorage(value, dtype), [], device);
+}
+
+// The numbers of a program recur (a learning rate, 1 - b1, 0.5) and typed arrays are costly to
+// make, so each value's one-element storage serves every scalar tensor of it: no tensor ever
+// writes its storage. -0 is made each time (a Map does not tell it from 0); the table is
+// emptied when it grows large (a schedule's learning rate changes every step).
+const scalars = new Map<DType, Map<number, TypedArray>>();
+
+function scalarStorage(value: number, dtype: DType): TypedArray {
+  let table = scalars.get(dtype);
+  if (table === undefined) scalars.set(dtype, table = new Map());
+  let data = table.get(value);
+  if (data === undefined || Object.is(value, -0)) {
+    data = allocate(dtype, 1);
+    data[0] = value;
+    if (table.size >= 1024) table.clear();
+    if (!Object.is(value, -0)) table.set(value, data);
+  }
+  return data;
 }
 
 /** A tensor of one value everywhere (a broadcast view of one scalar where the backend can). */

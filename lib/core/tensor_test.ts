@@ -289,3 +289,18 @@ Deno.test("using disposes at the end of the scope", async () => {
   }
   assert.throws(() => escaped.dataSync(), /disposed/);
 });
+
+Deno.test("scalar tensors of one value share storage safely; -0 stays -0", async () => {
+  const { scalar } = await import("./lax.ts");
+  const device = nb.getDefaultDevice();
+  const a = scalar(0.5, "float32", device), b = scalar(0.5, "float32", device);
+  a.dispose();
+  assert.equal(b.item(), 0.5);
+  assert.equal(scalar(0.5, "float32", device).mul(4).item(), 2);
+  assert.equal(scalar(3, "int32", device).dtype, "int32");
+  scalar(0, "float32", device);
+  assert.ok(Object.is(scalar(-0, "float32", device).item(), -0));
+  assert.ok(Object.is(scalar(0, "float32", device).item(), 0));
+  assert.ok(Number.isNaN(scalar(NaN, "float32", device).item()));
+  assert.ok(Object.is(nb.tensor(1).mul(-0).item(), -0));
+});
