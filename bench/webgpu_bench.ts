@@ -14,7 +14,9 @@
  *
  * The bench registers nothing where WebGPU has no adapter. On a software adapter (llvmpipe,
  * which runs kernels in its thread pool inside `queue.submit`) the kernels are tiny next to
- * their fixed costs, which is what is measured here.
+ * their fixed costs, which is what is measured here; there the jitted step is small enough to
+ * run whole as one dispatch (`GpuContext.oneDispatchPrograms`). The kernels each step
+ * dispatches are printed first.
  *
  * Run: `deno bench -A -c bench/deno.json bench/webgpu_bench.ts`
  *
@@ -25,6 +27,7 @@ import * as nb from "../mod.ts";
 import type { Tensor } from "../mod.ts";
 import { sgdStep } from "./_sgd.ts";
 import { probeWebGpu } from "./_throughput.ts";
+import { webgpuBackend } from "../lib/backends/webgpu/mod.ts";
 
 type Params = nb.nn.LinearParams[];
 
@@ -66,8 +69,15 @@ if (gpuReady) {
   // A few steps each first: the jitted step compiles here, not in the timings, and both losses
   // show that the two train the same model from the same start.
   const losses = [];
-  for (const [name, fn] of trainers) losses.push(`${name} ${(await fn(3)).toFixed(4)}`);
+  const dispatches = [];
+  for (const [name, fn] of trainers) {
+    losses.push(`${name} ${(await fn(3)).toFixed(4)}`);
+    const before = webgpuBackend()!.context.dispatched;
+    await fn(1);
+    dispatches.push(`${name} ${webgpuBackend()!.context.dispatched - before}`);
+  }
   console.log(`spiral: losses after 3 steps ${losses.join(", ")}`);
+  console.log(`spiral: kernels dispatched per step ${dispatches.join(", ")}`);
   const groups = [
     { group: `spiral, ${STEPS} steps on webgpu (valueAndGrad + SGD, 300 examples)`, steps: STEPS },
     { group: "spiral step on webgpu, its loss read", steps: 1 },

@@ -52,7 +52,8 @@ export type Params = Readonly<Record<string, unknown>>;
 export interface FusedSpec {
   /**
    * The external inputs' types, each of the chain's shape: the outputs', or, where the last
-   * operation is a reduction (`Backend.fusibleReduction`), its operand's.
+   * operation is a reduction (`Backend.fusibleReduction`), its operand's. (A whole program,
+   * `Backend.compileProgram`, reads inputs of any shape.)
    */
   readonly inputs: readonly Aval[];
   /** The operations, in order. */
@@ -116,6 +117,14 @@ export interface Backend {
    * buffers (one per `spec.outputs`), or returns `null` to have them run one by one.
    */
   compileFused?(spec: FusedSpec): ((inputs: readonly unknown[]) => unknown[]) | null;
+  /**
+   * Compiles a whole program as one launch, or returns `null` to have it run kernel by kernel:
+   * `spec` lists every equation (all single-result primitives on this device, the inputs of
+   * any shape) and `spec.outputs` the values the program returns. A software GPU adapter does
+   * this for programs so small that a dispatch's fixed cost outweighs their work. Absent:
+   * programs run kernel by kernel.
+   */
+  compileProgram?(spec: FusedSpec): ((inputs: readonly unknown[]) => unknown[]) | null;
 }
 
 const backends = new Map<Device, Backend>();

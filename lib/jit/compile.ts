@@ -25,7 +25,7 @@ import { isMultiPrimitive } from "../core/primitive.ts";
 import { asOwnedByCaller } from "../core/transient.ts";
 import { type CompiledKernel, Executable, type FusedLaunch } from "./executable.ts";
 import { lowerings, stepwiseReaders } from "./lower/mod.ts";
-import { type Cluster, findClusters } from "./passes/fusion.ts";
+import { type Cluster, findClusters, wholeProgram } from "./passes/fusion.ts";
 import { eliminateCommonSubexpressions } from "./passes/cse.ts";
 import { eliminateDeadCode } from "./passes/dce.ts";
 import { foldConstants } from "./passes/fold.ts";
@@ -100,7 +100,8 @@ function compileBody(body: Program): (inputs: readonly unknown[]) => unknown[] {
   return (inputs) => executable.runBuffers([...consts, ...inputs]);
 }
 
-// The clusters of `program` that their backend compiled into fused kernels.
+// The clusters of `program` that their backend compiled into fused kernels: the whole program
+// as one, where its backend runs it so, or else the clusters fusion finds.
 function fuse(program: Program): Map<ProgramEquation, FusedLaunch> {
   const canFuse = ({ prim, params, inputs, outs: [out] }: ProgramEquation) =>
     !isMultiPrimitive(prim) &&
@@ -116,6 +117,12 @@ function fuse(program: Program): Map<ProgramEquation, FusedLaunch> {
     (getBackend(out.aval.device).fusibleReduction?.(prim.name, inputs[0].aval, out.aval, params) ??
       false);
   const fused = new Map<ProgramEquation, FusedLaunch>();
+  const whole = wholeProgram(program, (eq) => isMultiPrimitive(eq.prim));
+  if (whole !== null) {
+    const root = whole.equations[whole.equations.length - 1];
+    const kernel = getBackend(root.outs[0].aval.device).compileProgram?.(specOf(whole)) ?? null;
+    if (kernel !== null) return fused.set(root, { cluster: whole, kernel });
+  }
   const maxInputs = (device: string) => getBackend(device as Device).maxFusedInputs ?? Infinity;
   const clusters = findClusters(program, canFuse, maxInputs, canReduce);
   // A fusible equation left alone runs as a chain of one: the generated kernel covers every

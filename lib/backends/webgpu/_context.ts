@@ -99,6 +99,13 @@ export class GpuContext {
    * to cover both families.
    */
   useWorkgroupMemory: boolean;
+  /**
+   * Whether a small jitted program runs as one dispatch of one workgroup (see `_program.ts`).
+   * True on software adapters, where a dispatch's fixed cost outweighs a small program's
+   * work; false on hardware, where one workgroup would leave the GPU idle. Tests flip it to
+   * cover both.
+   */
+  oneDispatchPrograms: boolean;
   /** How many reads went back to the CPU (tests check that training steps make none). */
   reads = 0;
 
@@ -106,6 +113,7 @@ export class GpuContext {
   constructor(device: GPUDevice) {
     this.device = device;
     this.useWorkgroupMemory = !device.adapterInfo?.isFallbackAdapter;
+    this.oneDispatchPrograms = !this.useWorkgroupMemory;
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     // Keep up to a quarter of the largest buffer size of released memory, within 256 MiB to
     // 4 GiB: beyond the cap, released buffers are destroyed rather than kept.

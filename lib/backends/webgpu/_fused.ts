@@ -37,7 +37,8 @@ export function fusibleOnGpu(name: string, args: readonly Aval[], out: Aval): bo
   return COMPARE.has(name) || name === "select" || name === "convert";
 }
 
-function opFn(op: FusedSpec["ops"][number], args: readonly Aval[]): MapFn {
+/** The expression of one operation of a fused chain, given its operands' types. */
+export function fusedOpFn(op: FusedSpec["ops"][number], args: readonly Aval[]): MapFn {
   const { name, out } = op;
   if (UNARY.has(name)) return unaryFn(name, out.dtype);
   if (BINARY.has(name)) return binaryFn(name, out.dtype);
@@ -66,7 +67,7 @@ function opFn(op: FusedSpec["ops"][number], args: readonly Aval[]): MapFn {
  */
 export function fusedFn(spec: FusedSpec, outputs: readonly number[] = spec.outputs): MultiMapFn {
   const avals: Aval[] = [...spec.inputs, ...spec.ops.map((op) => op.out)];
-  const fns = spec.ops.map((op) => opFn(op, op.args.map((a) => avals[a])));
+  const fns = spec.ops.map((op) => fusedOpFn(op, op.args.map((a) => avals[a])));
   const name = `fused(${
     spec.ops.map((op, j) => `${fns[j].name}:${op.args}`).join(";")
   }>${outputs})`;

@@ -48,6 +48,23 @@ export async function withOtherKernels(body: () => Promise<void>): Promise<void>
   }
 }
 
+/**
+ * Runs `body` with small jitted programs compiled kernel by kernel, as on hardware, where a
+ * software adapter would run each as one dispatch (see `GpuContext.oneDispatchPrograms`): the
+ * fused kernels are tested on any machine. Programs compile on their first call, so `body`
+ * jits its functions itself.
+ */
+export async function kernelByKernel(body: () => Promise<void>): Promise<void> {
+  const ctx = gpu().context;
+  const before = ctx.oneDispatchPrograms;
+  ctx.oneDispatchPrograms = false;
+  try {
+    await body();
+  } finally {
+    ctx.oneDispatchPrograms = before;
+  }
+}
+
 /** Uniform float32 values in [lo, hi) from the library's seeded generator (on the default device). */
 export function uniform(shape: number[], seed: number, lo = -1, hi = 1): nb.Tensor {
   return nb.random.uniform(nb.random.key(seed), shape, { minval: lo, maxval: hi });

@@ -48,6 +48,7 @@ import { fusedReduction, fusibleReductionOnGpu } from "./_fused_reduce.ts";
 import { gather, iota, scatterAdd } from "./_indexing.ts";
 import { COPY, map, mapMany } from "./_map.ts";
 import { matmul } from "./_matmul.ts";
+import { programKernel } from "./_program.ts";
 import { broadcast, concat, pad, reshape, slice, transpose } from "./_movement.ts";
 import type { PoolStats } from "./_pool.ts";
 import { argReduce, reduce } from "./_reduce.ts";
@@ -258,6 +259,21 @@ export function createWebGpuBackend(device: GPUDevice): WebGpuBackend {
           run = (xs) => [...values(xs), ...reduced(xs)];
         }
       } else run = elementwise(spec);
+      return (inputs) => {
+        ctx.checkAlive();
+        return run(inputs.map(asArray));
+      };
+    },
+
+    compileProgram(spec: FusedSpec): ((inputs: readonly unknown[]) => GpuArray[]) | null {
+      if (!ctx.oneDispatchPrograms) return null;
+      const run = programKernel(
+        ctx,
+        spec,
+        device.limits.maxStorageBuffersPerShaderStage,
+        (op, args) => kernels.get(op.name)!(ctx, args, op.params, op.out),
+      );
+      if (run === null) return null;
       return (inputs) => {
         ctx.checkAlive();
         return run(inputs.map(asArray));

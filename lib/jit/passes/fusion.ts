@@ -140,3 +140,36 @@ function externalInputs(members: Iterable<ProgramEquation>): Set<Var> {
   for (const eq of list) for (const v of eq.inputs) if (!inside.has(v)) inputs.add(v);
   return inputs;
 }
+
+/**
+ * The whole program as one cluster (every equation, the last one the root), for a backend
+ * that runs small programs as one kernel; `null` when an equation has several results or
+ * holds a program of its own (`multi`), when values live on more than one device, or when
+ * there are fewer than two equations.
+ *
+ * @example
+ * ```ts
+ * import { wholeProgram } from "./fusion.ts";
+ * import { makeJaxpr, tensor } from "@nabla/nabla";
+ * import assert from "node:assert/strict";
+ * const program = makeJaxpr((x) => x.exp().sum())(tensor([1, 2]));
+ * const whole = wholeProgram(program, () => false)!;
+ * assert.deepEqual(whole.equations.map((e) => e.prim.name), ["exp", "reduceSum"]);
+ * assert.deepEqual(whole.outputs, program.outputs);
+ * ```
+ */
+export function wholeProgram(
+  program: Program,
+  multi: (eq: ProgramEquation) => boolean,
+): Cluster | null {
+  const equations = program.equations;
+  if (equations.length < 2) return null;
+  const device = equations[0].outs[0]?.aval.device;
+  const inputs = externalInputs(equations);
+  const avals = [...inputs, ...equations.flatMap((eq) => eq.outs)].map((v) => v.aval);
+  if (equations.some((eq) => eq.outs.length !== 1 || multi(eq))) return null;
+  if (avals.some((a) => a.device !== device)) return null;
+  const defined = new Set(equations.map((eq) => eq.outs[0]));
+  const outputs = [...new Set(program.outputs.filter((v) => defined.has(v)))];
+  return { equations, inputs: [...inputs], outputs };
+}
