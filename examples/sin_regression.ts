@@ -57,11 +57,18 @@ console.log(
 const start = performance.now();
 const losses: number[] = [];
 const every = Math.max(1, Math.round(flags.iterations / 10));
+// The losses are read in one go at each progress line: on a GPU every read waits for the
+// device, which would cost more than the step itself.
+let pending: nb.Tensor[] = [];
 for (let i = 1; i <= flags.iterations; i++) {
   let value: nb.Tensor;
   [params, state, value] = step(params, state);
-  losses.push((await value.data())[0]);
+  pending.push(value);
   if (i % every === 0 || i === flags.iterations) {
+    using read = nb.stack(pending);
+    losses.push(...await read.data());
+    pending.forEach((v) => v.dispose());
+    pending = [];
     const width = String(flags.iterations).length;
     console.log(
       `iteration ${String(i).padStart(width)}/${flags.iterations}  loss ${
