@@ -44,6 +44,8 @@ import {
   MAP,
   MAP_MAX_ARGS,
   type MapFn,
+  REGISTRY_BYTES,
+  REGISTRY_CAPACITY,
   threadRoutines,
 } from "./_threads.ts";
 import { startWorker } from "./_worker.ts";
@@ -223,6 +225,8 @@ export class WasmContext {
   readonly #gemm: GemmFn;
   readonly #maps: { fns: MapFn[]; index: Map<string, number> };
   readonly #work: number;
+  // Byte offset of the registry of kernels made at run time (see `REGISTRY_CAPACITY`).
+  readonly #registry: number;
   #pool: Pool | undefined;
   #threadsUsed = 0;
 
@@ -257,6 +261,32 @@ export class WasmContext {
     this.#maps = mapTable(this.mapModules.map((m) => new WebAssembly.Instance(m, imports)));
     this.heap = new Allocator(this.memory);
     this.#work = this.heap.alloc(matmulWorkBytes(this.config));
+    this.#registry = this.heap.alloc(REGISTRY_BYTES);
+    this.heap.u8().fill(0, this.#registry, this.#registry + REGISTRY_BYTES);
+  }
+
+  /**
+   * Compiles a kernel module made at run time (a fused chain), whose one export takes i32
+   * arguments. Returns the calling thread's function and, while the registry has room, its
+   * index for {@linkcode WasmContext.mapAt}: the workers load the module themselves the first
+   * time a job names it. The module's bytes stay in the memory for the context's life.
+   */
+  registerKernel(bytes: Uint8Array<ArrayBuffer>): { run: MapFn; index: number | null } {
+    const imports = { env: { memory: this.memory, log: Math.log } };
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports);
+    const exported = Object.values(instance.exports).filter((v) => typeof v === "function");
+    if (exported.length !== 1) throw new Error("registerKernel: a module must export one function");
+    const run = exported[0] as MapFn;
+    const registry = new Int32Array(this.memory.buffer, this.#registry, 1 + 2 * REGISTRY_CAPACITY);
+    const count = registry[0];
+    if (count >= REGISTRY_CAPACITY) return { run, index: null };
+    const at = this.heap.alloc(bytes.length);
+    this.heap.u8().set(bytes, at);
+    registry[1 + 2 * count] = at;
+    registry[2 + 2 * count] = bytes.length;
+    Atomics.store(registry, 0, count + 1);
+    this.#maps.fns.push(run);
+    return { run, index: this.#maps.fns.length - 1 };
   }
 
   /**
@@ -282,6 +312,14 @@ export class WasmContext {
   map(module: KernelModule, name: string, args: readonly number[], split: MapSplit): void {
     const fn = this.#maps.index.get(`${KERNEL_MODULES.indexOf(module)}.${name}`);
     if (fn === undefined) throw new Error(`map: no kernel "${name}" in the ${module} module`);
+    this.mapAt(fn, args, split);
+  }
+
+  /**
+   * {@linkcode WasmContext.map} of a kernel by its index: one that
+   * {@linkcode WasmContext.registerKernel} gave.
+   */
+  mapAt(fn: number, args: readonly number[], split: MapSplit): void {
     if (args.length > MAP_MAX_ARGS || split.steps.length !== args.length) {
       throw new RangeError(`map: ${args.length} arguments with ${split.steps.length} steps`);
     }
@@ -482,6 +520,7 @@ export class WasmContext {
         ctrlWords: ctrl.length,
         slot,
         work: slots[slot].work,
+        registry: this.#registry,
       });
     }
   }

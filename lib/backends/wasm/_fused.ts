@@ -57,6 +57,7 @@ import {
 } from "./_elementwise_module.ts";
 import { type FunctionBuilder, type Local, ModuleBuilder } from "./_emitter.ts";
 import type { HeapStorage } from "./_storage.ts";
+import { MAP_MAX_ARGS } from "./_threads.ts";
 
 type Emit = (f: FunctionBuilder) => void;
 const UNARY = new Set(["neg", "abs", "sqrt", "exp", "tanh", "sigmoid"]);
@@ -119,6 +120,10 @@ export function fusibleOnWasm(name: string, args: readonly Aval[], out: Aval): b
   return false;
 }
 
+// Chains with at least this much work (elements times operations) are split across the
+// context's threads, as single operations of as many elements are (see `_elementwise.ts`).
+const PARALLEL = 1 << 18;
+
 /** A fused kernel over strided views: the inputs of a spec to its outputs' values. */
 export type FusedKernel = (inputs: readonly CpuBuffer[], heap: HeapStorage) => CpuBuffer[];
 
@@ -142,6 +147,10 @@ export function fusedKernel(spec: FusedSpec): FusedKernel {
     modeOf,
     (modes, heap) => compiled(spec, `${chain}|${modes}`, modes, heap),
   );
+  // The rows a call splits across threads: those of a chain of this many operations that
+  // reach the work to split, with arguments that fit a map job.
+  const least = PARALLEL / spec.ops.length;
+  const threaded = 2 * (spec.inputs.length + spec.outputs.length) + 2 <= MAP_MAX_ARGS;
   return (inputs, heap) => {
     const os = outDtypes.map((d) => heap.array(d, size, false));
     if (size === 0) return os.map((o) => new CpuBuffer(o, out.shape));
@@ -158,6 +167,7 @@ export function fusedKernel(spec: FusedSpec): FusedKernel {
     strides[n] = outStrides;
     offsets[n] = 0;
     const args = new Array<number>(2 * (n + m) + 2);
+    const steps = new Array<number>(args.length).fill(0);
     forEachBlock(out.shape, strides, offsets, (offs, count, rows, _steps, rowSteps) => {
       for (let i = 0; i < n; i++) {
         args[i] = bases[i] + widths[i] * offs[i];
@@ -169,7 +179,21 @@ export function fusedKernel(spec: FusedSpec): FusedKernel {
       }
       args[n + m] = 4 * (count + 3 & ~3);
       args[n + m + 1] = rows;
-      fn(...args);
+      if (!threaded || fn.index === null || count * rows < least) fn.run(...args);
+      else if (rows === 1) {
+        // One long row: the threads take runs of whole vectors (4 elements) of it.
+        for (let k = 0; k < n; k++) steps[k] = modeOf(views[k]) === "s" ? 0 : 4 * widths[k];
+        for (let j = 0; j < m; j++) steps[n + j] = 4 * outWidths[j];
+        steps[n + m + 1] = 0;
+        const units = (count + 3) >> 2;
+        heap.ctx.mapAt(fn.index, args, { units, steps, countAt: n + m, scale: 16 });
+      } else if (count % 4 === 0) {
+        // Whole rows, whose last vectors end exactly at the row's end: no thread writes into
+        // another's rows.
+        for (let k = 0; k < n + m; k++) steps[k] = args[n + m + 2 + k];
+        steps[n + m + 1] = 0;
+        heap.ctx.mapAt(fn.index, args, { units: rows, steps, countAt: n + m + 1, scale: 1 });
+      } else fn.run(...args);
     });
     return os.map((o) => new CpuBuffer(o, out.shape));
   };
@@ -186,12 +210,12 @@ export const byteWidth = (dtype: DType): number => (dtype === "bool" ? 1 : 4);
  * layout `modeOf` names ("v" dense, "s" one value per row; any other view is packed dense
  * first), and the module `build` makes for those layouts (made once per layout and heap).
  */
-export function layouts(
+export function layouts<K = RowFn>(
   dtypes: readonly DType[],
   modeOf: (x: CpuBuffer) => string,
-  build: (modes: string, heap: HeapStorage) => RowFn,
-): (inputs: readonly CpuBuffer[], heap: HeapStorage) => { views: CpuBuffer[]; fn: RowFn } {
-  const byModes = new Map<string, RowFn>();
+  build: (modes: string, heap: HeapStorage) => K,
+): (inputs: readonly CpuBuffer[], heap: HeapStorage) => { views: CpuBuffer[]; fn: K } {
+  const byModes = new Map<string, K>();
   let modulesHeap: HeapStorage | null = null;
   return (inputs, heap) => {
     if (heap !== modulesHeap) {
@@ -238,14 +262,9 @@ function chainKey(spec: FusedSpec): string {
   return `${spec.inputs.map((a) => a.dtype)};${ops};${spec.outputs}`;
 }
 
-const modules = new WeakMap<HeapStorage, Map<string, (...args: number[]) => void>>();
+const modules = new WeakMap<HeapStorage, Map<string, RowKernel>>();
 
-function compiled(
-  spec: FusedSpec,
-  key: string,
-  modes: string,
-  heap: HeapStorage,
-): (...args: number[]) => void {
+function compiled(spec: FusedSpec, key: string, modes: string, heap: HeapStorage): RowKernel {
   let cache = modules.get(heap);
   if (cache === undefined) modules.set(heap, cache = new Map());
   let fn = cache.get(key);
@@ -257,13 +276,9 @@ function compiled(
 // computing the chain over `rows` rows of whole vectors, each pointer advancing by its step
 // (in bytes) from one row to the next. A row's last vector may run past its end into the next
 // row, which is computed after it, so the rows of the dense outputs come out right.
-function instantiate(
-  spec: FusedSpec,
-  modes: string,
-  heap: HeapStorage,
-): (...args: number[]) => void {
+function instantiate(spec: FusedSpec, modes: string, heap: HeapStorage): RowKernel {
   const nIn = spec.inputs.length, nOut = spec.outputs.length;
-  return rowModule(heap, nIn + nOut, 0, (f, { pointer, bytes }) => {
+  return rowKernel(heap, nIn + nOut, 0, (f, { pointer, bytes }) => {
     const chain = chainEmitter(f, spec, modes, pointer);
     chain.loadScalars();
     vectorLoop(f, bytes, (p) => {
@@ -294,7 +309,25 @@ export function rowModule(
   pointers: number,
   extras: number,
   body: (f: FunctionBuilder, locals: RowLocals) => void,
-): (...args: number[]) => void {
+): RowFn {
+  return rowKernel(heap, pointers, extras, body).run;
+}
+
+/** A {@linkcode rowModule} function, and its index for the context's threads (`mapAt`). */
+export interface RowKernel {
+  /** The function, on the calling thread. */
+  readonly run: RowFn;
+  /** Its index in the context's map table; `null` when only the calling thread has it. */
+  readonly index: number | null;
+}
+
+/** {@linkcode rowModule}'s function, registered so that the context's workers can run it. */
+export function rowKernel(
+  heap: HeapStorage,
+  pointers: number,
+  extras: number,
+  body: (f: FunctionBuilder, locals: RowLocals) => void,
+): RowKernel {
   const mb = new ModuleBuilder().importMemory("env", "memory", {
     initial: 0,
     maximum: 65536,
@@ -318,9 +351,7 @@ export function rowModule(
       });
     });
   });
-  const module = new WebAssembly.Module(mb.toBytes());
-  const instance = new WebAssembly.Instance(module, { env: { memory: heap.ctx.memory } });
-  return instance.exports.run as (...args: number[]) => void;
+  return heap.ctx.registerKernel(mb.toBytes());
 }
 
 /** The code of a chain's operations, emitted into a row loop by {@linkcode chainEmitter}. */

@@ -4,8 +4,9 @@
  * runs. Private to the wasm backend.
  *
  * A job is a batched gemm cut into independent chunks (batch × row blocks × column blocks), or
- * a "map": one exported kernel (elementwise, softmax) run over a range of work units cut into
- * chunks of whole units.
+ * a "map": one exported kernel (elementwise, softmax, or a fused chain made at run time, which
+ * each worker loads from the registry the first time a job names it) run over a range of work
+ * units cut into chunks of whole units.
  * The caller writes the arguments, opens the job and bumps the generation word; threads grab
  * chunks with an atomic counter until none are left, so a worker that wakes late simply takes
  * fewer chunks and the caller never waits for a thread that is not there.
@@ -41,7 +42,7 @@ export const CTRL = {
   WORKED: 112,
   ARGS: 128,
   /** One word per worker slot: 1 while a worker lives in it. */
-  SLOTS: 160,
+  SLOTS: 272,
 } as const;
 
 /** Bytes of a control block for `workers` worker slots. */
@@ -66,11 +67,21 @@ export const MAP = {
   SCALE: 5,
   NARGS: 6,
   VALUES: 8,
-  STEPS: 16,
+  STEPS: 72,
 } as const;
 
 /** Most arguments a map kernel may take. */
-export const MAP_MAX_ARGS = 8;
+export const MAP_MAX_ARGS = 64;
+
+/**
+ * Kernels made at run time (fused chains) that the workers can run: a block of int32 words in
+ * the shared memory, the count first, then the byte offset and length of each module's bytes.
+ * A worker compiles the ones it lacks when a map job names a function beyond its table.
+ */
+export const REGISTRY_CAPACITY = 4096;
+
+/** Bytes of the registry block. */
+export const REGISTRY_BYTES: number = 4 * (1 + 2 * REGISTRY_CAPACITY);
 
 /** Argument slots of a gemm job (relative to `CTRL.ARGS`). Strides are in elements. */
 export const ARG = {
@@ -148,6 +159,8 @@ export interface WorkerInit {
   slot: number;
   /** Byte offset of the worker's matmul scratch block. */
   work: number;
+  /** Byte offset of the registry of kernels made at run time (see `REGISTRY_CAPACITY`). */
+  registry: number;
 }
 
 /** What a thread took part in: chunks it ran and the first error one of them threw. */
@@ -179,6 +192,16 @@ export interface ThreadRoutines {
    * as done (so nobody waits forever) and sets `ERROR`.
    */
   drainChunks(ctrl: Int32Array, run: (q: number) => void, total: number): Drained;
+  /**
+   * Appends to a worker's map table the functions of the registered modules it lacks (those
+   * after the first `loaded`), in registration order; returns how many are loaded now.
+   */
+  loadRegistered(
+    init: WorkerInit,
+    imports: WebAssembly.Imports,
+    fns: MapFn[],
+    loaded: number,
+  ): number;
   /** Spins while `ctrl[index] === value`, at most `micros`; returns whether it changed. */
   spinWhileEqual(ctrl: Int32Array, index: number, value: number, micros: number): boolean;
   /**
@@ -284,6 +307,21 @@ export function threadRoutines(layout: Layout): ThreadRoutines {
       }
     },
 
+    loadRegistered(init, imports, fns, loaded) {
+      const registry = new Int32Array(init.memory.buffer, init.registry);
+      const count = Atomics.load(registry, 0);
+      for (let k = loaded; k < count; k++) {
+        const [at, length] = [registry[1 + 2 * k], registry[2 + 2 * k]];
+        // A copy: a module compiles from an unshared buffer.
+        const bytes = new Uint8Array(init.memory.buffer, at, length).slice();
+        const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports);
+        for (const value of Object.values(instance.exports)) {
+          if (typeof value === "function") fns.push(value as MapFn);
+        }
+      }
+      return count;
+    },
+
     // Sleeping in `Atomics.wait` costs a wake-up of tens of microseconds (more in a VM, where
     // an idle vCPU halts), which is the whole budget of a mid-size product, so a thread that
     // expects news soon spins for a short while first.
@@ -304,6 +342,7 @@ export function threadRoutines(layout: Layout): ThreadRoutines {
         init.mapModules.map((m) => new WebAssembly.Instance(m, imports)),
       );
       const ctrl = new Int32Array(init.memory.buffer, init.ctrl, init.ctrlWords);
+      let loaded = 0;
       let seen = Atomics.load(ctrl, CTRL.GEN);
       Atomics.add(ctrl, CTRL.READY, 1);
       for (;;) {
@@ -323,6 +362,14 @@ export function threadRoutines(layout: Layout): ThreadRoutines {
           if (ctrl[at + ARG.KIND] === JOB.EXIT) {
             if (Atomics.sub(ctrl, CTRL.ACTIVE, 1) === 1) Atomics.notify(ctrl, CTRL.ACTIVE);
             break;
+          }
+          if (ctrl[at + ARG.KIND] === JOB.MAP && ctrl[at + MAP.FN] >= fns.length) {
+            // (Should a module fail here, its chunks fail below and the caller reports it.)
+            try {
+              loaded = routines.loadRegistered(init, imports, fns, loaded);
+            } catch (e) {
+              console.error("nabla wasm worker: a kernel failed to load:", e);
+            }
           }
           const run = ctrl[at + ARG.KIND] === JOB.MAP
             ? (q: number) => routines.runMapChunk(ctrl, fns, q)

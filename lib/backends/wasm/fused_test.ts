@@ -4,7 +4,11 @@
 
 import * as nb from "../../../mod.ts";
 import assert from "node:assert/strict";
+import { CpuBuffer } from "../cpu/mod.ts";
+import { WasmContext } from "./_context.ts";
+import { fusedKernel } from "./_fused.ts";
 import { fastKernelConfig } from "./_kernels.ts";
+import { HeapStorage } from "./_storage.ts";
 import { randomF32 } from "./_test_util.ts";
 
 type T = nb.Tensor;
@@ -215,5 +219,67 @@ Deno.test("fused reductions on wasm equal the cpu reference", async (t) => {
         await assertAllClose(jitted(x, y), g(cx, cy), { rtol: 2e-6, atol: 1e-6 });
       });
     }
+  }
+});
+
+Deno.test("fused kernels split across threads equal the one-thread result", async (t) => {
+  // A context of three threads whose workers stay, so that every split is exercised.
+  const ctx = new WasmContext({ threads: 3, initialPages: 256, idleMillis: 60_000 });
+  const heap = new HeapStorage(ctx);
+  const f32 = (shape: number[]) => ({ shape, dtype: "float32", device: "wasm" }) as const;
+  const inHeap = (values: Float32Array, shape: number[], strides?: number[]) => {
+    const data = heap.array("float32", values.length, false) as Float32Array;
+    data.set(values);
+    return new CpuBuffer(data, shape, strides);
+  };
+  const cases: [string, number[], number[] | undefined, number[]][] = [
+    // One long row (a scalar read once), rows of whole vectors (a row broadcast along them),
+    // and rows that end inside a vector (run on the calling thread alone).
+    ["one long row", [300, 1000], [0, 0], [300, 1000]],
+    ["rows of whole vectors", [300, 1000], [0, 1], [1000]],
+    ["rows ending inside a vector", [300, 998], [0, 1], [998]],
+  ];
+  try {
+    for (const [name, shape, yStrides, yShape] of cases) {
+      await t.step(name, async () => {
+        const size = shape[0] * shape[1];
+        // exp(x) · y + x, its sigmoid, and the mask x > y: three outputs, one of them bool.
+        const spec = {
+          inputs: [f32(shape), f32(shape)],
+          ops: [
+            { name: "exp", params: {}, args: [0], out: f32(shape) },
+            { name: "mul", params: {}, args: [2, 1], out: f32(shape) },
+            { name: "add", params: {}, args: [3, 0], out: f32(shape) },
+            { name: "sigmoid", params: {}, args: [4], out: f32(shape) },
+            { name: "gt", params: {}, args: [0, 1], out: { ...f32(shape), dtype: "bool" } },
+          ],
+          outputs: [2, 3, 4],
+        } as const;
+        const xs = randomF32(size, 1);
+        const ys = randomF32(yShape.reduce((a, b) => a * b, 1), 2);
+        const x = inHeap(xs, shape);
+        const y = yStrides![0] === 0 && yStrides![1] === 0
+          ? inHeap(ys.subarray(0, 1), shape, [0, 0])
+          : inHeap(ys, shape, yStrides);
+        const kernel = fusedKernel(spec);
+        const yAt = (i: number) => y.data[(i % shape[1]) * y.strides[1]];
+        let used = 0;
+        // The workers join once they have started: a few calls, each checked.
+        for (let call = 0; call < 100 && used < 3; call++) {
+          if (call > 0) await new Promise((r) => setTimeout(r, 10));
+          const [sum, sig, mask] = kernel([x, y], heap);
+          used = ctx.threadsUsed;
+          for (let i = 0; i < size; i++) {
+            const e = Math.exp(xs[i]) * yAt(i) + xs[i];
+            assert.ok(Math.abs(sum.data[i] - e) <= 1e-5 * Math.abs(e) + 1e-6, `${name}: ${i}`);
+            assert.ok(Math.abs(sig.data[i] - 1 / (1 + Math.exp(-e))) <= 1e-6, `${name}: ${i}`);
+            assert.equal(mask.data[i], xs[i] > yAt(i) ? 1 : 0, `${name}: mask ${i}`);
+          }
+        }
+        if (shape[1] % 4 === 0) assert.equal(used, 3, `${name}: threads used`);
+      });
+    }
+  } finally {
+    ctx.close();
   }
 });
