@@ -30,11 +30,13 @@ import { eliminateCommonSubexpressions } from "./passes/cse.ts";
 import { eliminateDeadCode } from "./passes/dce.ts";
 import { foldConstants } from "./passes/fold.ts";
 import { collapseReshapes, removeIdentities } from "./passes/simplify.ts";
+import { sinkSlices } from "./passes/slices.ts";
 
 /** The optimisation passes, in the order they run. */
 export const passes: readonly ((program: Program) => Program)[] = [
   collapseReshapes,
   removeIdentities,
+  sinkSlices,
   foldConstants,
   eliminateCommonSubexpressions,
   eliminateDeadCode,

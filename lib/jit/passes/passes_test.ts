@@ -9,6 +9,7 @@ import { eliminateDeadCode } from "./dce.ts";
 import { foldConstants } from "./fold.ts";
 import { findClusters } from "./fusion.ts";
 import { collapseReshapes, removeIdentities } from "./simplify.ts";
+import { sinkSlices } from "./slices.ts";
 
 type T = nb.Tensor;
 const names = (eqs: readonly ProgramEquation[]) => eqs.map((e) => e.prim.name);
@@ -99,4 +100,34 @@ Deno.test("fusion groups chains; values used later become extra outputs", () => 
   // The backend decides what joins; a refused equation splits the chain.
   const split = findClusters(chain, (eq) => eq.prim.name !== "mul");
   assert.deepEqual([...split.values()].map((c) => names(c.equations)), []);
+});
+
+Deno.test("slices of elementwise results are computed from slices of the operands", async () => {
+  const a = nb.tensor([[1, 2, 3, 4], [5, 6, 7, 8]]);
+  const b = nb.tensor([[0.5, -1, 2, 0], [3, 1, -2, 4]]);
+  // An LSTM's split: one sum read only through its four slices, each into its own chain.
+  const gates = nb.makeJaxpr((a: T, b: T) => {
+    const [f, g, i, o] = nb.split(a.mul(b).add(a), 4, 1);
+    return f.sigmoid().mul(g.tanh()).add(i.exp().mul(o));
+  })(a, b);
+  const sunk = eliminateDeadCode(sinkSlices(gates));
+  // Each slice takes slices of a and b, through the mul as well as the add.
+  const ops = names(sunk.equations);
+  assert.equal(ops.filter((n) => n === "add").length, 5);
+  assert.equal(ops.filter((n) => n === "mul").length, 6);
+  assert.ok(
+    sunk.equations.every((e) => e.prim.name !== "slice" || sunk.inputs.includes(e.inputs[0])),
+  );
+  await nb.testing.assertAllClose(evalProgram(sunk, [a, b]), evalProgram(gates, [a, b]));
+  // Not where the whole result is used too, nor where the slices overlap into more work.
+  const used = nb.makeJaxpr((a: T, b: T) => {
+    const s = a.add(b);
+    return [nb.slice(s, [0, 0], [2, 2]), s.sum()];
+  })(a, b);
+  assert.equal(sinkSlices(used), used);
+  const overlapping = nb.makeJaxpr((a: T, b: T) => {
+    const s = a.add(b);
+    return [nb.slice(s, [0, 0], [2, 3]).exp(), nb.slice(s, [0, 1], [2, 3]).exp()];
+  })(a, b);
+  assert.equal(sinkSlices(overlapping), overlapping);
 });
