@@ -9,15 +9,30 @@
 import { promoteTypes } from "../core/dtype.ts";
 import { fmt } from "../core/shape.ts";
 import type { Tensor } from "../core/tensor.ts";
-import { zeros } from "../ops/creation.ts";
+import { full, zeros } from "../ops/creation.ts";
 import { sigmoid, tanh } from "../ops/elementwise.ts";
 import { matmul } from "../ops/linalg.ts";
-import { split, transpose } from "../ops/shape.ts";
+import { concat, split, transpose } from "../ops/shape.ts";
 import { normal, split as splitKey } from "../random/mod.ts";
 import { checkpoint } from "../transforms/checkpoint.ts";
 import { scan } from "../transforms/scan.ts";
 import type { Module } from "./module.ts";
 import { checkOptions, checkSize } from "./_checks.ts";
+
+// Every step's input projection x·wx + b as one product: the inputs with a column of ones,
+// the weights with the bias as their last row. Where the inputs are narrower than the gates
+// (embeddings, as in seq2seq), copying them is cheaper than a pass adding the bias to the
+// [T, B, 4H] projection, and the bias's gradient comes out of the weights' product.
+function project(timeMajor: Tensor, params: LstmParams): Tensor {
+  const [T, B, D] = timeMajor.shape;
+  const G = params.wx.shape[1];
+  if (D >= G || params.wx.dtype !== params.b.dtype) {
+    return matmul(timeMajor, params.wx).add(params.b);
+  }
+  const ones = full([T, B, 1], 1, { dtype: timeMajor.dtype, device: timeMajor.device });
+  const weights = concat([params.wx, params.b.reshape([1, G])], 0);
+  return matmul(concat([timeMajor, ones], 2), weights);
+}
 
 /** The parameters of `lstm`; the four gates (forget, cell, input, output) side by side. */
 export interface LstmParams {
@@ -105,9 +120,7 @@ export function lstm(
       // step, one matrix product unless checkpointed, comes out time-major and each step's
       // slice of it is contiguous).
       const timeMajor = transpose(xs, [1, 0, 2]);
-      const inputs = opts.checkpoint === true
-        ? timeMajor
-        : matmul(timeMajor, params.wx).add(params.b);
+      const inputs = opts.checkpoint === true ? timeMajor : project(timeMajor, params);
       // The state has the dtype the step computes in (float64 weights make float64 states).
       const dtype = promoteTypes([
         xs.dtype,
