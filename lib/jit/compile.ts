@@ -30,6 +30,7 @@ import { eliminateCommonSubexpressions } from "./passes/cse.ts";
 import { eliminateDeadCode } from "./passes/dce.ts";
 import { foldConstants } from "./passes/fold.ts";
 import { collapseReshapes, removeIdentities } from "./passes/simplify.ts";
+import { rematerialize } from "./passes/remat.ts";
 import { sinkSlices } from "./passes/slices.ts";
 
 /** The optimisation passes, in the order they run. */
@@ -40,6 +41,7 @@ export const passes: readonly ((program: Program) => Program)[] = [
   foldConstants,
   eliminateCommonSubexpressions,
   eliminateDeadCode,
+  rematerialize,
 ];
 
 /** A program after the passes, and its executable. */

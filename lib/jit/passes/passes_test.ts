@@ -9,6 +9,7 @@ import { eliminateDeadCode } from "./dce.ts";
 import { foldConstants } from "./fold.ts";
 import { findClusters } from "./fusion.ts";
 import { collapseReshapes, removeIdentities } from "./simplify.ts";
+import { rematerialize } from "./remat.ts";
 import { sinkSlices } from "./slices.ts";
 
 type T = nb.Tensor;
@@ -130,4 +131,27 @@ Deno.test("slices of elementwise results are computed from slices of the operand
     return [nb.slice(s, [0, 0], [2, 3]).exp(), nb.slice(s, [0, 1], [2, 3]).exp()];
   })(a, b);
   assert.equal(sinkSlices(overlapping), overlapping);
+});
+
+Deno.test("residuals a few elementwise operations from others are recomputed, not stacked", async () => {
+  const rnn = nb.nn.lstm(3, 4);
+  const params = rnn.init(nb.random.key(0));
+  const xs = nb.random.normal(nb.random.key(1), [2, 5, 3]);
+  const loss = (p: nb.nn.LstmParams, x: T) => rnn.apply(p, x).hs.square().sum();
+  const program = nb.makeJaxpr(nb.grad(loss))(params, xs);
+  const remat = rematerialize(program);
+  const args = [...nb.tree.flatten<T>(params)[0], xs];
+  const loops = (p: typeof program) => p.equations.filter((e) => e.prim.name === "scan");
+  const [forward, backward] = loops(program), [lean, reading] = loops(remat);
+  // The derivatives of the four gates' activations and of tanh(c), and tanh(c) itself: six
+  // values fewer stacked by the forward loop and read by the backward one.
+  assert.equal(lean.outs.length, forward.outs.length - 6);
+  assert.equal(reading.inputs.length, backward.inputs.length - 6);
+  await nb.testing.assertAllClose(
+    evalProgram(remat, args),
+    evalProgram(program, args),
+    {
+      rtol: 1e-5,
+    },
+  );
 });

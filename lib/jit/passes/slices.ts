@@ -22,12 +22,7 @@
 import { Var } from "../../core/program.ts";
 import type { Program, ProgramEquation } from "../../core/program.ts";
 import { sizeOf } from "../../core/shape.ts";
-
-/** The primitives that compute each element from the same element of their operands. */
-const ELEMENTWISE = new Set([
-  ..."neg exp log sqrt sin cos tanh sigmoid abs sign log1p expm1".split(" "),
-  ..."add sub mul div pow max min eq ne lt le gt ge select convert".split(" "),
-]);
+import { ELEMENTWISE } from "./_elementwise.ts";
 
 const sameShape = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.every((d, i) => d === b[i]);
