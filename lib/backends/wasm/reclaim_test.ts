@@ -211,7 +211,10 @@ console.log(JSON.stringify(rss));`,
 
 for (const eager of [false, true]) {
   Deno.test(`the README's synchronous loop${eager ? " without jit" : ""} holds memory flat`, async () => {
-    const growth = await rssGrowth(readmeLoop(eager));
+    // A second run where the first grew too much: on a loaded machine the collector's timing
+    // alone has once added about 10 MiB, where a leak would show in every run.
+    let growth = await rssGrowth(readmeLoop(eager));
+    if (growth > 16) growth = Math.min(growth, await rssGrowth(readmeLoop(eager)));
     assert.ok(growth <= 16, `the process grew by ${growth.toFixed(1)} MiB from step 100 to 1000`);
   });
 }
