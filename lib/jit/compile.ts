@@ -30,6 +30,7 @@ import { eliminateCommonSubexpressions } from "./passes/cse.ts";
 import { eliminateDeadCode } from "./passes/dce.ts";
 import { foldConstants } from "./passes/fold.ts";
 import { collapseReshapes, removeIdentities } from "./passes/simplify.ts";
+import { hoistAccumulations } from "./passes/hoist.ts";
 import { rematerialize } from "./passes/remat.ts";
 import { sinkSlices } from "./passes/slices.ts";
 
@@ -42,6 +43,7 @@ export const passes: readonly ((program: Program) => Program)[] = [
   eliminateCommonSubexpressions,
   eliminateDeadCode,
   rematerialize,
+  hoistAccumulations,
 ];
 
 /** A program after the passes, and its executable. */

@@ -9,6 +9,7 @@ import { eliminateDeadCode } from "./dce.ts";
 import { foldConstants } from "./fold.ts";
 import { findClusters } from "./fusion.ts";
 import { collapseReshapes, removeIdentities } from "./simplify.ts";
+import { hoistAccumulations } from "./hoist.ts";
 import { rematerialize } from "./remat.ts";
 import { sinkSlices } from "./slices.ts";
 
@@ -154,4 +155,26 @@ Deno.test("residuals a few elementwise operations from others are recomputed, no
       rtol: 1e-5,
     },
   );
+});
+
+Deno.test("a loop's accumulated products become one product after it", async () => {
+  const rnn = nb.nn.lstm(3, 4);
+  const params = rnn.init(nb.random.key(2));
+  const xs = nb.random.normal(nb.random.key(3), [2, 5, 3]);
+  const loss = (p: nb.nn.LstmParams, x: T) => rnn.apply(p, x).hs.square().sum();
+  const program = nb.makeJaxpr(nb.grad(loss))(params, xs);
+  const hoisted = hoistAccumulations(program);
+  const loops = (p: typeof program) => p.equations.filter((e) => e.prim.name === "scan");
+  const carried = (p: typeof program) => (loops(p)[1].params.carry as number);
+  // The backward loop no longer carries the recurrent weights' gradient: a product of every
+  // step's stacked rows follows it.
+  assert.equal(carried(hoisted), carried(program) - 1);
+  const last = hoisted.equations.indexOf(loops(hoisted)[1]);
+  const after = names(hoisted.equations.slice(last + 1));
+  assert.deepEqual(after.slice(0, 5), ["reshape", "reshape", "transpose", "matmul", "add"]);
+  const args = [...nb.tree.flatten<T>(params)[0], xs];
+  await nb.testing.assertAllClose(evalProgram(hoisted, args), evalProgram(program, args), {
+    rtol: 1e-5,
+    atol: 1e-6,
+  });
 });
