@@ -23,3 +23,20 @@ export function substitute(
   }));
   return program.with({ equations, outputs: program.outputs.map(resolve) });
 }
+
+/**
+ * Applies `step` until it finds nothing more to rewrite (returns `null`), at most `rounds`
+ * times: for rewrites that each enable the next.
+ */
+export function repeatRewrite(
+  program: Program,
+  step: (program: Program) => Program | null,
+  rounds: number,
+): Program {
+  for (let round = 0; round < rounds; round++) {
+    const next = step(program);
+    if (next === null) return program;
+    program = next;
+  }
+  return program;
+}

@@ -31,16 +31,12 @@ import type { Params } from "../../core/backend.ts";
 import { getPrimitive } from "../../core/primitive.ts";
 import { type Program, type ProgramEquation, Var } from "../../core/program.ts";
 import type { ScanParams } from "../../core/primitives/scan.ts";
+import { repeatRewrite } from "./_rewrite.ts";
 import { eliminateDeadCode } from "./dce.ts";
 
 /** `program` with the products its loops accumulate computed once after each loop. */
 export function hoistAccumulations(program: Program): Program {
-  for (let round = 0; round < 16; round++) {
-    const next = hoistOne(program);
-    if (next === null) return program;
-    program = next;
-  }
-  return program;
+  return repeatRewrite(program, hoistOne, 16);
 }
 
 // An accumulation `acc + transpose(a)·b` of a loop's carry `c`: its parts in the body.

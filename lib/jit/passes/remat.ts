@@ -31,6 +31,7 @@ import { isMultiPrimitive } from "../../core/primitive.ts";
 import { type Program, type ProgramEquation, Var } from "../../core/program.ts";
 import type { ScanParams } from "../../core/primitives/scan.ts";
 import { ELEMENTWISE } from "./_elementwise.ts";
+import { repeatRewrite } from "./_rewrite.ts";
 
 /** The most operations recomputed per residual. */
 const MAX_RECOMPUTED = 4;
@@ -38,12 +39,7 @@ const MAX_RECOMPUTED = 4;
 /** `program` with the residuals of its loops that are cheap to recompute no longer stacked. */
 export function rematerialize(program: Program): Program {
   // One residual at a time: each removal changes what the next may be computed from.
-  for (let round = 0; round < 64; round++) {
-    const next = removeOne(program);
-    if (next === null) return program;
-    program = next;
-  }
-  return program;
+  return repeatRewrite(program, removeOne, 64);
 }
 
 // The program with one residual recomputed, or null when none can be.

@@ -23,6 +23,7 @@ import { Var } from "../../core/program.ts";
 import type { Program, ProgramEquation } from "../../core/program.ts";
 import { sizeOf } from "../../core/shape.ts";
 import { ELEMENTWISE } from "./_elementwise.ts";
+import { repeatRewrite } from "./_rewrite.ts";
 
 const sameShape = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.every((d, i) => d === b[i]);
@@ -31,15 +32,11 @@ const sameShape = (a: readonly number[], b: readonly number[]) =>
 export function sinkSlices(program: Program): Program {
   // A sunk slice may leave its operands' slices sinkable in turn: a few rounds reach the end
   // of any chain a program has in practice.
-  for (let round = 0; round < 8; round++) {
-    const next = sinkOnce(program);
-    if (next === program) return program;
-    program = next;
-  }
-  return program;
+  return repeatRewrite(program, sinkOnce, 8);
 }
 
-function sinkOnce(program: Program): Program {
+// The program with the slices of some elementwise results sunk, or null when none can be.
+function sinkOnce(program: Program): Program | null {
   const readers = new Map<Var, ProgramEquation[]>();
   for (const eq of program.equations) {
     for (const v of eq.inputs) {
@@ -60,7 +57,7 @@ function sinkOnce(program: Program): Program {
     const sliced = slices.reduce((n, s) => n + sizeOf(s.outs[0].aval.shape), 0);
     if (sliced <= sizeOf(out.aval.shape)) sinks.add(eq);
   }
-  if (sinks.size === 0) return program;
+  if (sinks.size === 0) return null;
   const definedBy = new Map<Var, ProgramEquation>();
   for (const eq of program.equations) for (const v of eq.outs) definedBy.set(v, eq);
   const equations: ProgramEquation[] = [];
