@@ -46,7 +46,11 @@ export function rematerialize(program: Program): Program {
 function removeOne(program: Program): Program | null {
   const readers = new Map<Var, ProgramEquation[]>();
   for (const eq of program.equations) {
-    for (const v of eq.inputs) readers.set(v, [...(readers.get(v) ?? []), eq]);
+    for (const v of eq.inputs) {
+      const list = readers.get(v);
+      if (list === undefined) readers.set(v, [eq]);
+      else list.push(eq);
+    }
   }
   const outputs = new Set(program.outputs);
   for (const forward of program.equations) {
