@@ -165,6 +165,25 @@ Deno.test("lstm", async (t) => {
     });
   });
 
+  await t.step("jitted gradients equal the eager ones on wasm", async () => {
+    // The compiled backward loop recomputes some residuals and sums the recurrent weights'
+    // gradient after the loop (see the jit passes); the values must not change.
+    const xs = random.normal(random.key(7), [B, 6, D], { device: "wasm" });
+    const onWasm = nb.tree.map(
+      (v: nb.Tensor) => nb.tensor(v.dataSync(), { shape: v.shape, device: "wasm" }),
+      params,
+    );
+    const loss = (p: nb.nn.LstmParams, x: nb.Tensor) => {
+      const o = nn.lstm(D, H).apply(p, x);
+      return o.hs.square().sum().add(o.c.sum());
+    };
+    const g = nb.valueAndGrad(loss, { argnums: [0, 1] });
+    const [value, grads] = g(onWasm, xs);
+    const [jitValue, jitGrads] = nb.jit(g)(onWasm, xs);
+    await nb.testing.assertAllClose(jitValue, value, { rtol: 1e-5 });
+    await nb.testing.assertAllClose(jitGrads, grads, { rtol: 1e-4, atol: 1e-6 });
+  });
+
   await t.step(
     "checkpoint: the same values and gradients, and only inputs and states kept",
     async () => {
