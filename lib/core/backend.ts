@@ -110,6 +110,12 @@ export interface Backend {
    * reduction). Absent: reductions run alone.
    */
   fusibleReduction?(name: string, arg: Aval, out: Aval, params: Params): boolean;
+  /**
+   * Whether a product `matmul(a, b)` can head a fused kernel, the elementwise chain after it
+   * (a bias, an activation) as its epilogue: `compileFused` then gets a spec with this matmul
+   * among its operations and its operands among the inputs. Absent: products run alone.
+   */
+  fusibleMatmul?(a: Aval, b: Aval, out: Aval): boolean;
   /** The most inputs a fused kernel may read (GPU binding limits); absent: no limit. */
   readonly maxFusedInputs?: number;
   /**

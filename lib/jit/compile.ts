@@ -130,7 +130,11 @@ function fuse(program: Program): Map<ProgramEquation, FusedLaunch> {
     if (kernel !== null) return fused.set(root, { cluster: whole, kernel });
   }
   const maxInputs = (device: string) => getBackend(device as Device).maxFusedInputs ?? Infinity;
-  const clusters = findClusters(program, canFuse, maxInputs, canReduce);
+  const canHead = ({ prim, inputs, outs: [out] }: ProgramEquation) =>
+    prim.name === "matmul" &&
+    (getBackend(out.aval.device).fusibleMatmul?.(inputs[0].aval, inputs[1].aval, out.aval) ??
+      false);
+  const clusters = findClusters(program, canFuse, maxInputs, canReduce, canHead);
   // A fusible equation left alone runs as a chain of one: the generated kernel covers every
   // dtype and layout, where the eager kernel of a select or an int32 op may be a plain loop.
   const inside = new Set([...clusters.values()].flatMap((c) => c.equations));

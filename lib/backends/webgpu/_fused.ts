@@ -85,3 +85,65 @@ export function fusedFn(spec: FusedSpec, outputs: readonly number[] = spec.outpu
     },
   };
 }
+
+/**
+ * A fused spec headed by a product, taken apart: the chain after the product as a spec of its
+ * own, whose input 0 is the product's value and whose other inputs are those of the spec the
+ * chain reads (`inputs`, their indices in the spec), and the product's operands (`operands`).
+ * Where the product's value is itself an output, the chain copies it out.
+ *
+ * @example
+ * ```ts
+ * import { epilogueOf } from "./_fused.ts";
+ * import assert from "node:assert/strict";
+ * const aval = (shape: number[]) => ({ shape, dtype: "float32", device: "webgpu" }) as const;
+ * // sigmoid(x · w + bias)
+ * const { chain, operands, inputs } = epilogueOf({
+ *   inputs: [aval([4, 3]), aval([3, 2]), aval([4, 2])],
+ *   ops: [
+ *     { name: "matmul", params: {}, args: [0, 1], out: aval([4, 2]) },
+ *     { name: "add", params: {}, args: [3, 2], out: aval([4, 2]) },
+ *     { name: "sigmoid", params: {}, args: [4], out: aval([4, 2]) },
+ *   ],
+ *   outputs: [2],
+ * }, 0);
+ * assert.deepEqual([operands, inputs], [[0, 1], [2]]);
+ * assert.deepEqual(chain.ops.map((op) => [op.name, op.args]), [["add", [0, 1]], ["sigmoid", [2]]]);
+ * ```
+ */
+export function epilogueOf(
+  spec: FusedSpec,
+  head: number,
+): { chain: FusedSpec; operands: number[]; inputs: number[] } {
+  const nIn = spec.inputs.length;
+  const product = spec.ops[head];
+  const inputs: number[] = [];
+  spec.ops.forEach((op, k) => {
+    if (k === head) return;
+    for (const a of op.args) if (a < nIn && !inputs.includes(a)) inputs.push(a);
+  });
+  const chainInputs = 1 + inputs.length;
+  const ops: FusedSpec["ops"][number][] = [];
+  const moved = new Map<number, number>(); // the spec's operation -> the chain's
+  const argOf = (a: number): number => {
+    if (a < nIn) return 1 + inputs.indexOf(a);
+    return a - nIn === head ? 0 : chainInputs + moved.get(a - nIn)!;
+  };
+  spec.ops.forEach((op, k) => {
+    if (k === head) return;
+    moved.set(k, ops.length);
+    ops.push({ ...op, args: op.args.map(argOf) });
+  });
+  const outputs = spec.outputs.map((k) => {
+    if (k !== head) return moved.get(k)!;
+    ops.push({
+      name: "convert",
+      params: { dtype: product.out.dtype },
+      args: [0],
+      out: product.out,
+    });
+    return ops.length - 1;
+  });
+  const chain = { inputs: [product.out, ...inputs.map((i) => spec.inputs[i])], ops, outputs };
+  return { chain, operands: [...product.args], inputs };
+}

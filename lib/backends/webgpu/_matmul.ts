@@ -23,8 +23,9 @@
 import type { Aval, Params } from "../../core/backend.ts";
 import { collapse, type GpuArray, stridesOf } from "./_array.ts";
 import type { GpuContext, KernelSpec } from "./_context.ts";
-import { fill } from "./_map.ts";
-import { coords, endFor, entry, forRange, header, wgslType } from "./_wgsl.ts";
+import { fill, mapMany } from "./_map.ts";
+import type { DType } from "../../core/dtype.ts";
+import { coords, endFor, entry, forRange, header, HELPERS, wgslType } from "./_wgsl.ts";
 
 const TILE = 64;
 const TK = 16;
@@ -106,15 +107,52 @@ interface Variant {
   vecOut: boolean;
   aBatchAt: number;
   bBatchAt: number;
+  /** The epilogue, and where its inputs' offsets and strides start in `P`. */
+  ep?: { epilogue: Epilogue; at: number };
+}
+
+/**
+ * Elementwise work the kernel of a 2-D product does on each result before it stores anything:
+ * a fused chain after the product (a bias, an activation), whose values it writes instead.
+ */
+export interface Epilogue {
+  /** Identifies the code (the kernel cache key). */
+  readonly name: string;
+  /** Arrays of the product's shape (any strides) that the chain reads. */
+  readonly inputs: readonly GpuArray[];
+  /** The chain's statements from the product's value and the inputs' values, and its results. */
+  readonly body: (args: readonly string[]) => { lets: string; results: readonly string[] };
+  /** The results' dtypes, one output array each. */
+  readonly dtypes: readonly DType[];
 }
 
 /** P layout: [M, N, K, tilesM, tilesN, nb, chunk, aOff, sam, sak, bOff, sbk, sbn, splits, ...]. */
 const BATCH_AT = 14;
 
 function keyOf(kind: string, v: Variant): string {
+  const ep = v.ep ? `:ep(${v.ep.epilogue.name})` : "";
   return `matmul:${kind}:${v.t}:${v.br}:${v.accA.quad}${+v.accA.vec}:${v.accB.quad}${+v.accB
     .vec}:` +
-    `${+v.checked}:${+v.vecOut}`;
+    `${+v.checked}:${+v.vecOut}${ep}`;
+}
+
+/**
+ * Stores result `value` at row `row` and column `col`: into `Y`, or, with an epilogue, its
+ * chain's results into `Y0, Y1, ...` (2-D products only: no batch, no split along k).
+ */
+function storeOne(v: Variant, row: string, col: string, value: string): string {
+  if (!v.ep) {
+    return `  if (${row} < M && ${col} < N) { Y[orow + ${row} * N + ${col}] = ${value}; }\n`;
+  }
+  const { epilogue, at } = v.ep;
+  const args = [value];
+  epilogue.inputs.forEach((_, k) => {
+    const p = at + 3 * k;
+    args.push(`X${k}[P[${p}] + ${row} * P[${p + 1}] + ${col} * P[${p + 2}]]`);
+  });
+  const { lets, results } = epilogue.body(args);
+  const stores = results.map((r, k) => `    Y${k}[${row} * N + ${col}] = ${r};\n`).join("");
+  return `  if (${row} < M && ${col} < N) {\n${lets}${stores}  }\n`;
 }
 
 /** Decomposes linear id `id` into tile coordinates, batch and split, and the batch bases. */
@@ -150,10 +188,7 @@ function store(v: Variant, m: string): string {
     if (v.vecOut) {
       s += `  if (${row} < M && n < N) { Y[(orow + ${row} * N + n) / 4u] = acc${i}; }\n`;
     } else {
-      for (let j = 0; j < 4; j++) {
-        s += `  if (${row} < M && n + ${j}u < N) { Y[orow + ${row} * N + n + ${j}u] = ` +
-          `acc${i}[${j}]; }\n`;
-      }
+      for (let j = 0; j < 4; j++) s += storeOne(v, row, `(n + ${j}u)`, `acc${i}[${j}]`);
     }
   }
   return s;
@@ -161,10 +196,16 @@ function store(v: Variant, m: string): string {
 
 function bindings(v: Variant): string {
   const vt = `vec4<${v.t}>`;
+  const ab = [{ name: "A", type: v.accA.vec ? vt : v.t }, {
+    name: "B",
+    type: v.accB.vec ? vt : v.t,
+  }];
+  if (!v.ep) return header(ab, [{ name: "Y", type: v.vecOut ? vt : v.t }]);
+  const { inputs, dtypes } = v.ep.epilogue;
   return header(
-    [{ name: "A", type: v.accA.vec ? vt : v.t }, { name: "B", type: v.accB.vec ? vt : v.t }],
-    [{ name: "Y", type: v.vecOut ? vt : v.t }],
-  );
+    [...ab, ...inputs.map((x, k) => ({ name: `X${k}`, type: wgslType(x.dtype) }))],
+    dtypes.map((d, k) => ({ name: `Y${k}`, type: wgslType(d) })),
+  ) + HELPERS;
 }
 
 /** The 64×64 workgroup-memory kernel (16×16 threads, 4×4 each). */
@@ -259,8 +300,7 @@ function registerKernel(v: Variant): KernelSpec {
       } else {
         for (let j = 0; j < 8; j++) {
           const val = j < 4 ? `l${i}[${j}]` : `h${i}[${j - 4}]`;
-          store +=
-            `  if (${row} < M && n + ${j}u < N) { Y[orow + ${row} * N + n + ${j}u] = ${val}; }\n`;
+          store += storeOne(v, row, `(n + ${j}u)`, val);
         }
       }
     }
@@ -280,6 +320,78 @@ export function matmul(
   _params: Params,
   out: Aval,
 ): GpuArray {
+  return product(ctx, a, b, out, null)[0];
+}
+
+/**
+ * Whether a product of these types gets its epilogue in its own kernel: a 2-D float32 product
+ * whose k is short enough not to be split across workgroups (see {@linkcode matmul}).
+ */
+export function epilogueFits(
+  ctx: GpuContext,
+  a: { shape: readonly number[] },
+  b: { shape: readonly number[] },
+  out: { dtype: DType },
+): boolean {
+  if (out.dtype !== "float32" || a.shape.length !== 2 || b.shape.length !== 2) return false;
+  const [M, K] = a.shape, N = b.shape[1];
+  return K > 0 && M * N > 0 && splitK(ctx, M, N, 1, K).splits === 1;
+}
+
+/**
+ * The product `a · b` with `epilogue` applied to each result: the chain's outputs, from one
+ * kernel where {@linkcode epilogueFits} and the bindings allow, else the product and then the
+ * chain as an elementwise kernel.
+ */
+export function matmulWithEpilogue(
+  ctx: GpuContext,
+  a: GpuArray,
+  b: GpuArray,
+  out: Aval,
+  epilogue: Epilogue,
+): GpuArray[] {
+  const bindings = 1 + 2 + epilogue.inputs.length + epilogue.dtypes.length;
+  const fits = epilogueFits(ctx, a, b, out) &&
+    bindings <= ctx.device.limits.maxStorageBuffersPerShaderStage;
+  if (fits) return product(ctx, a, b, out, epilogue);
+  const p = product(ctx, a, b, out, null)[0];
+  const fn = { name: epilogue.name, body: epilogue.body };
+  const outs = mapMany(ctx, fn, [p, ...epilogue.inputs], out.shape, epilogue.dtypes);
+  p.release();
+  return outs;
+}
+
+// How many ways k is split (split-K): enough parallel work to fill the device when the output
+// alone gives too little, and no thread looping more than 16384 times along k (llvmpipe ends
+// loops at 65535 in all).
+function splitK(
+  ctx: GpuContext,
+  M: number,
+  N: number,
+  nb: number,
+  K: number,
+): { splits: number; chunk: number } {
+  const shared = ctx.useWorkgroupMemory;
+  const tilesM = Math.ceil(M / (shared ? TILE : 4));
+  const tilesN = Math.ceil(N / (shared ? TILE : 8));
+  const work = tilesM * tilesN * nb * (shared ? 256 : 1);
+  let splits = 1;
+  if (work < 8192 && K >= 1024) {
+    splits = Math.max(1, Math.min(32, Math.floor(K / 256), Math.floor(32768 / work)));
+  }
+  splits = Math.max(splits, Math.ceil(K / 16384));
+  const chunk = Math.ceil(K / splits / TK) * TK;
+  return { splits: Math.ceil(K / chunk), chunk };
+}
+
+// The product, or with an epilogue (where it fits) the epilogue's outputs.
+function product(
+  ctx: GpuContext,
+  a: GpuArray,
+  b: GpuArray,
+  out: Aval,
+  epilogue: Epilogue | null,
+): GpuArray[] {
   if (out.dtype === "bool") throw new TypeError("webgpu backend: matmul of bool is not supported");
   const ra = a.shape.length;
   const rb = b.shape.length;
@@ -287,28 +399,16 @@ export function matmul(
   const K = a.shape[ra - 1];
   const N = b.shape[rb - 1];
   const batchShape = out.shape.slice(0, -2);
-  const o = ctx.alloc(out.shape, out.dtype);
-  if (o.size === 0) return o;
   const t = wgslType(out.dtype);
-  if (K === 0) {
-    o.release();
-    return fill(ctx, out.shape, out.dtype, 0);
-  }
+  if (K === 0) return [fill(ctx, out.shape, out.dtype, 0)];
+  const o = ctx.alloc(out.shape, out.dtype);
+  if (o.size === 0) return [o];
   const shared = ctx.useWorkgroupMemory;
   const batch = collapse(batchShape, [a.strides.slice(0, ra - 2), b.strides.slice(0, rb - 2)]);
   const nb = batchShape.reduce((x, y) => x * y, 1);
   const tilesM = Math.ceil(M / (shared ? TILE : 4));
   const tilesN = Math.ceil(N / (shared ? TILE : 8));
-  // Split-K: enough parallel work to fill the device when the output alone gives too little.
-  const work = tilesM * tilesN * nb * (shared ? 256 : 1);
-  let splits = 1;
-  if (work < 8192 && K >= 1024) {
-    splits = Math.max(1, Math.min(32, Math.floor(K / 256), Math.floor(32768 / work)));
-  }
-  // No thread loops more than 16384 times along k (llvmpipe ends loops at 65535 in all).
-  splits = Math.max(splits, Math.ceil(K / 16384));
-  const chunk = Math.ceil(K / splits / TK) * TK;
-  splits = Math.ceil(K / chunk);
+  const { splits, chunk } = splitK(ctx, M, N, nb, K);
 
   const sam = a.strides[ra - 2], sak = a.strides[ra - 1];
   const sbk = b.strides[rb - 2], sbn = b.strides[rb - 1];
@@ -333,17 +433,31 @@ export function matmul(
     bBatchAt,
   };
   if (!shared) v.checked = false;
+  let inputs = [a.buffer, b.buffer];
+  if (epilogue !== null) {
+    // (Only where `epilogueFits`: one split, no batch.)
+    v.ep = { epilogue, at: params.length };
+    v.vecOut = false;
+    for (const x of epilogue.inputs) params.push(x.offset, x.strides[0], x.strides[1]);
+    inputs = [...inputs, ...epilogue.inputs.map((x) => x.buffer)];
+  }
   const spec = shared ? sharedKernel(v) : registerKernel(v);
   const tiles = tilesM * tilesN * nb * splits;
   const groups = shared ? tiles : Math.ceil(tiles / 64);
   const total = nb * M * N;
+  if (epilogue !== null) {
+    o.release();
+    const outs = epilogue.dtypes.map((d) => ctx.alloc(out.shape, d));
+    ctx.dispatch(spec, inputs, outs.map((y) => y.buffer), params, groups);
+    return outs;
+  }
   const target = splits === 1 ? o : ctx.alloc([splits * total], out.dtype);
-  ctx.dispatch(spec, [a.buffer, b.buffer], [target.buffer], params, groups);
+  ctx.dispatch(spec, inputs, [target.buffer], params, groups);
   if (splits > 1) {
     sumSplits(ctx, target, o, splits, total, t);
     target.release();
   }
-  return o;
+  return [o];
 }
 
 /** `out[i] = Σ_s part[s * total + i]`, in increasing `s`: the deterministic split-K sum. */

@@ -3,7 +3,15 @@
 
 import assert from "node:assert/strict";
 import * as nb from "../../../mod.ts";
-import { agree, gpu, ignore, ints, kernelByKernel, uniform } from "./_test_util.ts";
+import {
+  agree,
+  gpu,
+  ignore,
+  ints,
+  kernelByKernel,
+  uniform,
+  withOtherKernels,
+} from "./_test_util.ts";
 
 type T = nb.Tensor;
 
@@ -362,4 +370,65 @@ Deno.test({
       total(3) + total(4) + total(5),
     ]);
   },
+});
+
+Deno.test({
+  name: "a product takes the elementwise chain after it into its kernel on webgpu",
+  ignore,
+  fn: (t) =>
+    kernelByKernel(async () => {
+      const ctx = gpu().context;
+      const cases: [string, (x: T, w: T, b: T) => T[], T[]][] = [
+        [
+          "bias and activation, the pre-activation kept (odd sizes)",
+          (x, w, b) => {
+            const z = x.matmul(w).add(b);
+            return [z.sigmoid(), z];
+          },
+          [uniform([67, 35], 31), uniform([35, 19], 32), uniform([19], 33)],
+        ],
+        [
+          "transposed operands and a masked relu",
+          (x, w, b) => [nb.where(x.T.matmul(w.T).greater(b), x.T.matmul(w.T), b.mul(0.1))],
+          [uniform([8, 64], 34), uniform([16, 8], 35), uniform([64, 16], 36)],
+        ],
+      ];
+      for (const [name, f, inputs] of cases) {
+        await t.step(name, async () => {
+          // (The other family once: on a software adapter its kernels take seconds to compile.)
+          const families = ["this adapter's kernels", "the other family"];
+          for (const family of name === cases[0][0] ? families : families.slice(0, 1)) {
+            const check = async () => {
+              const jf = nb.jit(f);
+              await agree(jf, inputs, { rtol: 1e-4, atol: 1e-5 });
+              const onGpu = await Promise.all(inputs.map((x) => x.to("webgpu")));
+              const kernels = jf.lower(...(onGpu as [T, T, T])).kernels.map((k) => k.ops);
+              assert.ok(kernels.some((ops) => ops[0] === "matmul" && ops.length > 1), `${kernels}`);
+              const before = ctx.dispatched;
+              const outs = jf(...(onGpu as [T, T, T]));
+              const views = ["broadcast", "transpose", "reshape"];
+              const launched = kernels.filter((ops) => !views.includes(ops[0])).length;
+              assert.equal(ctx.dispatched - before, launched, `${family}: one dispatch a kernel`);
+              await Promise.all(outs.map((o) => o.data()));
+            };
+            if (family === "the other family") await withOtherKernels(check);
+            else await check();
+          }
+        });
+      }
+      await t.step("a chain with more inputs than one kernel binds: product, then chain", () => {
+        const room = ctx.device.limits.maxStorageBuffersPerShaderStage;
+        // Parameters, both operands, the product's value kept and the sum: the addends leave
+        // room for one binding fewer than needed.
+        const addends = Array.from({ length: room - 4 }, (_, i) => uniform([5, 6], 40 + i));
+        const f = (x: T, w: T, ...rest: T[]) => {
+          const z = x.matmul(w);
+          return [rest.reduce((s, c) => s.add(c), z), z];
+        };
+        return agree(nb.jit(f), [uniform([5, 7], 38), uniform([7, 6], 39), ...addends], {
+          rtol: 1e-5,
+          atol: 1e-5,
+        });
+      });
+    }),
 });

@@ -43,11 +43,11 @@ import { type Shape, sizeOf } from "../../core/shape.ts";
 import { GpuArray } from "./_array.ts";
 import { GpuContext } from "./_context.ts";
 import { binaryFn, compareFn, convertFn, SELECT, unaryFn } from "./_elementwise.ts";
-import { fusedFn, fusibleOnGpu } from "./_fused.ts";
+import { epilogueOf, fusedFn, fusibleOnGpu } from "./_fused.ts";
 import { fusedReduction, fusibleReductionOnGpu } from "./_fused_reduce.ts";
 import { gather, iota, scatterAdd } from "./_indexing.ts";
 import { COPY, map, mapMany } from "./_map.ts";
-import { matmul } from "./_matmul.ts";
+import { epilogueFits, matmul, matmulWithEpilogue } from "./_matmul.ts";
 import { programKernel } from "./_program.ts";
 import { broadcast, concat, pad, reshape, slice, transpose } from "./_movement.ts";
 import type { PoolStats } from "./_pool.ts";
@@ -181,6 +181,33 @@ export function createWebGpuBackend(device: GPUDevice): WebGpuBackend {
     return (xs: readonly GpuArray[]) =>
       kernels.flatMap(({ fn, dtypes }) => mapMany(ctx, fn, xs, shape, dtypes));
   };
+  // A product and the elementwise chain after it: one kernel where the product's kernel can
+  // take the chain and the bindings suffice, else the product and then the chain.
+  const productWithEpilogue = (spec: FusedSpec, head: number) => {
+    const { chain, operands, inputs } = epilogueOf(spec, head);
+    const product = spec.ops[head];
+    const fn = fusedFn(chain);
+    const dtypes = chain.outputs.map((k) => chain.ops[k].out.dtype);
+    const bindings = 3 + inputs.length + dtypes.length;
+    const oneKernel = bindings <= device.limits.maxStorageBuffersPerShaderStage;
+    const rest = elementwise(chain);
+    return (xs: readonly GpuArray[]) => {
+      const [a, b] = operands.map((i) => xs[i]);
+      const read = inputs.map((i) => xs[i]);
+      if (oneKernel) {
+        return matmulWithEpilogue(ctx, a, b, product.out, {
+          name: fn.name,
+          inputs: read,
+          body: fn.body,
+          dtypes,
+        });
+      }
+      const p = matmul(ctx, [a, b], product.params, product.out);
+      const outs = rest([p, ...read]);
+      p.release();
+      return outs;
+    };
+  };
   return {
     device: "webgpu",
     // A GPU buffer holds no values on the JS side: it is its own handle.
@@ -238,10 +265,14 @@ export function createWebGpuBackend(device: GPUDevice): WebGpuBackend {
     fusibleReduction: (name: string, arg: Aval, out: Aval, params: Params): boolean =>
       fusibleReductionOnGpu(ctx, name, arg, out, params),
 
+    fusibleMatmul: (a: Aval, b: Aval, out: Aval): boolean => epilogueFits(ctx, a, b, out),
+
     compileFused(spec: FusedSpec): ((inputs: readonly unknown[]) => GpuArray[]) | null {
       const root = spec.ops[spec.ops.length - 1];
       let run: (xs: readonly GpuArray[]) => GpuArray[];
-      if (root.name.startsWith("reduce")) {
+      const head = spec.ops.findIndex((op) => op.name === "matmul");
+      if (head >= 0) run = productWithEpilogue(spec, head);
+      else if (root.name.startsWith("reduce")) {
         // (A reduction is only a root where `fusibleReduction` accepted it, after a chain.)
         if (spec.ops.length === 1 || root.args[0] < spec.inputs.length) return null;
         const bindings = 1 + spec.inputs.length + spec.outputs.length;

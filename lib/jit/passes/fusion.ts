@@ -8,6 +8,8 @@
  * A reduction the backend accepts as a root (`canReduce`) takes the elementwise work before it
  * as its prologue: the members then have the shape of the reduction's operand, and the kernel
  * reduces the chain's value as it computes it (a cross-entropy's masked sum, a sum of squares).
+ * A product the backend accepts as a head (`canHead`) takes the elementwise work after it as
+ * its epilogue (a bias and an activation): one per cluster, its operands read from outside.
  *
  * The cluster runs where its root, its last member, stands. A member whose value is used
  * outside the cluster, by equations after the root or as a program output, is an extra output
@@ -47,13 +49,15 @@ const sameShape = (a: readonly number[], b: readonly number[]) =>
 /**
  * The clusters of two or more equations that `canFuse` accepts (single-result ones only), or
  * of a reduction that `canReduce` accepts and the elementwise equations before it, each
- * reading at most `maxInputs(device)` values from outside, keyed by their root.
+ * reading at most `maxInputs(device)` values from outside, keyed by their root. An elementwise
+ * cluster may start with one product that `canHead` accepts.
  */
 export function findClusters(
   program: Program,
   canFuse: (eq: ProgramEquation) => boolean,
   maxInputs: (device: string) => number = () => Infinity,
   canReduce: (eq: ProgramEquation) => boolean = () => false,
+  canHead: (eq: ProgramEquation) => boolean = () => false,
 ): Map<ProgramEquation, Cluster> {
   const equations = program.equations;
   const position = new Map<ProgramEquation, number>();
@@ -81,8 +85,13 @@ export function findClusters(
     // The shape every member computes: a reduction's operand, or the root's own.
     const shape = reduction ? root.inputs[0].aval.shape : rootOut.shape;
     const limit = maxInputs(rootOut.device);
+    let head: ProgramEquation | null = null;
+    // A product may head an elementwise cluster once (its operands stay outside: never members).
+    const heads = (eq: ProgramEquation) =>
+      !reduction && head === null && canHead(eq) &&
+      !eq.inputs.some((v) => members.has(definedBy.get(v)!));
     const fits = (eq: ProgramEquation) =>
-      !taken.has(eq) && eq.outs.length === 1 && canFuse(eq) &&
+      !taken.has(eq) && eq.outs.length === 1 && (canFuse(eq) || heads(eq)) &&
       eq.outs[0].aval.device === rootOut.device && sameShape(eq.outs[0].aval.shape, shape);
     // A producer joins when each of its consumers is a member or comes after the root, so the
     // cluster can run at the root's place; values used after it become extra outputs. A
@@ -100,20 +109,29 @@ export function findClusters(
     for (let grew = true; grew;) {
       grew = false;
       for (const m of [...members]) {
+        if (m === head) continue;
         for (const v of m.inputs) {
           const p = definedBy.get(v);
           const joining = new Set<ProgramEquation>();
           if (p === undefined || members.has(p) || !joins(p, joining)) continue;
+          const headJoining = [...joining].find((eq) => !canFuse(eq)) ?? null;
           joining.forEach((eq) => members.add(eq));
           if (externalInputs(members).size > limit) {
             joining.forEach((eq) => members.delete(eq));
             continue;
           }
+          if (headJoining !== null) head = headJoining;
           grew = true;
         }
       }
     }
     if (members.size < 2) continue;
+    // (Joined together, two products, or a product and a producer of its operand, would be:
+    // such a cluster is left unfused.)
+    const products = [...members].filter((eq) => eq !== root && !canFuse(eq));
+    const operandMade = (eq: ProgramEquation) =>
+      eq.inputs.some((v) => members.has(definedBy.get(v)!));
+    if (products.length > 1 || products.some(operandMade)) continue;
     const ordered = equations.filter((eq) => members.has(eq));
     for (const eq of ordered) {
       taken.add(eq);
