@@ -178,3 +178,23 @@ Deno.test("a loop's accumulated products become one product after it", async () 
     atol: 1e-6,
   });
 });
+
+Deno.test("a product the backend accepts heads a cluster, its chain an epilogue", () => {
+  const elementwise = (eq: ProgramEquation) => !["matmul", "broadcast"].includes(eq.prim.name);
+  const product = (eq: ProgramEquation) => eq.prim.name === "matmul";
+  const x = nb.tensor([[1, 2], [3, 4]]), w = nb.tensor([[0.5, 0], [1, -1]]);
+  const b = nb.tensor([0.1, 0.2]);
+  const linear = nb.makeJaxpr((x: T, w: T, b: T) => x.matmul(w).add(b).tanh())(x, w, b);
+  const clusters = (canHead: (eq: ProgramEquation) => boolean) =>
+    [...findClusters(linear, elementwise, () => Infinity, () => false, canHead).values()]
+      .map((c) => names(c.equations));
+  assert.deepEqual(clusters(product), [["matmul", "add", "tanh"]]);
+  assert.deepEqual(clusters(() => false), [["add", "tanh"]]);
+  // One product a cluster: the second joins a cluster of its own, its operand made outside.
+  const two = nb.makeJaxpr((x: T, w: T) => x.matmul(w).exp().matmul(w).neg())(x, w);
+  const found = [...findClusters(two, elementwise, () => Infinity, () => false, product).values()];
+  assert.deepEqual(found.map((c) => names(c.equations)).sort(), [["matmul", "exp"], [
+    "matmul",
+    "neg",
+  ]]);
+});
