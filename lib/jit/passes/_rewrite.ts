@@ -40,3 +40,16 @@ export function repeatRewrite(
   }
   return program;
 }
+
+/** The equations that read each value of `program`, in program order, each listed once. */
+export function readersOf(program: Program): Map<Var, ProgramEquation[]> {
+  const readers = new Map<Var, ProgramEquation[]>();
+  for (const eq of program.equations) {
+    for (const v of eq.inputs) {
+      const list = readers.get(v);
+      if (list === undefined) readers.set(v, [eq]);
+      else if (!list.includes(eq)) list.push(eq);
+    }
+  }
+  return readers;
+}

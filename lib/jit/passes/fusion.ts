@@ -32,6 +32,7 @@
  */
 
 import type { Program, ProgramEquation, Var } from "../../core/program.ts";
+import { readersOf } from "./_rewrite.ts";
 
 /** Equations computed by one kernel: members in program order, the last one the root. */
 export interface Cluster {
@@ -62,15 +63,10 @@ export function findClusters(
   const equations = program.equations;
   const position = new Map<ProgramEquation, number>();
   const definedBy = new Map<Var, ProgramEquation>();
-  const consumers = new Map<Var, ProgramEquation[]>();
+  const consumers = readersOf(program);
   equations.forEach((eq, i) => {
     position.set(eq, i);
     for (const v of eq.outs) definedBy.set(v, eq);
-    for (const v of eq.inputs) {
-      const list = consumers.get(v);
-      if (list === undefined) consumers.set(v, [eq]);
-      else if (!list.includes(eq)) list.push(eq);
-    }
   });
   const outputs = new Set(program.outputs);
   const taken = new Set<ProgramEquation>();

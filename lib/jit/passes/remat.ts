@@ -31,7 +31,7 @@ import { isMultiPrimitive } from "../../core/primitive.ts";
 import { type Program, type ProgramEquation, Var } from "../../core/program.ts";
 import type { ScanParams } from "../../core/primitives/scan.ts";
 import { ELEMENTWISE } from "./_elementwise.ts";
-import { repeatRewrite } from "./_rewrite.ts";
+import { readersOf, repeatRewrite } from "./_rewrite.ts";
 
 /** The most operations recomputed per residual. */
 const MAX_RECOMPUTED = 4;
@@ -44,14 +44,7 @@ export function rematerialize(program: Program): Program {
 
 // The program with one residual recomputed, or null when none can be.
 function removeOne(program: Program): Program | null {
-  const readers = new Map<Var, ProgramEquation[]>();
-  for (const eq of program.equations) {
-    for (const v of eq.inputs) {
-      const list = readers.get(v);
-      if (list === undefined) readers.set(v, [eq]);
-      else list.push(eq);
-    }
-  }
+  const readers = readersOf(program);
   const outputs = new Set(program.outputs);
   for (const forward of program.equations) {
     if (forward.prim.name !== "scan") continue;

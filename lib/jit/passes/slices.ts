@@ -23,7 +23,7 @@ import { Var } from "../../core/program.ts";
 import type { Program, ProgramEquation } from "../../core/program.ts";
 import { sizeOf } from "../../core/shape.ts";
 import { ELEMENTWISE } from "./_elementwise.ts";
-import { repeatRewrite } from "./_rewrite.ts";
+import { readersOf, repeatRewrite } from "./_rewrite.ts";
 
 const sameShape = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.every((d, i) => d === b[i]);
@@ -37,14 +37,7 @@ export function sinkSlices(program: Program): Program {
 
 // The program with the slices of some elementwise results sunk, or null when none can be.
 function sinkOnce(program: Program): Program | null {
-  const readers = new Map<Var, ProgramEquation[]>();
-  for (const eq of program.equations) {
-    for (const v of eq.inputs) {
-      const list = readers.get(v);
-      if (list === undefined) readers.set(v, [eq]);
-      else if (!list.includes(eq)) list.push(eq);
-    }
-  }
+  const readers = readersOf(program);
   const outputs = new Set(program.outputs);
   const sinks = new Set<ProgramEquation>(); // elementwise equations whose slices sink
   for (const eq of program.equations) {
