@@ -52,7 +52,9 @@ import { startWorker } from "./_worker.ts";
 import { buildElementwiseModule } from "./_elementwise_module.ts";
 import { buildReduceModule } from "./_reduce_module.ts";
 
-const KERNEL_MODULES = ["elementwise", "reduce"] as const;
+// The map table holds these modules' exports in this order (matmul's last, instantiated once
+// for `gemm` and the packing routines alike).
+const KERNEL_MODULES = ["elementwise", "reduce", "matmul"] as const;
 
 // The calling thread runs the same chunk routines as the workers.
 const routines = threadRoutines(LAYOUT);
@@ -223,6 +225,8 @@ export class WasmContext {
   /** The kernel modules besides matmul (elementwise, reduce), instantiated on every thread. */
   readonly mapModules: readonly WebAssembly.Module[];
   readonly #gemm: GemmFn;
+  // The calling thread's packing routines (for the last, partial panel of a shared operand).
+  readonly #pack: { a: MapFn; b: MapFn };
   readonly #maps: { fns: MapFn[]; index: Map<string, number> };
   readonly #work: number;
   // Byte offset of the registry of kernels made at run time (see `REGISTRY_CAPACITY`).
@@ -252,13 +256,17 @@ export class WasmContext {
     });
     this.module = new WebAssembly.Module(buildMatmulModule(this.config));
     const imports = { env: { memory: this.memory, log: Math.log } };
-    const instance = new WebAssembly.Instance(this.module, imports);
-    this.#gemm = instance.exports.gemm as GemmFn;
+    const matmul = new WebAssembly.Instance(this.module, imports);
+    this.#gemm = matmul.exports.gemm as GemmFn;
+    this.#pack = { a: matmul.exports.pack_a as MapFn, b: matmul.exports.pack_b as MapFn };
     this.mapModules = [
       new WebAssembly.Module(buildElementwiseModule(maximum)),
       new WebAssembly.Module(buildReduceModule(maximum)),
     ];
-    this.#maps = mapTable(this.mapModules.map((m) => new WebAssembly.Instance(m, imports)));
+    this.#maps = mapTable([
+      ...this.mapModules.map((m) => new WebAssembly.Instance(m, imports)),
+      matmul,
+    ]);
     this.heap = new Allocator(this.memory);
     this.#work = this.heap.alloc(matmulWorkBytes(this.config));
     this.#registry = this.heap.alloc(REGISTRY_BYTES);
@@ -290,8 +298,8 @@ export class WasmContext {
   }
 
   /**
-   * The calling thread's functions of a kernel module (`elementwise` or `reduce`), by export
-   * name; workers hold their own instances of the same modules.
+   * The calling thread's functions of a kernel module (`elementwise`, `reduce` or `matmul`), by
+   * export name; workers hold their own instances of the same modules.
    */
   kernels(module: KernelModule): Record<string, MapFn> {
     const m = KERNEL_MODULES.indexOf(module);
@@ -415,48 +423,97 @@ export class WasmContext {
           k,
           acc,
           this.#work,
+          0,
         );
       }
       return;
     }
-    // Chunk grid: about three chunks per thread so a late worker costs little; split the
-    // longer output side, in whole register tiles, so duplicated packing stays small.
+    // Chunk grid: the longer output side is cut in whole register tiles, into chunks that
+    // share out evenly, several per thread so that a late worker costs little.
     const { mr, nr } = this.config;
-    const want = Math.ceil((3 * (workers + 1)) / batch);
     let gridM = 1, gridN = 1, chunkM = m, chunkN = n;
-    if (want > 1) {
+    if (batch < 3 * (workers + 1)) {
       const tilesM = Math.ceil(m / mr), tilesN = Math.ceil(n / nr);
+      const threads = Math.ceil((workers + 1) / batch);
       if (tilesM >= tilesN) {
-        chunkM = Math.ceil(tilesM / Math.min(want, tilesM)) * mr;
+        chunkM = evenChunk(tilesM, threads) * mr;
         gridM = Math.ceil(m / chunkM);
       } else {
-        chunkN = Math.ceil(tilesN / Math.min(want, tilesN)) * nr;
+        chunkN = evenChunk(tilesN, threads) * nr;
         gridN = Math.ceil(n / chunkN);
       }
     }
-    const args32 = this.#pool!.ctrl.subarray(CTRL.ARGS);
-    args32[ARG.KIND] = JOB.GEMM;
-    args32[ARG.A] = args.a;
-    args32[ARG.RSA] = rsa;
-    args32[ARG.CSA] = csa;
-    args32[ARG.SBA] = sba;
-    args32[ARG.B] = args.b;
-    args32[ARG.RSB] = rsb;
-    args32[ARG.CSB] = csb;
-    args32[ARG.SBB] = sbb;
-    args32[ARG.C] = args.c;
-    args32[ARG.LDC] = ldc;
-    args32[ARG.SBC] = sbc;
-    args32[ARG.M] = m;
-    args32[ARG.N] = n;
-    args32[ARG.K] = k;
-    args32[ARG.ACC] = acc;
-    args32[ARG.BATCH] = batch;
-    args32[ARG.GRID_M] = gridM;
-    args32[ARG.GRID_N] = gridN;
-    args32[ARG.CHUNK_M] = chunkM;
-    args32[ARG.CHUNK_N] = chunkN;
-    this.#threadsUsed = this.#run(batch * gridM * gridN);
+    // Chunks side by side along n all read the whole of A, chunks along m the whole of B:
+    // packed once here, by all threads, rather than by every chunk (for a [128, 1024]·[1024,
+    // 256] product cut in six, repacking A took as long as the arithmetic).
+    const shared = batch === 1 ? (gridN > 1 ? 1 : gridM > 1 ? 2 : 0) : 0;
+    const packed = shared === 1
+      ? this.#packA(args.a, rsa, csa, m, k)
+      : shared === 2
+      ? this.#packB(args.b, rsb, csb, k, n)
+      : 0;
+    try {
+      const args32 = this.#pool!.ctrl.subarray(CTRL.ARGS);
+      args32[ARG.KIND] = JOB.GEMM;
+      // A packed operand's chunks start k floats per row (column) apart.
+      [args32[ARG.A], args32[ARG.RSA]] = shared === 1 ? [packed, k] : [args.a, rsa];
+      [args32[ARG.B], args32[ARG.CSB]] = shared === 2 ? [packed, k] : [args.b, csb];
+      args32[ARG.PACKED] = shared;
+      args32[ARG.CSA] = csa;
+      args32[ARG.SBA] = sba;
+      args32[ARG.RSB] = rsb;
+      args32[ARG.SBB] = sbb;
+      args32[ARG.C] = args.c;
+      args32[ARG.LDC] = ldc;
+      args32[ARG.SBC] = sbc;
+      args32[ARG.M] = m;
+      args32[ARG.N] = n;
+      args32[ARG.K] = k;
+      args32[ARG.ACC] = acc;
+      args32[ARG.BATCH] = batch;
+      args32[ARG.GRID_M] = gridM;
+      args32[ARG.GRID_N] = gridN;
+      args32[ARG.CHUNK_M] = chunkM;
+      args32[ARG.CHUNK_N] = chunkN;
+      this.#threadsUsed = this.#run(batch * gridM * gridN);
+    } finally {
+      if (shared !== 0) this.heap.free(packed);
+    }
+  }
+
+  // All of A (m×k, strided) packed into MR-row panels of depth k, by the threads together;
+  // returns the block (the caller frees it).
+  #packA(a: number, rsa: number, csa: number, m: number, k: number): number {
+    const { mr } = this.config;
+    const dst = this.heap.alloc(4 * Math.ceil(m / mr) * mr * k);
+    const full = Math.floor(m / mr);
+    this.map("matmul", "pack_a", [a, rsa, csa, 0, k, dst], {
+      units: full,
+      steps: [4 * mr * rsa, 0, 0, 0, 0, 4 * mr * k],
+      countAt: 3,
+      scale: mr,
+    });
+    if (full * mr < m) {
+      this.#pack.a(a + 4 * full * mr * rsa, rsa, csa, m - full * mr, k, dst + 4 * full * mr * k);
+    }
+    return dst;
+  }
+
+  // All of B (k×n, strided) packed into NR-column panels of depth k, like `#packA`.
+  #packB(b: number, rsb: number, csb: number, k: number, n: number): number {
+    const { nr } = this.config;
+    const dst = this.heap.alloc(4 * Math.ceil(n / nr) * nr * k);
+    const full = Math.floor(n / nr);
+    this.map("matmul", "pack_b", [b, rsb, csb, k, 0, dst], {
+      units: full,
+      steps: [4 * nr * csb, 0, 0, 0, 0, 4 * nr * k],
+      countAt: 4,
+      scale: nr,
+    });
+    if (full * nr < n) {
+      this.#pack.b(b + 4 * full * nr * csb, rsb, csb, k, n - full * nr, dst + 4 * full * nr * k);
+    }
+    return dst;
   }
 
   // Publishes the job whose arguments are written, works on it, waits for the stragglers and
@@ -545,6 +602,20 @@ export class WasmContext {
 }
 
 // What a thread that took no chunk drained.
+// The tiles per chunk that let `threads` threads finish `tiles` tiles soonest, taking chunks
+// in turn (the most chunks, up to four per thread, among the equally good): 32 tiles on two
+// threads go in eight chunks of 4, not six of 6 (the last of 2), which left one thread 18
+// tiles to the other's 14.
+function evenChunk(tiles: number, threads: number): number {
+  let best = tiles, finish = Infinity;
+  for (let chunks = threads; chunks <= 4 * threads; chunks++) {
+    const size = Math.ceil(tiles / chunks);
+    const rounds = Math.ceil(Math.ceil(tiles / size) / threads);
+    if (rounds * size <= finish) [best, finish] = [size, rounds * size];
+  }
+  return best;
+}
+
 const NOTHING = { taken: 0, error: undefined };
 
 let defaultContext: WasmContext | undefined;

@@ -8,10 +8,13 @@
  * every operand is read through (row stride, column stride), so `Aᵀ` is just `rs=1, cs=M`.
  *
  * Exports of the generated module (all pointers are byte offsets, strides in elements):
- * - `gemm(a, rsa, csa, b, rsb, csb, c, ldc, m, n, k, accumulate, work)`: C[m,n] (row stride
- *   `ldc`) = A[m,k]·B[k,n] (or `+=` when `accumulate` is 1); `work` is a scratch area of
- *   {@linkcode matmulWorkBytes} bytes owned by the calling thread. Requires k ≥ 1.
- * - `pack_a`, `pack_b`, `kernel`: the pieces, exported for tests.
+ * - `gemm(a, rsa, csa, b, rsb, csb, c, ldc, m, n, k, accumulate, work, packed)`: C[m,n] (row
+ *   stride `ldc`) = A[m,k]·B[k,n] (or `+=` when `accumulate` is 1); `work` is a scratch area of
+ *   {@linkcode matmulWorkBytes} bytes owned by the calling thread. Requires k ≥ 1. `packed`
+ *   says which operands are packed already, for all of k (bit 1: A, as `pack_a(..., m, k, a)`
+ *   leaves it; bit 2: B, as `pack_b(..., k, n, b)` does; their strides are then unused): the
+ *   threads that share a product pack the operand they all read once, not once each.
+ * - `pack_a`, `pack_b`: the packing routines; `kernel`: the register tile, exported for tests.
  *
  * @example
  * ```ts
@@ -338,19 +341,29 @@ function emitGemm(
 ): void {
   const { mr: MR, nr: NR, kc: KC } = cfg;
   const MC = roundUp(cfg.mc, MR), NC = roundUp(cfg.nc, NR);
-  const params = Array.from({ length: 13 }, () => "i32" as const);
+  const params = Array.from({ length: 14 }, () => "i32" as const);
   mb.addFunction("gemm", params, [], (f) => {
-    const [a, rsa, csa, b, rsb, csb, c, ldc, m, n, k, accumulate, work] = params.map((_, i) =>
-      f.param(i)
-    );
+    const [a, rsa, csa, b, rsb, csb, c, ldc, m, n, k, accumulate, work, packed] = params.map((
+      _,
+      i,
+    ) => f.param(i));
     const [jc, pc, ic, jr, ir, nc, kc, mc, nr, mr, acc, packA, packB, tile, cp] = Array.from(
       { length: 15 },
       () => f.addLocal("i32"),
     );
+    // Where the current blocks' micro-panels start, and the bytes from one to the next.
+    const [aBlock, aPanel, bBlock, bPanel] = Array.from({ length: 4 }, () => f.addLocal("i32"));
     const remaining = f.addLocal("i32");
     f.local.get(work).local.set(packA);
     f.local.get(work).i32.const(4 * MC * KC).i32.add().local.set(packB);
     f.local.get(packB).i32.const(4 * KC * NC).i32.add().local.set(tile);
+    // A packed operand's panels run through all of k; the scratch's through one block of it.
+    const panelBytes = (dst: Local, bit: number) => {
+      f.local.get(packed).i32.const(bit).i32.and();
+      f.if(() => f.local.get(k).i32.const(4).i32.mul().local.set(dst), () => {
+        f.local.get(kc).i32.const(4).i32.mul().local.set(dst);
+      });
+    };
     // `x = min(CONST, limit - start)` for the block loops
     const clamp = (dst: Local, size: number, limit: Local, start: Local) => {
       f.local.get(limit).local.get(start).i32.sub().local.set(remaining);
@@ -367,12 +380,29 @@ function emitGemm(
         clamp(kc, KC, k, pc);
         // Later k blocks always add to what the first one stored.
         f.local.get(accumulate).local.get(pc).i32.const(0).i32.gt_s().i32.or().local.set(acc);
-        addr(b, pc, rsb, jc, csb).local.get(rsb).local.get(csb).local.get(kc).local.get(nc)
-          .local.get(packB).call(fn.packB);
+        panelBytes(bPanel, 2);
+        f.local.get(packed).i32.const(2).i32.and();
+        f.if(() => {
+          // b + (jc·k + pc·NR)·4: panel jc/NR, from depth pc on
+          f.local.get(b).local.get(jc).local.get(k).i32.mul().local.get(pc).i32.const(NR)
+            .i32.mul().i32.add().i32.const(4).i32.mul().i32.add().local.set(bBlock);
+        }, () => {
+          addr(b, pc, rsb, jc, csb).local.get(rsb).local.get(csb).local.get(kc).local.get(nc)
+            .local.get(packB).call(fn.packB);
+          f.local.get(packB).local.set(bBlock);
+        });
+        panelBytes(aPanel, 1);
         f.forRange(ic, 0, m, MC, () => {
           clamp(mc, MC, m, ic);
-          addr(a, ic, rsa, pc, csa).local.get(rsa).local.get(csa).local.get(mc).local.get(kc)
-            .local.get(packA).call(fn.packA);
+          f.local.get(packed).i32.const(1).i32.and();
+          f.if(() => {
+            f.local.get(a).local.get(ic).local.get(k).i32.mul().local.get(pc).i32.const(MR)
+              .i32.mul().i32.add().i32.const(4).i32.mul().i32.add().local.set(aBlock);
+          }, () => {
+            addr(a, ic, rsa, pc, csa).local.get(rsa).local.get(csa).local.get(mc).local.get(kc)
+              .local.get(packA).call(fn.packA);
+            f.local.get(packA).local.set(aBlock);
+          });
           f.forRange(jr, 0, nc, NR, () => {
             clamp(nr, NR, nc, jr);
             f.forRange(ir, 0, mc, MR, () => {
@@ -381,12 +411,11 @@ function emitGemm(
               f.local.get(c).local.get(ic).local.get(ir).i32.add().local.get(ldc).i32.mul()
                 .local.get(jc).i32.add().local.get(jr).i32.add().i32.const(4).i32.mul().i32.add()
                 .local.set(cp);
-              // Panel pointers: panels are MR (or NR) × kc floats each.
+              // Panel pointers: a panel's rows (columns) are MR (NR) floats apart, so panel
+              // ir/MR starts ir times the panel's bytes per float row in.
               const panels = () => {
-                f.local.get(packA).local.get(ir).local.get(kc).i32.mul().i32.const(4).i32.mul()
-                  .i32.add();
-                f.local.get(packB).local.get(jr).local.get(kc).i32.mul().i32.const(4).i32.mul()
-                  .i32.add();
+                f.local.get(aBlock).local.get(ir).local.get(aPanel).i32.mul().i32.add();
+                f.local.get(bBlock).local.get(jr).local.get(bPanel).i32.mul().i32.add();
               };
               f.local.get(mr).i32.const(MR).i32.eq().local.get(nr).i32.const(NR).i32.eq()
                 .i32.and();

@@ -106,6 +106,8 @@ export const ARG = {
   GRID_N: 18,
   CHUNK_M: 19,
   CHUNK_N: 20,
+  /** Which operands are packed for all of k already (the bits of the kernel's `packed`). */
+  PACKED: 21,
 } as const;
 
 /** The control block's layout, as {@linkcode threadRoutines} takes it. */
@@ -141,11 +143,15 @@ export type GemmFn = (
   k: number,
   accumulate: number,
   work: number,
+  packed: number,
 ) => void;
 
 /** Message that starts a worker. */
 export interface WorkerInit {
-  /** The kernel modules whose exports make the map table, in order (see `mapTable`). */
+  /**
+   * The kernel modules whose exports make the map table, in order (see `mapTable`), and then
+   * the matmul module's (its packing routines).
+   */
   mapModules: readonly WebAssembly.Module[];
   /** The matmul module (exports `gemm`). */
   module: WebAssembly.Module;
@@ -256,6 +262,7 @@ export function threadRoutines(layout: Layout): ThreadRoutines {
         ctrl[at + ARG.K],
         ctrl[at + ARG.ACC],
         work,
+        ctrl[at + ARG.PACKED],
       );
     },
 
@@ -337,10 +344,12 @@ export function threadRoutines(layout: Layout): ThreadRoutines {
     // Atomics.
     serve(init) {
       const imports = { env: { memory: init.memory, log: Math.log } };
-      const gemm = new WebAssembly.Instance(init.module, imports).exports.gemm as GemmFn;
-      const { fns } = routines.mapTable(
-        init.mapModules.map((m) => new WebAssembly.Instance(m, imports)),
-      );
+      const matmul = new WebAssembly.Instance(init.module, imports);
+      const gemm = matmul.exports.gemm as GemmFn;
+      const { fns } = routines.mapTable([
+        ...init.mapModules.map((m) => new WebAssembly.Instance(m, imports)),
+        matmul,
+      ]);
       const ctrl = new Int32Array(init.memory.buffer, init.ctrl, init.ctrlWords);
       let loaded = 0;
       let seen = Atomics.load(ctrl, CTRL.GEN);

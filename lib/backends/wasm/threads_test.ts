@@ -16,11 +16,15 @@ async function untilReady(ctx: WasmContext, workers: number): Promise<void> {
   assert.equal(ctx.readyWorkers, workers, "workers did not start within 5 s");
 }
 
+// Products split along n share a packed A ([7, 300, 500], [130, 600, 1030]: whole panels and
+// a last, partial one), along m a packed B ([500, 300, 7]: a partial panel alone; [400, 70,
+// 20]: two whole panels and a partial one).
 const SHAPES: [number, number, number][] = [
   [1, 1, 1],
   [37, 53, 29],
   [7, 300, 500],
   [500, 300, 7],
+  [400, 70, 20],
   [130, 600, 1030],
   [64, 64, 64],
 ];
