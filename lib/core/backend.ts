@@ -52,8 +52,9 @@ export type Params = Readonly<Record<string, unknown>>;
 export interface FusedSpec {
   /**
    * The external inputs' types, each of the chain's shape: the outputs', or, where the last
-   * operation is a reduction (`Backend.fusibleReduction`), its operand's. (A whole program,
-   * `Backend.compileProgram`, reads inputs of any shape.)
+   * operation is a reduction (`Backend.fusibleReduction`) or a concatenation
+   * (`Backend.fusibleConcat`), its operands'. (A whole program, `Backend.compileProgram`, reads
+   * inputs of any shape.)
    */
   readonly inputs: readonly Aval[];
   /** The operations, in order. */
@@ -116,6 +117,13 @@ export interface Backend {
    * among its operations and its operands among the inputs. Absent: products run alone.
    */
   fusibleMatmul?(a: Aval, b: Aval, out: Aval): boolean;
+  /**
+   * Whether a concatenation of values an elementwise chain computes can end a fused kernel,
+   * which then writes each operand straight into its place in the result (`compileFused` gets
+   * a spec whose last operation is this `concat`, its arguments operations of the chain).
+   * Absent: concatenations copy their operands.
+   */
+  fusibleConcat?(args: readonly Aval[], out: Aval, params: Params): boolean;
   /** The most inputs a fused kernel may read (GPU binding limits); absent: no limit. */
   readonly maxFusedInputs?: number;
   /**

@@ -134,7 +134,11 @@ function fuse(program: Program): Map<ProgramEquation, FusedLaunch> {
     prim.name === "matmul" &&
     (getBackend(out.aval.device).fusibleMatmul?.(inputs[0].aval, inputs[1].aval, out.aval) ??
       false);
-  const clusters = findClusters(program, canFuse, maxInputs, canReduce, canHead);
+  const canConcat = ({ prim, params, inputs, outs: [out] }: ProgramEquation) =>
+    prim.name === "concat" &&
+    (getBackend(out.aval.device).fusibleConcat?.(inputs.map((v) => v.aval), out.aval, params) ??
+      false);
+  const clusters = findClusters(program, canFuse, maxInputs, canReduce, canHead, canConcat);
   // A fusible equation left alone runs as a chain of one: the generated kernel covers every
   // dtype and layout, where the eager kernel of a select or an int32 op may be a plain loop.
   const inside = new Set([...clusters.values()].flatMap((c) => c.equations));

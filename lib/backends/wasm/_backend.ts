@@ -30,7 +30,7 @@ import { type Allocate, CpuBuffer, cpuKernels, pack } from "../cpu/mod.ts";
 import { defaultWasmContext } from "./_context.ts";
 import { ModuleBuilder } from "./_emitter.ts";
 import { fastKernels } from "./_kernels.ts";
-import { fusedKernel, fusibleOnWasm } from "./_fused.ts";
+import { fusedKernel, fusibleConcatOnWasm, fusibleOnWasm } from "./_fused.ts";
 import { fusedReductionKernel, fusibleReductionOnWasm } from "./_fused_reduce.ts";
 import { HeapStorage, type Hold, WasmBuffer } from "./_storage.ts";
 import type { AllocatorStats } from "./_allocator.ts";
@@ -178,6 +178,7 @@ export const wasmBackend: WasmBackend = {
 
   fusible: fusibleOnWasm,
   fusibleReduction: fusibleReductionOnWasm,
+  fusibleConcat: fusibleConcatOnWasm,
 
   compileFused(spec: FusedSpec): (inputs: readonly unknown[]) => WasmBuffer[] {
     // A chain ends in a reduction only where `fusibleReduction` accepted it.

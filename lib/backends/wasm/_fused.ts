@@ -43,7 +43,7 @@
  */
 
 import type { Aval, FusedSpec, Params } from "../../core/backend.ts";
-import type { DType } from "../../core/dtype.ts";
+import type { DType, TypedArray } from "../../core/dtype.ts";
 import { sizeOf, stridesOf } from "../../core/shape.ts";
 import { CpuBuffer, forEachBlock, pack } from "../cpu/mod.ts";
 import {
@@ -126,55 +126,117 @@ const PARALLEL = 1 << 18;
 /** A fused kernel over strided views: the inputs of a spec to its outputs' values. */
 export type FusedKernel = (inputs: readonly CpuBuffer[], heap: HeapStorage) => CpuBuffer[];
 
+/**
+ * Whether the wasm device ends a fused chain with this concatenation, writing its operands
+ * (values of the chain, of one float32 or int32 shape) straight into their places. Their rows
+ * must be whole vectors, since a row's last vector would otherwise run into the next operand's
+ * place, written before it.
+ *
+ * @example
+ * ```ts
+ * import { fusibleConcatOnWasm } from "./_fused.ts";
+ * import assert from "node:assert/strict";
+ * const gate = { shape: [8, 4], dtype: "float32", device: "wasm" } as const;
+ * const gates = { shape: [8, 16], dtype: "float32", device: "wasm" } as const;
+ * assert.ok(fusibleConcatOnWasm([gate, gate, gate, gate], gates, { axis: 1 }));
+ * assert.ok(!fusibleConcatOnWasm([{ ...gate, shape: [8, 3] }], { ...gates, shape: [8, 3] }, {}));
+ * ```
+ */
+export function fusibleConcatOnWasm(args: readonly Aval[], out: Aval, _params: Params): boolean {
+  const shape = args[0]?.shape ?? [];
+  return shape.length > 0 && shape[shape.length - 1] % 4 === 0 &&
+    (isF32(out) || isI32(out)) &&
+    args.every((a) =>
+      a.dtype === out.dtype && a.shape.length === shape.length &&
+      a.shape.every((d, i) => d === shape[i])
+    );
+}
+
+// One value the row loop writes: chain value `value` into result `result`, through a view of
+// it (the result itself, or an operand's place in a concatenation).
+interface Store {
+  readonly value: number;
+  readonly result: number;
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
+// The stores of `spec`'s results over the chain's shape `shape`: each output operation's value,
+// or, for a concatenation, each of its operands at its place.
+function storesOf(spec: FusedSpec, shape: readonly number[]): Store[] {
+  const nIn = spec.inputs.length;
+  return spec.outputs.flatMap((k, result) => {
+    const op = spec.ops[k];
+    if (op.name !== "concat") {
+      return [{ value: nIn + k, result, strides: stridesOf(shape), offset: 0 }];
+    }
+    const strides = stridesOf(op.out.shape);
+    const axis = ((op.params.axis as number) + shape.length) % shape.length;
+    return op.args.map((value, i) => ({
+      value,
+      result,
+      strides,
+      offset: i * shape[axis] * strides[axis],
+    }));
+  });
+}
+
 /** Compiles a fusible chain into a kernel over views in `heap` (modules cached per layout). */
 export function fusedKernel(spec: FusedSpec): FusedKernel {
-  const out = spec.ops[spec.ops.length - 1].out;
-  const outDtypes = spec.outputs.map((k) => spec.ops[k].out.dtype);
-  const size = sizeOf(out.shape);
-  const outStrides = stridesOf(out.shape);
+  const nIn = spec.inputs.length;
+  const last = spec.ops[spec.ops.length - 1];
+  const valueAval = (v: number) => v < nIn ? spec.inputs[v] : spec.ops[v - nIn].out;
+  // The shape the chain computes: a concatenation's operands', or the last operation's.
+  const shape = last.name === "concat" ? valueAval(last.args[0]).shape : last.out.shape;
+  const size = sizeOf(shape);
+  const results = spec.outputs.map((k) => spec.ops[k].out);
+  const stores = storesOf(spec, shape);
   const dtypes = spec.inputs.map((a) => a.dtype);
   const chain = chainKey(spec);
   // Along the innermost dimension longer than 1 (where rows run), each input is dense ("v"),
   // one broadcast value ("s"), or strided and packed to dense first.
-  const inner = out.shape.findLastIndex((d) => d !== 1);
+  const inner = shape.findLastIndex((d) => d !== 1);
   const modeOf = (x: CpuBuffer) =>
     inner < 0 || x.strides[inner] === 1 ? "v" : x.strides[inner] === 0 ? "s" : "";
   const widths = dtypes.map(byteWidth);
-  const outWidths = outDtypes.map(byteWidth);
+  const storeWidths = stores.map((s) => byteWidth(results[s.result].dtype));
   const prepare = layouts(
     dtypes,
     modeOf,
-    (modes, heap) => compiled(spec, `${chain}|${modes}`, modes, heap),
+    (modes, heap) => compiled(spec, `${chain}|${modes}`, modes, stores, heap),
   );
   // The rows a call splits across threads: those of a chain of this many operations that
   // reach the work to split, with arguments that fit a map job.
   const least = PARALLEL / spec.ops.length;
-  const threaded = 2 * (spec.inputs.length + spec.outputs.length) + 2 <= MAP_MAX_ARGS;
+  const threaded = 2 * (spec.inputs.length + stores.length) + 2 <= MAP_MAX_ARGS;
+  const wrap = (os: TypedArray[]) => os.map((o, j) => new CpuBuffer(o, results[j].shape));
   return (inputs, heap) => {
-    const os = outDtypes.map((d) => heap.array(d, size, false));
-    if (size === 0) return os.map((o) => new CpuBuffer(o, out.shape));
+    const os = results.map((a) => heap.array(a.dtype, sizeOf(a.shape), false));
+    if (size === 0) return wrap(os);
     const { views, fn } = prepare(inputs, heap);
-    const n = views.length, m = os.length;
+    const n = views.length, m = stores.length;
     const bases = new Array<number>(n);
-    const strides = new Array<readonly number[]>(n + 1);
-    const offsets = new Array<number>(n + 1);
+    const strides = new Array<readonly number[]>(n + m);
+    const offsets = new Array<number>(n + m);
     for (let i = 0; i < n; i++) {
       bases[i] = heap.address(views[i].data)!;
       strides[i] = views[i].strides;
       offsets[i] = views[i].offset;
     }
-    strides[n] = outStrides;
-    offsets[n] = 0;
+    for (let j = 0; j < m; j++) {
+      strides[n + j] = stores[j].strides;
+      offsets[n + j] = stores[j].offset;
+    }
     const args = new Array<number>(2 * (n + m) + 2);
     const steps = new Array<number>(args.length).fill(0);
-    forEachBlock(out.shape, strides, offsets, (offs, count, rows, _steps, rowSteps) => {
+    forEachBlock(shape, strides, offsets, (offs, count, rows, _steps, rowSteps) => {
       for (let i = 0; i < n; i++) {
         args[i] = bases[i] + widths[i] * offs[i];
         args[n + m + 2 + i] = widths[i] * rowSteps[i];
       }
       for (let j = 0; j < m; j++) {
-        args[n + j] = os[j].byteOffset + outWidths[j] * offs[n];
-        args[2 * n + m + 2 + j] = outWidths[j] * rowSteps[n];
+        args[n + j] = os[stores[j].result].byteOffset + storeWidths[j] * offs[n + j];
+        args[2 * n + m + 2 + j] = storeWidths[j] * rowSteps[n + j];
       }
       args[n + m] = 4 * (count + 3 & ~3);
       args[n + m + 1] = rows;
@@ -182,7 +244,7 @@ export function fusedKernel(spec: FusedSpec): FusedKernel {
       else if (rows === 1) {
         // One long row: the threads take runs of whole vectors (4 elements) of it.
         for (let k = 0; k < n; k++) steps[k] = modeOf(views[k]) === "s" ? 0 : 4 * widths[k];
-        for (let j = 0; j < m; j++) steps[n + j] = 4 * outWidths[j];
+        for (let j = 0; j < m; j++) steps[n + j] = 4 * storeWidths[j];
         steps[n + m + 1] = 0;
         const units = (count + 3) >> 2;
         heap.ctx.mapAt(fn.index, args, { units, steps, countAt: n + m, scale: 16 });
@@ -194,7 +256,7 @@ export function fusedKernel(spec: FusedSpec): FusedKernel {
         heap.ctx.mapAt(fn.index, args, { units: rows, steps, countAt: n + m + 1, scale: 1 });
       } else fn.run(...args);
     });
-    return os.map((o) => new CpuBuffer(o, out.shape));
+    return wrap(os);
   };
 }
 
@@ -263,29 +325,42 @@ function chainKey(spec: FusedSpec): string {
 
 const modules = new WeakMap<HeapStorage, Map<string, RowKernel>>();
 
-function compiled(spec: FusedSpec, key: string, modes: string, heap: HeapStorage): RowKernel {
+function compiled(
+  spec: FusedSpec,
+  key: string,
+  modes: string,
+  stores: readonly Store[],
+  heap: HeapStorage,
+): RowKernel {
   let cache = modules.get(heap);
   if (cache === undefined) modules.set(heap, cache = new Map());
   let fn = cache.get(key);
-  if (fn === undefined) cache.set(key, fn = instantiate(spec, modes, heap));
+  if (fn === undefined) cache.set(key, fn = instantiate(spec, modes, stores, heap));
   return fn;
 }
 
-// One Wasm function `(inputs..., outputs..., bytes, rows, inputSteps..., outputSteps...)`
+// One Wasm function `(inputs..., stores..., bytes, rows, inputSteps..., storeSteps...)`
 // computing the chain over `rows` rows of whole vectors, each pointer advancing by its step
 // (in bytes) from one row to the next. A row's last vector may run past its end into the next
 // row, which is computed after it, so the rows of the dense outputs come out right.
-function instantiate(spec: FusedSpec, modes: string, heap: HeapStorage): RowKernel {
-  const nIn = spec.inputs.length, nOut = spec.outputs.length;
-  return rowKernel(heap, nIn + nOut, 0, (f, { pointer, bytes }) => {
-    const chain = chainEmitter(f, spec, modes, pointer);
+function instantiate(
+  spec: FusedSpec,
+  modes: string,
+  stores: readonly Store[],
+  heap: HeapStorage,
+): RowKernel {
+  const nIn = spec.inputs.length;
+  const concat = spec.ops[spec.ops.length - 1].name === "concat";
+  const dtypes = stores.map((s) => spec.ops[spec.outputs[s.result]].out.dtype);
+  return rowKernel(heap, nIn + stores.length, 0, (f, { pointer, bytes }) => {
+    // (A concatenation is no arithmetic: its operands' stores place them.)
+    const chain = chainEmitter(f, spec, modes, pointer, spec.ops.length - (concat ? 1 : 0));
     chain.loadScalars();
     pairedVectorLoop(f, bytes, (p, lanes) => {
       chain.compute(p, lanes);
       for (let lane = 0; lane < lanes; lane++) {
-        spec.outputs.forEach((k, j) => {
-          const value = chain.lane(lane)[nIn + k];
-          storeOutput(f, pointer(nIn + j), p, spec.ops[k].out.dtype, value, lane);
+        stores.forEach(({ value }, j) => {
+          storeOutput(f, pointer(nIn + j), p, dtypes[j], chain.lane(lane)[value], lane);
         });
       }
     });

@@ -283,3 +283,85 @@ Deno.test("fused kernels split across threads equal the one-thread result", asyn
     ctx.close();
   }
 });
+
+Deno.test("a chain that ends in a concatenation writes its operands in their places", async (t) => {
+  const f = (axis: number) => (a: T, b: T) => {
+    const e = a.exp();
+    // An operand twice, one read again after the concatenation, one an input's negation.
+    return [nb.concat([e.mul(b), b.neg(), e, a.tanh(), e], axis), e.add(1)];
+  };
+  const cases: [string, number[], number, boolean][] = [
+    ["rows of two vectors", [7, 8], 1, true],
+    ["rows of three vectors (a pair and one)", [5, 12], 1, true],
+    ["along the first axis", [6, 4], 0, true],
+    ["rows ending inside a vector: copied by a concat of its own", [5, 6], 1, false],
+  ];
+  for (const [name, shape, axis, inPlace] of cases) {
+    await t.step(name, async () => {
+      const n = shape[0] * shape[1];
+      const [da, db] = [randomF32(n, 21), randomF32(n, 22)];
+      const jitted = nb.jit(f(axis));
+      const [a, b] = [on("wasm", da, shape), on("wasm", db, shape)];
+      const kernels = jitted.lower(a, b).kernels.map((k) => k.ops.join(","));
+      // (e, read after the concatenation, is a second output; its sum a kernel of its own.)
+      if (inPlace) assert.deepEqual(kernels, ["exp,mul,neg,tanh,concat", "add"]);
+      else assert.ok(kernels.includes("concat"), `${kernels}`);
+      await assertAllClose(jitted(a, b), f(axis)(on("cpu", da, shape), on("cpu", db, shape)), {
+        rtol: 2e-6,
+        atol: 1e-6,
+      });
+    });
+  }
+  await t.step("int32", async () => {
+    const g = (x: T, y: T) => nb.concat([x.mul(y), x.sub(y).abs()], 1);
+    const ints = (seed: number) => Int32Array.from(randomF32(32, seed), (v) => Math.round(v * 1e9));
+    const [dx, dy] = [ints(23), ints(24)];
+    const at = (device: nb.Device, d: Int32Array) => nb.tensor(d, { shape: [4, 8], device });
+    const jitted = nb.jit(g);
+    assert.deepEqual(jitted.lower(at("wasm", dx), at("wasm", dy)).kernels.length, 1);
+    assert.deepEqual(
+      await jitted(at("wasm", dx), at("wasm", dy)).toArray(),
+      await g(at("cpu", dx), at("cpu", dy)).toArray(),
+    );
+  });
+  await t.step("split across threads by rows", async () => {
+    const ctx = new WasmContext({ threads: 3, initialPages: 256, idleMillis: 60_000 });
+    const heap = new HeapStorage(ctx);
+    const f32 = (shape: number[]) => ({ shape, dtype: "float32", device: "wasm" }) as const;
+    const [rows, cols] = [300, 1000];
+    try {
+      // [exp(x), x·x] side by side: [300, 2000].
+      const kernel = fusedKernel({
+        inputs: [f32([rows, cols])],
+        ops: [
+          { name: "exp", params: {}, args: [0], out: f32([rows, cols]) },
+          { name: "mul", params: {}, args: [0, 0], out: f32([rows, cols]) },
+          { name: "concat", params: { axis: 1 }, args: [1, 2], out: f32([rows, 2 * cols]) },
+        ],
+        outputs: [2],
+      });
+      const xs = randomF32(rows * cols, 25);
+      const data = heap.array("float32", xs.length, false) as Float32Array;
+      data.set(xs);
+      const x = new CpuBuffer(data, [rows, cols]);
+      let used = 0;
+      for (let call = 0; call < 100 && used < 3; call++) {
+        if (call > 0) await new Promise((r) => setTimeout(r, 10));
+        const [out] = kernel([x], heap);
+        used = ctx.threadsUsed;
+        assert.deepEqual(out.shape, [rows, 2 * cols]);
+        for (let i = 0; i < rows; i++) {
+          for (let j = 0; j < cols; j++) {
+            const v = xs[i * cols + j], e = Math.exp(v);
+            const [got, sq] = [out.data[i * 2 * cols + j], out.data[i * 2 * cols + cols + j]];
+            assert.ok(Math.abs(got - e) <= 1e-5 * e, `exp at ${i},${j}`);
+            assert.equal(sq, Math.fround(v * v), `square at ${i},${j}`);
+          }
+        }
+      }
+      assert.equal(used, 3, "threads used");
+    } finally {
+      ctx.close();
+    }
+  });
+});

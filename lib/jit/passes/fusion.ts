@@ -10,6 +10,9 @@
  * reduces the chain's value as it computes it (a cross-entropy's masked sum, a sum of squares).
  * A product the backend accepts as a head (`canHead`) takes the elementwise work after it as
  * its epilogue (a bias and an activation): one per cluster, its operands read from outside.
+ * A concatenation the backend accepts as a root (`canConcat`) of values that all join the
+ * cluster has them written straight into their places (an LSTM's four gate gradients, side by
+ * side for one product): the members have its operands' shape.
  *
  * The cluster runs where its root, its last member, stands. A member whose value is used
  * outside the cluster, by equations after the root or as a program output, is an extra output
@@ -49,9 +52,10 @@ const sameShape = (a: readonly number[], b: readonly number[]) =>
 
 /**
  * The clusters of two or more equations that `canFuse` accepts (single-result ones only), or
- * of a reduction that `canReduce` accepts and the elementwise equations before it, each
- * reading at most `maxInputs(device)` values from outside, keyed by their root. An elementwise
- * cluster may start with one product that `canHead` accepts.
+ * of a reduction that `canReduce` accepts (or a concatenation that `canConcat` does) and the
+ * elementwise equations before it, each reading at most `maxInputs(device)` values from
+ * outside, keyed by their root. An elementwise cluster may start with one product that
+ * `canHead` accepts.
  */
 export function findClusters(
   program: Program,
@@ -59,6 +63,7 @@ export function findClusters(
   maxInputs: (device: string) => number = () => Infinity,
   canReduce: (eq: ProgramEquation) => boolean = () => false,
   canHead: (eq: ProgramEquation) => boolean = () => false,
+  canConcat: (eq: ProgramEquation) => boolean = () => false,
 ): Map<ProgramEquation, Cluster> {
   const equations = program.equations;
   const position = new Map<ProgramEquation, number>();
@@ -75,16 +80,19 @@ export function findClusters(
     const root = equations[i];
     if (taken.has(root)) continue;
     const reduction = canReduce(root);
-    if (!reduction && !canFuse(root)) continue;
+    const concat = !reduction && canConcat(root);
+    if (!reduction && !concat && !canFuse(root)) continue;
     const members = new Set([root]);
     const rootOut = root.outs[0].aval;
-    // The shape every member computes: a reduction's operand, or the root's own.
-    const shape = reduction ? root.inputs[0].aval.shape : rootOut.shape;
+    // The shape every member computes: a reduction's or a concatenation's operands', or the
+    // root's own.
+    const shape = reduction || concat ? root.inputs[0].aval.shape : rootOut.shape;
+    if (concat && !root.inputs.every((v) => sameShape(v.aval.shape, shape))) continue;
     const limit = maxInputs(rootOut.device);
     let head: ProgramEquation | null = null;
     // A product may head an elementwise cluster once (its operands stay outside: never members).
     const heads = (eq: ProgramEquation) =>
-      !reduction && head === null && canHead(eq) &&
+      !reduction && !concat && head === null && canHead(eq) &&
       !eq.inputs.some((v) => members.has(definedBy.get(v)!));
     const fits = (eq: ProgramEquation) =>
       !taken.has(eq) && eq.outs.length === 1 && (canFuse(eq) || heads(eq)) &&
@@ -122,6 +130,8 @@ export function findClusters(
       }
     }
     if (members.size < 2) continue;
+    // A concatenation copies nothing itself: every operand comes out of the chain.
+    if (concat && !root.inputs.every((v) => members.has(definedBy.get(v)!))) continue;
     // (Joined together, two products, or a product and a producer of its operand, would be:
     // such a cluster is left unfused.)
     const products = [...members].filter((eq) => eq !== root && !canFuse(eq));

@@ -3,7 +3,7 @@
 
 import * as nb from "../../../mod.ts";
 import assert from "node:assert/strict";
-import { evalProgram, type ProgramEquation } from "../../core/program.ts";
+import { evalProgram, type Program, type ProgramEquation } from "../../core/program.ts";
 import { eliminateCommonSubexpressions } from "./cse.ts";
 import { eliminateDeadCode } from "./dce.ts";
 import { foldConstants } from "./fold.ts";
@@ -197,4 +197,26 @@ Deno.test("a product the backend accepts heads a cluster, its chain an epilogue"
     "matmul",
     "neg",
   ]]);
+});
+
+Deno.test("a concatenation the backend accepts ends the chain that computes its operands", () => {
+  const elementwise = (eq: ProgramEquation) => !["concat", "broadcast"].includes(eq.prim.name);
+  const concat = (eq: ProgramEquation) => eq.prim.name === "concat";
+  const found = (program: Program) =>
+    [
+      ...findClusters(program, elementwise, () => Infinity, () => false, () => false, concat)
+        .values(),
+    ].map((c) => ({ ops: names(c.equations), outputs: c.outputs.length }));
+  // Gate gradients side by side: one kernel, the exp also an output (read after the concat).
+  const gates = nb.makeJaxpr((a: T, b: T) => {
+    const e = a.exp();
+    return [nb.concat([e.mul(b), b.neg(), e.tanh()], 1), e];
+  })(nb.ones([2, 4]), nb.ones([2, 4]));
+  assert.deepEqual(found(gates), [{ ops: ["exp", "mul", "neg", "tanh", "concat"], outputs: 2 }]);
+  // An operand read from outside the chain stays a copy: the concat runs alone.
+  const outside = nb.makeJaxpr((a: T, b: T) => nb.concat([a.exp(), b], 0))(x, x);
+  assert.deepEqual(found(outside), []);
+  // Operands of different shapes never make one chain.
+  const ragged = nb.makeJaxpr((a: T, b: T) => nb.concat([a.exp(), b.exp()], 0))(x, nb.ones([2]));
+  assert.deepEqual(found(ragged), []);
 });
