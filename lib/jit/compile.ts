@@ -33,11 +33,13 @@ import { collapseReshapes, removeIdentities } from "./passes/simplify.ts";
 import { hoistAccumulations } from "./passes/hoist.ts";
 import { rematerialize } from "./passes/remat.ts";
 import { sinkSlices } from "./passes/slices.ts";
+import { transposeProducts } from "./passes/transposes.ts";
 
 /** The optimisation passes, in the order they run. */
 export const passes: readonly ((program: Program) => Program)[] = [
   collapseReshapes,
   removeIdentities,
+  transposeProducts,
   sinkSlices,
   foldConstants,
   eliminateCommonSubexpressions,

@@ -12,6 +12,7 @@ import { collapseReshapes, removeIdentities } from "./simplify.ts";
 import { hoistAccumulations } from "./hoist.ts";
 import { rematerialize } from "./remat.ts";
 import { sinkSlices } from "./slices.ts";
+import { transposeProducts } from "./transposes.ts";
 
 type T = nb.Tensor;
 const names = (eqs: readonly ProgramEquation[]) => eqs.map((e) => e.prim.name);
@@ -219,4 +220,22 @@ Deno.test("a concatenation the backend accepts ends the chain that computes its 
   // Operands of different shapes never make one chain.
   const ragged = nb.makeJaxpr((a: T, b: T) => nb.concat([a.exp(), b.exp()], 0))(x, nb.ones([2]));
   assert.deepEqual(found(ragged), []);
+});
+
+Deno.test("a transposed product is computed as the product of the transposed operands", async () => {
+  const a = nb.tensor([[[1, 2, 0], [3, -1, 2]]]), b = nb.tensor([[[0.5, 1], [2, 0], [-1, 1]]]);
+  const f = (a: T, b: T) => nb.transpose(a.matmul(b), [0, 2, 1]).exp();
+  const program = nb.makeJaxpr(f)(a, b);
+  const rewritten = transposeProducts(program);
+  assert.deepEqual(names(rewritten.equations), ["transpose", "transpose", "matmul", "exp"]);
+  await nb.testing.assertAllClose(evalProgram(rewritten, [a, b])[0] as T, f(a, b));
+  // A product also read as it is stays, and so does its transpose.
+  const both = nb.makeJaxpr((a: T, b: T) => {
+    const p = a.matmul(b);
+    return [nb.transpose(p, [0, 2, 1]), p];
+  })(a, b);
+  assert.equal(transposeProducts(both), both);
+  // Other permutations are no product's transpose.
+  const batch = nb.makeJaxpr((a: T, b: T) => nb.transpose(a.matmul(b), [1, 0, 2]))(a, b);
+  assert.equal(transposeProducts(batch), batch);
 });
