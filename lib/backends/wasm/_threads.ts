@@ -319,6 +319,9 @@ export function threadRoutines(layout: Layout): ThreadRoutines {
       const count = Atomics.load(registry, 0);
       for (let k = loaded; k < count; k++) {
         const [at, length] = [registry[1 + 2 * k], registry[2 + 2 * k]];
+        // This thread's view of the memory keeps the length it last saw: where another thread
+        // has grown it since, growing by nothing brings the view up to date.
+        if (at + length > init.memory.buffer.byteLength) init.memory.grow(0);
         // A copy: a module compiles from an unshared buffer.
         const bytes = new Uint8Array(init.memory.buffer, at, length).slice();
         const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports);

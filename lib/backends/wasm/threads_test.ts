@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { matmulF32 } from "./_api.ts";
 import { WasmContext } from "./_context.ts";
 import { elementwiseKernels } from "./_elementwise.ts";
+import { ModuleBuilder } from "./_emitter.ts";
 import { relaxedSimdSupported } from "./_matmul.ts";
 import { reduceKernels } from "./_reduce.ts";
 import { assertMatmulClose, naiveMatmul, randomF32 } from "./_test_util.ts";
@@ -314,5 +315,61 @@ console.log(JSON.stringify({ value: ctx.heap.f32()[c / 4], used: ctx.threadsUsed
     assert.equal(stderr.match(/no worker thread could start/g)?.length, 1, stderr);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a kernel registered after the memory grew runs on workers started before", async () => {
+  // (A worker whose view of the memory was stale failed to load such a kernel, and the job with
+  // it; seen under a profiler, whose interrupts delay the news of a growth.)
+  const ctx = new WasmContext({ threads: 2, parallelThreshold: 0, ...PATIENT });
+  // fill(dst, count): count words of `value`
+  const fill = (value: number) => {
+    const mb = new ModuleBuilder().importMemory("env", "memory", {
+      initial: 0,
+      maximum: 65536,
+      shared: true,
+    });
+    mb.addFunction("fill", ["i32", "i32"], [], (f) => {
+      const [p, count] = [f.param(0), f.param(1)];
+      f.block((exit) => {
+        f.loop((top) => {
+          f.local.get(count).i32.eqz().brIf(exit);
+          f.local.get(p).i32.const(value).i32.store();
+          f.local.get(p).i32.const(4).i32.add().local.set(p);
+          f.local.get(count).i32.const(1).i32.sub().local.set(count).br(top);
+        });
+      });
+    });
+    return ctx.registerKernel(mb.toBytes()).index!;
+  };
+  // Runs kernel `index` on n words at dst until both threads took part, checking each result.
+  const runEverywhere = async (index: number, dst: number, n: number, value: number) => {
+    let used = 0;
+    for (let call = 0; call < 100 && used < 2; call++) {
+      if (call > 0) await new Promise((r) => setTimeout(r, 10));
+      ctx.heap.u8().fill(0, dst, dst + 4 * n);
+      ctx.mapAt(index, [dst, 0], { units: n, steps: [4, 0], countAt: 1, scale: 1 });
+      used = ctx.threadsUsed;
+      const words = new Int32Array(ctx.memory.buffer, dst, n);
+      assert.ok(words.every((w) => w === value), `every word is ${value}`);
+    }
+    assert.equal(used, 2, "threads used");
+  };
+  try {
+    const a = randomF32(64 * 64, 14);
+    matmulF32(a, a, 64, 64, 64, { context: ctx }); // starts the pool
+    await untilReady(ctx, 1);
+    // The worker loads a first kernel, and so looks at the memory as it is.
+    const first = ctx.heap.alloc(4 << 20);
+    await runEverywhere(fill(5), first, 1 << 20, 5);
+    // Then the memory grows, and a second kernel's bytes land past what the workers saw.
+    const before = ctx.memory.buffer.byteLength;
+    const n = before / 2;
+    const dst = ctx.heap.alloc(4 * n);
+    const second = fill(7);
+    assert.ok(ctx.memory.buffer.byteLength > before, "the memory grew");
+    await runEverywhere(second, dst, n, 7);
+  } finally {
+    ctx.close();
   }
 });
