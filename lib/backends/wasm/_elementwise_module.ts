@@ -25,6 +25,7 @@
  */
 
 import { type FunctionBuilder, type Local, ModuleBuilder } from "./_emitter.ts";
+import { relaxedSimdSupported } from "./_matmul.ts";
 
 /** Unary operations with a SIMD kernel. */
 export const WASM_UNARY: readonly string[] = ["neg", "exp", "tanh", "sigmoid"];
@@ -119,12 +120,26 @@ export const f32c = (f: FunctionBuilder, v: number): FunctionBuilder => vconst(f
 /** Pushes the i32x4 constant `splat(v)` (a hoisted local inside {@linkcode hoistConstants}). */
 export const i32c = (f: FunctionBuilder, v: number): FunctionBuilder => vconst(f, splatI32(v));
 
+// `a·b + c` from three pushes: one fused multiply-add where the engine has them (relaxed
+// SIMD), which also leaves each step of a polynomial one instruction for the next to wait on.
+function madd(f: FunctionBuilder, a: () => void, b: () => void, c: () => void): void {
+  a();
+  b();
+  if (relaxedSimdSupported()) {
+    c();
+    f.f32x4.relaxed_madd();
+  } else {
+    f.f32x4.mul();
+    c();
+    f.f32x4.add();
+  }
+}
+
 // Horner: (((c0·z + c1)·z + c2)...) with z in a local; leaves the value on the stack.
 function horner(f: FunctionBuilder, z: Local, coeffs: readonly number[]): void {
   f32c(f, coeffs[0]);
   for (let i = 1; i < coeffs.length; i++) {
-    f.local.get(z).f32x4.mul();
-    f32c(f, coeffs[i]).f32x4.add();
+    madd(f, () => {}, () => f.local.get(z), () => f32c(f, coeffs[i]));
   }
 }
 
@@ -136,19 +151,19 @@ export function emitExp(f: FunctionBuilder, x: Local, { t, n, r, z }: ExpTemps):
   // Clamp so that 2ⁿ below stays representable; NaN in x passes through pmin/pmax.
   f.local.get(x);
   f32c(f, 89).f32x4.pmin();
-  f32c(f, -104).f32x4.pmax().local.tee(x);
+  f32c(f, -104).f32x4.pmax().local.set(x);
   // t = x·log2e + 1.5·2²³ rounds to an integer n held in t's low mantissa bits (|n| < 2²²).
-  f32c(f, LOG2E).f32x4.mul();
-  f32c(f, MAGIC).f32x4.add().local.tee(t);
+  madd(f, () => f.local.get(x), () => f32c(f, LOG2E), () => f32c(f, MAGIC));
+  f.local.tee(t);
   f32c(f, MAGIC).f32x4.sub().local.set(n);
   // r = x - n·C1 - n·C2 (n·C1 exact)
-  f.local.get(x).local.get(n);
-  f32c(f, C1).f32x4.mul().f32x4.sub().local.get(n);
-  f32c(f, C2).f32x4.mul().f32x4.sub().local.tee(r);
-  f.local.get(r).f32x4.mul().local.set(z);
+  madd(f, () => f.local.get(n), () => f32c(f, -C1), () => f.local.get(x));
+  f.local.set(r);
+  madd(f, () => f.local.get(n), () => f32c(f, -C2), () => f.local.get(r));
+  f.local.tee(r).local.get(r).f32x4.mul().local.set(z);
   // p = P(r)·r² + r + 1
   horner(f, r, EXP_P);
-  f.local.get(z).f32x4.mul().local.get(r).f32x4.add();
+  madd(f, () => {}, () => f.local.get(z), () => f.local.get(r));
   f32c(f, 1).f32x4.add();
   // n as i32 from t's bits; 2ⁿ = 2^n1 · 2^(n - n1) with n1 = n >> 1, each built in the
   // exponent field, so p·2ⁿ overflows to inf and rounds gradually to subnormals and 0.
@@ -197,7 +212,9 @@ export function emitUnary(f: FunctionBuilder, op: string, l: UnaryLocals): void 
       // (u < 0.625 ? s : big) with x's sign.
       f.local.get(x).f32x4.abs().local.tee(u).local.get(u).f32x4.mul().local.set(l.z);
       horner(f, l.z, TANH_P);
-      f.local.get(l.z).f32x4.mul().local.get(u).f32x4.mul().local.get(u).f32x4.add().local.set(s);
+      f.local.get(l.z).f32x4.mul();
+      madd(f, () => {}, () => f.local.get(u), () => f.local.get(u));
+      f.local.set(s);
       f.local.get(u).local.get(u).f32x4.add().local.set(w);
       f.local.get(x).local.get(s);
       f32c(f, 1);
