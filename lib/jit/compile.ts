@@ -30,6 +30,7 @@ import { eliminateCommonSubexpressions } from "./passes/cse.ts";
 import { eliminateDeadCode } from "./passes/dce.ts";
 import { foldConstants } from "./passes/fold.ts";
 import { collapseReshapes, removeIdentities } from "./passes/simplify.ts";
+import { flattenBatchedProducts } from "./passes/batched.ts";
 import { hoistAccumulations } from "./passes/hoist.ts";
 import { rematerialize } from "./passes/remat.ts";
 import { sinkSlices } from "./passes/slices.ts";
@@ -40,6 +41,7 @@ export const passes: readonly ((program: Program) => Program)[] = [
   collapseReshapes,
   removeIdentities,
   transposeProducts,
+  flattenBatchedProducts,
   sinkSlices,
   foldConstants,
   eliminateCommonSubexpressions,

@@ -13,6 +13,7 @@ import { hoistAccumulations } from "./hoist.ts";
 import { rematerialize } from "./remat.ts";
 import { sinkSlices } from "./slices.ts";
 import { transposeProducts } from "./transposes.ts";
+import { flattenBatchedProducts } from "./batched.ts";
 
 type T = nb.Tensor;
 const names = (eqs: readonly ProgramEquation[]) => eqs.map((e) => e.prim.name);
@@ -238,4 +239,49 @@ Deno.test("a transposed product is computed as the product of the transposed ope
   // Other permutations are no product's transpose.
   const batch = nb.makeJaxpr((a: T, b: T) => nb.transpose(a.matmul(b), [1, 0, 2]))(a, b);
   assert.equal(transposeProducts(batch), batch);
+});
+
+Deno.test("batched products over one matrix, or summed over batches, become one product", async () => {
+  const key = nb.random.key(3);
+  const [k1, k2, k3] = nb.random.split(key, 3);
+  const xs = nb.random.normal(k1, [4, 3, 5]), w = nb.random.normal(k2, [5, 2]);
+  const gs = nb.random.normal(k3, [4, 3, 2]);
+  const shapes = (p: Program) =>
+    p.equations.filter((e) => e.prim.name === "matmul").map((e) =>
+      e.inputs.map((v) => v.aval.shape)
+    );
+  const check = async (f: (...args: T[]) => T, args: T[], want: number[][][]) => {
+    const program = nb.makeJaxpr(f)(...args);
+    const flat = flattenBatchedProducts(program);
+    assert.deepEqual(shapes(flat), want);
+    await nb.testing.assertAllClose(evalProgram(flat, args)[0] as T, f(...args), {
+      rtol: 1e-5,
+      atol: 1e-6,
+    });
+  };
+  // Every batch times w, w broadcast or its transpose broadcast.
+  await check((xs: T, w: T) => xs.matmul(w), [xs, w], [[[12, 5], [5, 2]]]);
+  await check((xs: T, w: T) => xs.matmul(nb.transpose(nb.broadcastTo(w.T, [4, 2, 5]), [0, 2, 1])), [
+    xs,
+    w,
+  ], [[
+    [12, 5],
+    [5, 2],
+  ]]);
+  // Σ over batches of xᵀ·g: the transpose of a stored x is read as a view; and of x·h.
+  await check((xs: T, gs: T) => nb.transpose(xs, [0, 2, 1]).matmul(gs).sum({ axis: 0 }), [xs, gs], [
+    [[5, 12], [12, 2]],
+  ]);
+  const hs = nb.random.normal(k3, [4, 5, 2]);
+  await check((xs: T, hs: T) => xs.matmul(hs).sum({ axis: 0 }), [xs, hs], [[[3, 20], [20, 2]]]);
+  // A sum over other axes, or a product read besides its sum, stays as it is.
+  await check((xs: T, hs: T) => xs.matmul(hs).sum({ axis: 1 }), [xs, hs], [[[4, 3, 5], [4, 5, 2]]]);
+  await check(
+    (xs: T, hs: T) => {
+      const p = xs.matmul(hs);
+      return p.sum({ axis: 0 }).add(p.mean({ axis: 0 }));
+    },
+    [xs, hs],
+    [[[4, 3, 5], [4, 5, 2]]],
+  );
 });
