@@ -10,6 +10,7 @@
 import type { Aval, Params } from "../../core/backend.ts";
 import { stridesOf } from "../../core/shape.ts";
 import { binaryFloatRow, CpuBuffer, forEachRow, pack, prod, unaryFloatRow } from "../cpu/mod.ts";
+import { concatKernel } from "./_copy.ts";
 import { elementwiseKernels } from "./_elementwise.ts";
 import { WASM_BINARY, WASM_UNARY } from "./_elementwise_module.ts";
 import { reduceKernels } from "./_reduce.ts";
@@ -255,6 +256,7 @@ const table = new Map<string, FastKernel>([
   ["softmax", softmax(false)],
   ["logSoftmax", softmax(true)],
   ["scatterAdd", scatterAdd],
+  ["concat", concatKernel],
 ]);
 for (const op of WASM_UNARY) table.set(op, unary(op));
 for (const op of WASM_BINARY) table.set(op, binary(op));
