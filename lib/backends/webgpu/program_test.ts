@@ -164,8 +164,9 @@ Deno.test({
   },
 });
 
-// The spec of `(x, y) => [exp(x) * y, sum(x)]` over [4] and its inputs.
-async function smallSpec(): Promise<[FusedSpec, GpuArray[]]> {
+// The spec of `(x, y) => [exp(x) * y, sum(x)]` over [4], its inputs' buffers, and the tensors
+// that own them (held while the buffers are used: a collected tensor releases its buffer).
+async function smallSpec(): Promise<[FusedSpec, GpuArray[], T[]]> {
   const f32 = (shape: number[]) => ({ shape, dtype: "float32", device: "webgpu" }) as const;
   const spec: FusedSpec = {
     inputs: [f32([4]), f32([4])],
@@ -178,7 +179,7 @@ async function smallSpec(): Promise<[FusedSpec, GpuArray[]]> {
   };
   const x = await nb.tensor([0, 1, 2, 3]).to("webgpu");
   const y = await nb.tensor([1, 2, 3, 4]).to("webgpu");
-  return [spec, [x.buffer as GpuArray, y.buffer as GpuArray]];
+  return [spec, [x.buffer as GpuArray, y.buffer as GpuArray], [x, y]];
 }
 
 Deno.test({
@@ -187,7 +188,7 @@ Deno.test({
   fn: async () => {
     const backend = gpu();
     const ctx = backend.context;
-    const [spec, xs] = await smallSpec();
+    const [spec, xs, owners] = await smallSpec();
     const run = (op: FusedSpec["ops"][number], args: readonly GpuArray[]) =>
       backend.run(op.name, args, op.params, op.out) as GpuArray;
     // Parameters, two inputs, two outputs and scratch: six bindings.
@@ -203,6 +204,7 @@ Deno.test({
       prod.release();
       sum.release();
     }
+    owners.forEach((x) => x.dispose());
   },
 });
 
