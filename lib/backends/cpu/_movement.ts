@@ -11,7 +11,10 @@ import { broadcastStrides, offsetOf, stridesOf } from "../../core/shape.ts";
 import { type Allocate, copyInto, CpuBuffer, pack, prod } from "./_buffer.ts";
 
 /**
- * `reshape({ shape })`: a view when the input is dense, else a dense copy.
+ * `reshape({ shape })`: a view wherever the new shape can step through the input's elements
+ * in row-major order (always for a dense input; for a strided one, where each run of merged
+ * dimensions is contiguous within itself, as when a step of a transposed stack drops its
+ * leading 1), else a dense copy.
  *
  * @example
  * ```ts
@@ -31,7 +34,43 @@ export function reshape(
 ): CpuBuffer {
   const x = inputs[0];
   if (x.contiguous) return new CpuBuffer(x.data, out.shape, stridesOf(out.shape), x.offset);
+  const strides = viewStrides(x.shape, x.strides, out.shape);
+  if (strides !== null) return new CpuBuffer(x.data, out.shape, strides, x.offset);
   return new CpuBuffer(pack(x, x.dtype, alloc), out.shape);
+}
+
+// The strides that read a view of `shape` and `strides` as `to` in row-major order, or null
+// where some run of dimensions that merge or split is not evenly strided. Size-1 dimensions
+// carry no stride that matters and are skipped on both sides.
+function viewStrides(
+  shape: readonly number[],
+  strides: readonly number[],
+  to: readonly number[],
+): number[] | null {
+  if (prod(shape) === 0) return stridesOf(to);
+  const dims: number[] = [], steps: number[] = [];
+  shape.forEach((d, i) => {
+    if (d !== 1) [dims.push(d), steps.push(strides[i])];
+  });
+  const out = new Array<number>(to.length).fill(0);
+  let i = 0, j = 0; // the next old and new dimensions to match
+  while (j < to.length && to[j] === 1) j++;
+  while (i < dims.length) {
+    // Grow a group of old dimensions [i, i2) and new ones [j, j2) to the same element count.
+    let i2 = i + 1, j2 = j + 1, a = dims[i], b = to[j];
+    while (a !== b) {
+      if (a < b) a *= dims[i2++];
+      else b *= to[j2++];
+    }
+    for (let k = i; k < i2 - 1; k++) if (steps[k] !== dims[k + 1] * steps[k + 1]) return null;
+    // Row-major within the group, from the innermost old stride.
+    out[j2 - 1] = steps[i2 - 1];
+    for (let k = j2 - 1; k > j; k--) out[k - 1] = out[k] * to[k];
+    i = i2;
+    j = j2;
+    while (j < to.length && to[j] === 1) j++;
+  }
+  return out;
 }
 
 /**

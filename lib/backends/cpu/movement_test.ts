@@ -21,6 +21,30 @@ Deno.test("reshape", async (t) => {
     const y = run("reshape", [xt], [6], "float32", { shape: [6] });
     assert.deepEqual(read(y), [0, 3, 1, 4, 2, 5]);
   });
+  await t.step("of a strided view is a view where its runs stay evenly strided", () => {
+    // A step of a transposed stack: [4, 2, 3] read as [2, 4, 3], its step [1, 4, 3] → [4, 3].
+    const stack = f32(range(24), [4, 2, 3]);
+    const timeMajor = run("transpose", [stack], [2, 4, 3], "float32", { perm: [1, 0, 2] });
+    const step = run("slice", [timeMajor], [1, 4, 3], "float32", {
+      begin: [1, 0, 0],
+      size: [1, 4, 3],
+    });
+    const y = run("reshape", [step], [4, 3], "float32", { shape: [4, 3] });
+    assert.equal(y.data, stack.data);
+    assert.deepEqual(read(y), [3, 4, 5, 9, 10, 11, 15, 16, 17, 21, 22, 23]);
+    // Rows of a wider buffer split into blocks, with size-1 dimensions anywhere.
+    const rows = run("slice", [f32(range(24), [4, 6])], [4, 4], "float32", {
+      begin: [0, 1],
+      size: [4, 4],
+    });
+    const split = run("reshape", [rows], [2, 1, 2, 2, 2], "float32", { shape: [2, 1, 2, 2, 2] });
+    assert.equal(split.data, rows.data);
+    assert.deepEqual(read(split), [1, 2, 3, 4, 7, 8, 9, 10, 13, 14, 15, 16, 19, 20, 21, 22]);
+    // Merging those rows needs a copy.
+    const merged = run("reshape", [rows], [16], "float32", { shape: [16] });
+    assert.notEqual(merged.data, rows.data);
+    assert.deepEqual(read(merged), read(split));
+  });
   await t.step("to and from scalars and empty shapes", () => {
     const s = run("reshape", [f32([7], [1, 1])], [], "float32", { shape: [] });
     assert.deepEqual(s.shape, []);
