@@ -52,7 +52,7 @@ export function clockMatmuls(backend: Backend): MatmulClock {
       if (kernel === null || !spec.ops.some((op) => op.name === "matmul")) {
         return kernel;
       }
-      return (inputs) => timed(() => kernel(inputs));
+      return (inputs, into) => timed(() => kernel(inputs, into));
     };
   }
   return {

@@ -68,6 +68,12 @@ export interface FusedSpec {
   readonly outputs: readonly number[];
 }
 
+/**
+ * A fused kernel from input buffers to its outputs' buffers, writing outputs into the buffers
+ * `into` names where it can (see `Backend.compileFused`).
+ */
+export type FusedKernelFn = (inputs: readonly unknown[], into?: readonly unknown[]) => unknown[];
+
 /** A device's storage and kernels. Buffers are opaque to everyone but their backend. */
 export interface Backend {
   /** The device this backend serves. */
@@ -128,9 +134,17 @@ export interface Backend {
   readonly maxFusedInputs?: number;
   /**
    * Compiles a chain of fusible operations into one kernel from input buffers to output
-   * buffers (one per `spec.outputs`), or returns `null` to have them run one by one.
+   * buffers (one per `spec.outputs`), or returns `null` to have them run one by one. A kernel
+   * given `into` (a buffer or `undefined` per output, each of the output's type, such as a
+   * loop's step of a stacked result; see `empty`) may write an output there and return that
+   * very buffer; one that returns a buffer of its own leaves `into[j]` untouched.
    */
-  compileFused?(spec: FusedSpec): ((inputs: readonly unknown[]) => unknown[]) | null;
+  compileFused?(spec: FusedSpec): FusedKernelFn | null;
+  /**
+   * A buffer of this type whose values are yet to be written (by kernels given it as `into`).
+   * Absent: results are never placed.
+   */
+  empty?(aval: Aval): unknown;
   /**
    * Compiles a whole program as one launch, or returns `null` to have it run kernel by kernel:
    * `spec` lists every equation (all single-result primitives on this device, the inputs of

@@ -104,10 +104,12 @@ function stepwiseValues(program: Program): Set<Var> {
   return stepwise;
 }
 
-function compileBody(body: Program): (inputs: readonly unknown[]) => unknown[] {
+function compileBody(
+  body: Program,
+): (inputs: readonly unknown[], into?: readonly unknown[]) => unknown[] {
   const { program, executable } = compile(body);
   const consts = program.consts.map((c) => c.buffer);
-  return (inputs) => executable.runBuffers([...consts, ...inputs]);
+  return (inputs, into) => executable.runBuffers([...consts, ...inputs], into);
 }
 
 // The clusters of `program` that their backend compiled into fused kernels: the whole program

@@ -27,8 +27,12 @@ export interface KernelInfo {
   readonly outs: readonly Aval[];
 }
 
-/** A runnable kernel over backend buffers (a fused cluster, compiled by its backend). */
-export type CompiledKernel = (inputs: readonly unknown[]) => unknown[];
+/**
+ * A runnable kernel over backend buffers (a fused cluster, compiled by its backend, or a
+ * loop); a fused one may write outputs into the buffers `into` gives (see
+ * `Backend.compileFused`).
+ */
+export type CompiledKernel = (inputs: readonly unknown[], into?: readonly unknown[]) => unknown[];
 
 /** A cluster of equations and the kernel its backend compiled for it. */
 export interface FusedLaunch {
@@ -54,11 +58,15 @@ export interface Launch {
   readonly outs: readonly number[];
   /** Types of the results. */
   readonly avals: readonly Aval[];
+  /** Whether its kernel is a fused one, which may write results into given buffers. */
+  readonly placeable?: boolean;
 }
 
 interface PlannedLaunch extends Launch {
   // Slots whose last reader this launch is.
   frees: number[];
+  // Per result, the output of the call it is (where the call may name a buffer for it), or -1.
+  places: number[] | null;
 }
 
 /**
@@ -108,7 +116,14 @@ export class Executable {
     const last = new Array<number>(this.#slots).fill(-1);
     launches.forEach((l, i) => l.inputs.forEach((s) => (last[s] = i)));
     for (const s of outputs) last[s] = Infinity;
-    const planned: PlannedLaunch[] = launches.map((l) => ({ ...l, frees: [] }));
+    // A result that is one output of the call (not an argument, not repeated) may be written
+    // where the caller wants that output.
+    const placeOf = (s: number) =>
+      s >= args && outputs.indexOf(s) === outputs.lastIndexOf(s) ? outputs.indexOf(s) : -1;
+    const planned: PlannedLaunch[] = launches.map((l) => {
+      const places = l.placeable ? l.outs.map(placeOf) : null;
+      return { ...l, frees: [], places: places?.some((o) => o >= 0) ? places : null };
+    });
     for (let s = 0; s < this.#slots; s++) {
       const i = last[s];
       if (i < 0 || i === Infinity) continue;
@@ -151,6 +166,7 @@ export class Executable {
         launches.push({
           ops: cluster.equations.map((e) => e.prim.name),
           kernel,
+          placeable: true,
           inputs: slotsOf(cluster.inputs),
           outs: slotsOf(cluster.outputs),
           avals: cluster.outputs.map((v) => v.aval),
@@ -189,31 +205,45 @@ export class Executable {
 
   /**
    * Runs on backend buffers (constants, then inputs) and returns new buffers that the caller
-   * owns: how a compiled loop runs its body. Arguments are never freed, donated or not.
+   * owns: how a compiled loop runs its body. Arguments are never freed, donated or not. Where
+   * `into[i]` is a buffer (of output `i`'s type, from `Backend.empty` or a view of one) and a
+   * fused kernel computes that output, the kernel may write it there: output `i` is then that
+   * very buffer.
    */
-  runBuffers(args: readonly unknown[]): unknown[] {
-    return this.#launch(args, null);
+  runBuffers(args: readonly unknown[], into?: readonly unknown[]): unknown[] {
+    return this.#launch(args, null, into);
   }
 
   // The launches, inside each device's planned region (see `Backend.planned`).
-  #launch(args: readonly unknown[], give: ((slot: number) => void) | null): unknown[] {
+  #launch(
+    args: readonly unknown[],
+    give: ((slot: number) => void) | null,
+    into?: readonly unknown[],
+  ): unknown[] {
     const run = this.#devices.reduceRight<() => unknown[]>((inner, device) => {
       const backend = getBackend(device);
       return backend.planned ? () => backend.planned!(inner) : inner;
-    }, () => this.#launchAll(args, give));
+    }, () => this.#launchAll(args, give, into));
     return run();
   }
 
   // The launches over slots filled with `args`; `give` takes a donated argument at its last
   // use (or, with `null`, donated arguments are kept).
-  #launchAll(args: readonly unknown[], give: ((slot: number) => void) | null): unknown[] {
+  #launchAll(
+    args: readonly unknown[],
+    give: ((slot: number) => void) | null,
+    into: readonly unknown[] | undefined,
+  ): unknown[] {
     const bufs = new Array<unknown>(this.#slots);
     for (let i = 0; i < this.#args; i++) bufs[i] = args[i];
     for (const l of this.#launches) {
       const ins = new Array<unknown>(l.inputs.length);
       for (let i = 0; i < ins.length; i++) ins[i] = bufs[l.inputs[i]];
       if (l.kernel) {
-        const outs = l.kernel(ins);
+        const places = into && l.places;
+        const outs = places
+          ? l.kernel(ins, places.map((o) => o < 0 ? undefined : into[o]))
+          : l.kernel(ins);
         for (let i = 0; i < outs.length; i++) bufs[l.outs[i]] = outs[i];
       } else bufs[l.outs[0]] = launchPrimitive(l, ins);
       for (const s of l.frees) {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as nb from "../../mod.ts";
 import { assertAllClose, checkGrads } from "../testing.ts";
+import { getBackend } from "../core/backend.ts";
 
 type T = nb.Tensor;
 
@@ -223,4 +224,47 @@ Deno.test("scan: bad input", async (t) => {
       message: /forLoop: lower must be an integer, got 0.5/,
     });
   });
+});
+
+Deno.test("scan: a jitted loop on wasm writes each step's outputs into the stacked result", async (t) => {
+  const backend = getBackend("wasm");
+  // Counts the concatenations that stack a loop's outputs after it.
+  const concats = (f: () => unknown) => {
+    const run = backend.run;
+    let count = 0;
+    backend.run = (name, inputs, params, out) => {
+      if (name === "concat") count++;
+      return run.call(backend, name, inputs, params, out);
+    };
+    try {
+      f();
+    } finally {
+      backend.run = run;
+    }
+    return count;
+  };
+  // (Large enough to live in the wasm heap, where kernels write.)
+  const xs = (device: nb.Device) =>
+    nb.tensor(Float32Array.from({ length: 5 * 64 * 128 }, (_, i) => Math.sin(i)), {
+      shape: [5, 64, 128],
+      device,
+    });
+  const cases: [string, (c: T, x: T) => [T, T[]], boolean, number][] = [
+    // Each step's outputs computed by one fused kernel: written in place, nothing stacked after.
+    ["fused outputs", (c, x) => [c.add(x), [x.exp().mul(c), x.tanh()]], false, 0],
+    ["fused outputs, in reverse", (c, x) => [c.add(x), [x.exp().mul(c), x.tanh()]], true, 0],
+    // A product is no fused kernel: its steps are stacked by a concatenation after the loop.
+    ["a product", (c, x) => [c.add(x), [x.matmul(c.T), x.neg()]], false, 1],
+  ];
+  for (const [name, body, reverse, stacked] of cases) {
+    await t.step(name, async () => {
+      const f = (c: T, xs: T) => nb.scan(body, c, xs, { reverse });
+      const jitted = nb.jit(f);
+      const c0 = (device: nb.Device) => nb.ones([64, 128], { device }).mul(0.5);
+      jitted(c0("wasm"), xs("wasm")); // compiles
+      let got: unknown;
+      assert.equal(concats(() => (got = jitted(c0("wasm"), xs("wasm")))), stacked);
+      await assertAllClose(got as T[], f(c0("cpu"), xs("cpu")), { rtol: 1e-4, atol: 1e-5 });
+    });
+  }
 });

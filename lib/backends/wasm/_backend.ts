@@ -180,34 +180,51 @@ export const wasmBackend: WasmBackend = {
   fusibleReduction: fusibleReductionOnWasm,
   fusibleConcat: fusibleConcatOnWasm,
 
-  compileFused(spec: FusedSpec): (inputs: readonly unknown[]) => WasmBuffer[] {
+  empty(aval: Aval): WasmBuffer {
+    const h = heap(), size = sizeOf(aval.shape);
+    if (!inHeap(aval.dtype, size)) {
+      return new WasmBuffer(new CpuBuffer(allocate(aval.dtype, size), aval.shape.slice()), null);
+    }
+    const data = h.array(aval.dtype, size, false);
+    const block = h.adopt(data)!;
+    h.sweep();
+    return new WasmBuffer(new CpuBuffer(data, aval.shape.slice()), block);
+  },
+
+  compileFused(
+    spec: FusedSpec,
+  ): (inputs: readonly unknown[], into?: readonly unknown[]) => WasmBuffer[] {
     // A chain ends in a reduction only where `fusibleReduction` accepted it.
     const [only] = spec.ops;
     const lone = spec.ops.length === 1;
     const reduces = spec.ops[spec.ops.length - 1].name.startsWith("reduce");
     if (lone && reduces) return (inputs) => [runLone(only, inputs)];
     const kernel = reduces ? fusedReductionKernel(spec) : fusedKernel(spec);
-    const generated = (inputs: readonly unknown[]) => {
+    const generated = (inputs: readonly unknown[], into?: readonly unknown[]) => {
       const buffers = new Array<WasmBuffer>(inputs.length);
       for (let i = 0; i < inputs.length; i++) buffers[i] = asBuffer(inputs[i]);
       reclaim().beforeKernel(); // before the views are read: eviction rebases them
       const views = new Array<CpuBuffer>(inputs.length);
       for (let i = 0; i < inputs.length; i++) views[i] = buffers[i].view;
+      const places = into?.map((b) => b === undefined ? undefined : asBuffer(b).view);
       const h = heap();
       try {
-        const outs = kernel(views, h);
+        const outs = kernel(views, h, places);
         const owned = new Array<WasmBuffer>(outs.length);
-        for (let i = 0; i < outs.length; i++) owned[i] = own(outs[i], buffers);
+        for (let i = 0; i < outs.length; i++) {
+          owned[i] = outs[i] === places?.[i] ? into![i] as WasmBuffer : own(outs[i], buffers);
+        }
         return owned;
       } finally {
         h.sweep();
       }
     };
-    // A lone operation with a SIMD kernel runs that kernel on dense operands, which splits
-    // large work across the threads (generated code runs on the calling thread). Broadcast
-    // operands go to generated code, which loops over short rows itself.
+    // A lone operation with a SIMD kernel runs that kernel on dense operands. Broadcast
+    // operands go to generated code, which loops over short rows itself, and so does a result
+    // to be written in place.
     if (lone && fastKernels.has(only.name) && only.out.dtype === "float32") {
-      return (inputs) => {
+      return (inputs, into) => {
+        if (into?.[0] !== undefined) return generated(inputs, into);
         for (const a of only.args) {
           if (!asBuffer(inputs[a]).view.contiguous) return generated(inputs);
         }

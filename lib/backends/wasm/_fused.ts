@@ -43,7 +43,7 @@
  */
 
 import type { Aval, FusedSpec, Params } from "../../core/backend.ts";
-import type { DType, TypedArray } from "../../core/dtype.ts";
+import type { DType } from "../../core/dtype.ts";
 import { sizeOf, stridesOf } from "../../core/shape.ts";
 import { CpuBuffer, forEachBlock, pack } from "../cpu/mod.ts";
 import {
@@ -123,8 +123,16 @@ export function fusibleOnWasm(name: string, args: readonly Aval[], out: Aval): b
 // context's threads, as single operations of as many elements are (see `_elementwise.ts`).
 const PARALLEL = 1 << 18;
 
-/** A fused kernel over strided views: the inputs of a spec to its outputs' values. */
-export type FusedKernel = (inputs: readonly CpuBuffer[], heap: HeapStorage) => CpuBuffer[];
+/**
+ * A fused kernel over strided views: the inputs of a spec to its outputs' values, written into
+ * `into[j]` (returned as output `j`) where that is a dense view in the heap of the output's
+ * type.
+ */
+export type FusedKernel = (
+  inputs: readonly CpuBuffer[],
+  heap: HeapStorage,
+  into?: readonly (CpuBuffer | undefined)[],
+) => CpuBuffer[];
 
 /**
  * Whether the wasm device ends a fused chain with this concatenation, writing its operands
@@ -209,10 +217,17 @@ export function fusedKernel(spec: FusedSpec): FusedKernel {
   // reach the work to split, with arguments that fit a map job.
   const least = PARALLEL / spec.ops.length;
   const threaded = 2 * (spec.inputs.length + stores.length) + 2 <= MAP_MAX_ARGS;
-  const wrap = (os: TypedArray[]) => os.map((o, j) => new CpuBuffer(o, results[j].shape));
-  return (inputs, heap) => {
-    const os = results.map((a) => heap.array(a.dtype, sizeOf(a.shape), false));
-    if (size === 0) return wrap(os);
+  // Each result: the view it was asked to fill, where it can be filled, or a fresh array.
+  const resultViews = (heap: HeapStorage, into?: readonly (CpuBuffer | undefined)[]) =>
+    results.map((a, j) => {
+      const given = into?.[j];
+      const fits = given !== undefined && given.contiguous && given.dtype === a.dtype &&
+        given.size === sizeOf(a.shape) && heap.address(given.data) !== undefined;
+      return fits ? given : new CpuBuffer(heap.array(a.dtype, sizeOf(a.shape), false), a.shape);
+    });
+  return (inputs, heap, into) => {
+    const os = resultViews(heap, into);
+    if (size === 0) return os;
     const { views, fn } = prepare(inputs, heap);
     const n = views.length, m = stores.length;
     const bases = new Array<number>(n);
@@ -235,7 +250,8 @@ export function fusedKernel(spec: FusedSpec): FusedKernel {
         args[n + m + 2 + i] = widths[i] * rowSteps[i];
       }
       for (let j = 0; j < m; j++) {
-        args[n + j] = os[stores[j].result].byteOffset + storeWidths[j] * offs[n + j];
+        const o = os[stores[j].result];
+        args[n + j] = o.data.byteOffset + storeWidths[j] * (o.offset + offs[n + j]);
         args[2 * n + m + 2 + j] = storeWidths[j] * rowSteps[n + j];
       }
       args[n + m] = 4 * (count + 3 & ~3);
@@ -256,7 +272,7 @@ export function fusedKernel(spec: FusedSpec): FusedKernel {
         heap.ctx.mapAt(fn.index, args, { units: rows, steps, countAt: n + m + 1, scale: 1 });
       } else fn.run(...args);
     });
-    return wrap(os);
+    return os;
   };
 }
 

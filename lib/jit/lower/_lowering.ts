@@ -3,8 +3,13 @@
 import type { Program, ProgramEquation, Var } from "../../core/program.ts";
 import type { CompiledKernel } from "../executable.ts";
 
-/** Compiles a sub-program (its constants included) into a function over buffers. */
-export type CompileBody = (program: Program) => (inputs: readonly unknown[]) => unknown[];
+/**
+ * Compiles a sub-program (its constants included) into a function over buffers, which writes
+ * outputs into the buffers `into` names where its kernels can (see `Executable.runBuffers`).
+ */
+export type CompileBody = (
+  program: Program,
+) => (inputs: readonly unknown[], into?: readonly unknown[]) => unknown[];
 
 /**
  * Whether every reader of a value in the program takes it step by step (as a loop's `xs`), so

@@ -1,9 +1,11 @@
 /**
  * A compiled `scan`: the body is compiled once, and each iteration runs its executable on
  * backend buffers: a slice of each `xs` in, the new carry and a `y` per output out. A `ys`
- * output is stacked once at the end, unless every reader of it is a loop that takes it step
- * by step (the reverse loop of a gradient reading its residuals): then it is handed over as
- * its {@linkcode Steps}, and the reader's iterations take each step as it was made.
+ * output is made in place where the backend can (`Backend.empty`): each iteration's kernel
+ * writes its `y` straight into its step of the stacked result. Else it is stacked once at the
+ * end, unless every reader of it is a loop that takes it step by step (the reverse loop of a
+ * gradient reading its residuals): then it is handed over as its {@linkcode Steps}, and the
+ * reader's iterations take each step as it was made.
  *
  * @module
  */
@@ -49,28 +51,47 @@ export function lowerScan(
   const yVars = eq.outs.slice(carry);
   const stepwise = yVars.map(readStepwise);
   const dispose = (aval: Aval, b: unknown) => getBackend(aval.device).dispose(b);
+  const noPlaces = new Array<undefined>(carry).fill(undefined);
   return (ins) => {
     const cs = ins.slice(0, consts);
     let state = ins.slice(consts, consts + carry);
     const xs = ins.slice(consts + carry);
     const ys: unknown[][] = yVars.map(() => []);
+    // The stacked results that the iterations may write in place, and which steps they did.
+    const stacks = yVars.map((v, j) =>
+      stepwise[j] || length === 0 ? undefined : getBackend(v.aval.device).empty?.(v.aval)
+    );
+    const placed = yVars.map(() => 0);
     for (let n = 0; n < length; n++) {
       const t = reverse ? length - 1 - n : n;
       const x = xs.map((b, i) => b instanceof Steps ? b.at(t) : sliceAt(b, xAvals[i], t));
-      const outs = run([...cs, ...state, ...x]);
+      const places = stacks.map((s, j) => s === undefined ? s : sliceAt(s, yVars[j].aval, t));
+      const outs = run([...cs, ...state, ...x], [...noPlaces, ...places]);
       x.forEach((b, i) => xs[i] instanceof Steps || dispose(xAvals[i], b));
       // The first carry belongs to the caller; later ones were made here.
       if (n > 0) state.forEach((b, i) => dispose(eq.outs[i].aval, b));
       state = outs.slice(0, carry);
-      outs.slice(carry).forEach((b, j) => ys[j].push(b));
+      outs.slice(carry).forEach((b, j) => {
+        if (places[j] !== undefined && b === places[j]) placed[j]++;
+        else if (places[j] !== undefined) dispose(yVars[j].aval, places[j]);
+        ys[j].push(b);
+      });
     }
     if (length === 0) state = state.map((b, i) => view(b, eq.outs[i].aval));
     return [
       ...state,
       ...ys.map((list, j) => {
         const inOrder = reverse ? list.reverse() : list;
-        const aval = yVars[j].aval;
-        return stepwise[j] ? new Steps(inOrder, aval) : stack(inOrder, aval);
+        const aval = yVars[j].aval, stacked = stacks[j];
+        if (stepwise[j]) return new Steps(inOrder, aval);
+        if (stacked !== undefined && placed[j] === length) {
+          for (const b of list) dispose(aval, b); // steps of the stack, which holds them
+          return stacked;
+        }
+        // (Steps a kernel wrote in place are views of the stack, copied like the others.)
+        const result = stack(inOrder, aval);
+        if (stacked !== undefined) dispose(aval, stacked);
+        return result;
       }),
     ];
   };
