@@ -65,8 +65,8 @@ export interface Launch {
 interface PlannedLaunch extends Launch {
   // Slots whose last reader this launch is.
   frees: number[];
-  // Per result, the output of the call it is (where the call may name a buffer for it), or -1.
-  places: number[] | null;
+  // Per result, the outputs of the call it is (where the call may name a buffer for it).
+  places: number[][] | null;
 }
 
 /**
@@ -116,13 +116,12 @@ export class Executable {
     const last = new Array<number>(this.#slots).fill(-1);
     launches.forEach((l, i) => l.inputs.forEach((s) => (last[s] = i)));
     for (const s of outputs) last[s] = Infinity;
-    // A result that is one output of the call (not an argument, not repeated) may be written
-    // where the caller wants that output.
-    const placeOf = (s: number) =>
-      s >= args && outputs.indexOf(s) === outputs.lastIndexOf(s) ? outputs.indexOf(s) : -1;
+    // A result that is an output of the call (and no argument) may be written where the
+    // caller wants that output.
+    const placesOf = (s: number) => s < args ? [] : outputs.flatMap((o, i) => (o === s ? [i] : []));
     const planned: PlannedLaunch[] = launches.map((l) => {
-      const places = l.placeable ? l.outs.map(placeOf) : null;
-      return { ...l, frees: [], places: places?.some((o) => o >= 0) ? places : null };
+      const places = l.placeable ? l.outs.map(placesOf) : null;
+      return { ...l, frees: [], places: places?.some((o) => o.length > 0) ? places : null };
     });
     for (let s = 0; s < this.#slots; s++) {
       const i = last[s];
@@ -236,15 +235,21 @@ export class Executable {
   ): unknown[] {
     const bufs = new Array<unknown>(this.#slots);
     for (let i = 0; i < this.#args; i++) bufs[i] = args[i];
+    // The output each slot written in place was written for.
+    const placed = new Map<number, number>();
     for (const l of this.#launches) {
       const ins = new Array<unknown>(l.inputs.length);
       for (let i = 0; i < ins.length; i++) ins[i] = bufs[l.inputs[i]];
       if (l.kernel) {
-        const places = into && l.places;
-        const outs = places
-          ? l.kernel(ins, places.map((o) => o < 0 ? undefined : into[o]))
+        const wanted = into && l.places?.map((os) => os.find((o) => into[o] !== undefined));
+        const outs = wanted
+          ? l.kernel(ins, wanted.map((o) => o === undefined ? undefined : into![o]))
           : l.kernel(ins);
-        for (let i = 0; i < outs.length; i++) bufs[l.outs[i]] = outs[i];
+        for (let i = 0; i < outs.length; i++) {
+          bufs[l.outs[i]] = outs[i];
+          const o = wanted?.[i];
+          if (o !== undefined && outs[i] === into![o]) placed.set(l.outs[i], o);
+        }
       } else bufs[l.outs[0]] = launchPrimitive(l, ins);
       for (const s of l.frees) {
         if (s >= this.#args) release(bufs[s], this.#avals[s]);
@@ -253,11 +258,12 @@ export class Executable {
         bufs[s] = null;
       }
     }
-    const taken = new Set<number>();
-    const outs = this.#outputs.map((s) => {
+    const taken = new Set<number>(placed.keys());
+    const outs = this.#outputs.map((s, i) => {
       const aval = this.#avals[s];
-      // A slot becomes its output once; an argument or a repeated output gets a view, so that
-      // no two owners hold one buffer.
+      // A slot becomes its output once (the one it was written in place for, if any); an
+      // argument or a repeated output gets a view, so that no two owners hold one buffer.
+      if (placed.get(s) === i) return bufs[s];
       if (s >= this.#args && !taken.has(s)) {
         taken.add(s);
         return bufs[s];

@@ -253,6 +253,16 @@ Deno.test("scan: a jitted loop on wasm writes each step's outputs into the stack
     // Each step's outputs computed by one fused kernel: written in place, nothing stacked after.
     ["fused outputs", (c, x) => [c.add(x), [x.exp().mul(c), x.tanh()]], false, 0],
     ["fused outputs, in reverse", (c, x) => [c.add(x), [x.exp().mul(c), x.tanh()]], true, 0],
+    // A step's output that is also the next carry: the carry reads it from its step.
+    [
+      "an output that is also the carry",
+      (c, x) => {
+        const next = c.mul(0.5).add(x.exp());
+        return [next, [next]];
+      },
+      false,
+      0,
+    ],
     // A product is no fused kernel: its steps are stacked by a concatenation after the loop.
     ["a product", (c, x) => [c.add(x), [x.matmul(c.T), x.neg()]], false, 1],
   ];
