@@ -220,7 +220,7 @@ function softmax(log: boolean): FastKernel {
 // reference kernel).
 const scatterAdd: FastKernel = (inputs, params, out, heap) => {
   const [u, idxBuf] = inputs;
-  if (out.dtype !== "float32" || !u.contiguous || u.size < fastKernelConfig.minReduce) return;
+  if (out.dtype !== "float32" || u.size < fastKernelConfig.minReduce) return;
   const axis = params.axis as number;
   const size = params.size as number;
   const count = idxBuf.size;
@@ -232,7 +232,11 @@ const scatterAdd: FastKernel = (inputs, params, out, heap) => {
     if (!(j >= 0 && j < size)) return;
     idx[i] = j;
   }
-  const uv = heapView(heap, u);
+  // A strided update (an embedding's gradient, time-major, read batch-major) is packed once:
+  // the kernel walks dense rows.
+  const uv = u.contiguous
+    ? heapView(heap, u)
+    : new CpuBuffer(pack(u, "float32", (d, n) => heap.array(d, n, false)), u.shape);
   const outer = prod(u.shape, 0, axis);
   const inner = prod(u.shape, axis + idxBuf.shape.length);
   const o = heap.array("float32", outer * size * inner);

@@ -153,6 +153,23 @@ Deno.test("wasm reductions, softmax and scatter-add match the CPU", async (t) =>
         nb.tensor([3, 0, 3, 7, 1, 3, -1], { dtype: "int32" }),
       ],
     ));
+  await t.step("the gradient of a lookup whose cotangent arrives transposed", () =>
+    agree(
+      (table, w, ids) => {
+        // [time, batch] ids looked up batch-major: the scatter-add reads a strided update.
+        const loss = (p: T) => nb.take(p, ids.T, { axis: 0 }).mul(w).sum();
+        return [nb.grad(loss)(table)];
+      },
+      [
+        uniform([59, 16], 12),
+        uniform([64, 29, 16], 13),
+        nb.tensor(Int32Array.from({ length: 29 * 64 }, (_, i) => (i * 7) % 59), {
+          shape: [29, 64],
+        }),
+      ],
+      1e-5,
+      1e-6,
+    ));
 });
 
 Deno.test("wasm keeps float64 on the reference kernels and mixes dtypes like the CPU", async () => {
