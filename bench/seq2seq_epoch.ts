@@ -298,7 +298,7 @@ console.log(
 const nablaRow = (name: string, r: NablaResult) => ({
   name,
   perStep: r.perStep,
-  outside: `${(100 * r.outsideMatmul).toFixed(0)}%`,
+  outside: `${(100 * r.outsideMatmul).toFixed(1)}%`,
 });
 const rows = [
   nablaRow("nabla wasm, jit", jittedRun),
