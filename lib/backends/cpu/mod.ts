@@ -74,6 +74,7 @@ registerBackend(cpuBackend);
 // What the other CPU device (wasm) builds on: the strided views and the reference kernels.
 export {
   type Allocate,
+  copyInto,
   CpuBuffer,
   forEachBlock,
   forEachRow,

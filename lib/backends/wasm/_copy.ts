@@ -28,7 +28,7 @@
 
 import type { Aval, Params } from "../../core/backend.ts";
 import { stridesOf } from "../../core/shape.ts";
-import { CpuBuffer, forEachBlock, prod } from "../cpu/mod.ts";
+import { copyInto, CpuBuffer, forEachBlock, prod } from "../cpu/mod.ts";
 import { type RowKernel, rowKernel } from "./_fused.ts";
 import type { HeapStorage } from "./_storage.ts";
 
@@ -68,8 +68,8 @@ function copyRows(heap: HeapStorage): RowKernel {
 }
 
 /**
- * `concat` of float32 or int32 views in the heap; `undefined` for other dtypes and for
- * operands outside the heap (the reference kernel copies those).
+ * `concat` of float32 or int32 views; `undefined` for other dtypes (the reference kernel
+ * copies those). Small operands outside the heap are copied by the reference loop.
  */
 export function concatKernel(
   inputs: readonly CpuBuffer[],
@@ -78,7 +78,6 @@ export function concatKernel(
   heap: HeapStorage,
 ): CpuBuffer | undefined {
   if (out.dtype !== "float32" && out.dtype !== "int32") return;
-  if (inputs.some((x) => heap.address(x.data) === undefined)) return;
   const strides = stridesOf(out.shape);
   const axis = params.axis as number;
   const o = heap.array(out.dtype, prod(out.shape), false);
@@ -86,7 +85,12 @@ export function concatKernel(
   const args = [0, 0, 0, 0, 0, 0];
   let at = 0;
   for (const x of inputs) {
-    const base = heap.address(x.data)!;
+    const base = heap.address(x.data);
+    if (base === undefined) {
+      copyInto(x, o, at * strides[axis], strides);
+      at += x.shape[axis];
+      continue;
+    }
     forEachBlock(x.shape, [x.strides, strides], [x.offset, at * strides[axis]], (
       offs,
       n,
