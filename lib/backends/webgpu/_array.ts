@@ -22,17 +22,20 @@ export class GpuStorage {
    */
   bits: number | null = null;
   /** Called once when the last view is released. */
-  readonly #free: (buffer: GPUBuffer) => void;
+  readonly #free: (buffer: GPUBuffer, collected: boolean) => void;
 
   /** Wraps a pooled buffer; `free` returns it to the pool. */
-  constructor(buffer: GPUBuffer, free: (buffer: GPUBuffer) => void) {
+  constructor(buffer: GPUBuffer, free: (buffer: GPUBuffer, collected: boolean) => void) {
     this.buffer = buffer;
     this.#free = free;
   }
 
-  /** Drops one reference, freeing the buffer with the last. */
-  unref(): void {
-    if (--this.refs === 0) this.#free(this.buffer);
+  /**
+   * Drops one reference, freeing the buffer with the last (`collected` when the garbage
+   * collector drops it).
+   */
+  unref(collected = false): void {
+    if (--this.refs === 0) this.#free(this.buffer, collected);
   }
 }
 
@@ -95,11 +98,14 @@ export class GpuArray {
     return new GpuArray(this.storage, shape, strides, offset, dtype);
   }
 
-  /** Releases this view's reference (idempotent). */
-  release(): void {
+  /**
+   * Releases this view's reference (idempotent); `collected` when the garbage collector
+   * releases it.
+   */
+  release(collected = false): void {
     if (this.released) return;
     this.released = true;
-    this.storage.unref();
+    this.storage.unref(collected);
   }
 
   /** The GPU buffer under the view. */

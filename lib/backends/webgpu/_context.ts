@@ -165,7 +165,7 @@ export class GpuContext {
     this.checkAlive();
     const bytes = Math.max(4, sizeOf(shape) * 4);
     const buffer = this.pool.acquire(bytes, !upload);
-    const storage = new GpuStorage(buffer, (b) => this.pool.release(b));
+    const storage = new GpuStorage(buffer, (b, collected) => this.pool.release(b, collected));
     return new GpuArray(storage, shape, stridesOf(shape), 0, dtype);
   }
 

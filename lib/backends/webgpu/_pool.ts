@@ -10,6 +10,11 @@
  * outputs only, until the next submit ({@linkcode BufferPool.commit}); after it, every use is
  * ordered behind the old commands by the queue.
  *
+ * Each bucket hands out the buffer released last. A buffer that the garbage collector gives
+ * back (from a tensor nobody disposed) goes under the others instead: a loop that releases and
+ * takes its own buffers in a fixed order keeps getting them in that order however late the
+ * collector runs, so the bind groups cached for them stay valid.
+ *
  * @module
  */
 
@@ -94,6 +99,7 @@ export class BufferPool {
   readonly #maxBuffer: number;
   readonly #free = new Map<number, GPUBuffer[]>();
   readonly #pending = new Map<number, GPUBuffer[]>();
+  readonly #collected: GPUBuffer[] = [];
   readonly #stats: PoolStats = {
     created: 0,
     destroyed: 0,
@@ -161,13 +167,20 @@ export class BufferPool {
     return this.#device.createBuffer({ size, usage: this.#usage });
   }
 
-  /** Returns a buffer; it becomes reusable after the next {@linkcode BufferPool.commit}. */
-  release(buffer: GPUBuffer): void {
+  /**
+   * Returns a buffer; it becomes reusable after the next {@linkcode BufferPool.commit}, last in
+   * its bucket's turn when the garbage collector returns it (`collected`).
+   */
+  release(buffer: GPUBuffer, collected = false): void {
     const s = this.#stats;
     s.live--;
     s.liveBytes -= buffer.size;
     s.pending++;
     s.pooledBytes += buffer.size;
+    if (collected) {
+      this.#collected.push(buffer);
+      return;
+    }
     let list = this.#pending.get(buffer.size);
     if (!list) this.#pending.set(buffer.size, list = []);
     list.push(buffer);
@@ -179,23 +192,29 @@ export class BufferPool {
    * would make their submit fail).
    */
   commit(): void {
-    const s = this.#stats;
-    for (const [size, pending] of this.#pending) {
-      let list = this.#free.get(size);
-      if (!list) this.#free.set(size, list = []);
-      for (const b of pending) {
-        s.pending--;
-        if (s.pooledBytes > this.#maxPooledBytes) {
-          s.pooledBytes -= size;
-          s.destroyed++;
-          b.destroy();
-        } else {
-          list.push(b);
-          s.free++;
-        }
-      }
+    for (const pending of this.#pending.values()) {
+      for (const b of pending) this.#keep(b, (list) => list.push(b));
     }
+    // Last, so that over the cap the collector's buffers are the ones destroyed.
+    for (const b of this.#collected) this.#keep(b, (list) => list.unshift(b));
     this.#pending.clear();
+    this.#collected.length = 0;
+  }
+
+  // A pending buffer made free (`place` puts it in its bucket), or destroyed over the cap.
+  #keep(b: GPUBuffer, place: (list: GPUBuffer[]) => void): void {
+    const s = this.#stats;
+    s.pending--;
+    if (s.pooledBytes > this.#maxPooledBytes) {
+      s.pooledBytes -= b.size;
+      s.destroyed++;
+      b.destroy();
+      return;
+    }
+    let list = this.#free.get(b.size);
+    if (!list) this.#free.set(b.size, list = []);
+    place(list);
+    s.free++;
   }
 
   /** Destroys every pooled buffer (the live ones stay with their owners). */

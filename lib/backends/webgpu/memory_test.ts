@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as nb from "../../../mod.ts";
 import { gpu, ignore } from "./_test_util.ts";
+import { BufferPool } from "./_pool.ts";
 
 const { nn, optim, random } = nb;
 
@@ -62,5 +63,22 @@ Deno.test({
     for (let i = 0; i < 500; i++) run();
     assert.equal(gpu().stats().created, before, "no new buffer after warm-up");
     assert.deepEqual(await x.toArray(), [1, 2, 3, 4]);
+  },
+});
+
+Deno.test({
+  name: "the buffer pool hands out the buffer released last, and a collected one after the rest",
+  ignore,
+  fn: () => {
+    const pool = new BufferPool(gpu().context.device, GPUBufferUsage.STORAGE, 1 << 20);
+    const [a, b, c] = [pool.acquire(64), pool.acquire(64), pool.acquire(64)];
+    pool.release(a);
+    pool.release(c, true); // the garbage collector's
+    pool.release(b);
+    pool.commit();
+    const order = [pool.acquire(64), pool.acquire(64), pool.acquire(64)];
+    assert.deepEqual(order, [b, a, c]);
+    order.forEach((buffer) => pool.release(buffer));
+    pool.trim();
   },
 });

@@ -213,7 +213,7 @@ export function createWebGpuBackend(device: GPUDevice): WebGpuBackend {
     // A GPU buffer holds no values on the JS side: it is its own handle.
     collectHandle: (buffer: unknown): unknown => buffer,
     releaseHandle(handle: unknown): void {
-      if (handle instanceof GpuArray) handle.release();
+      if (handle instanceof GpuArray) handle.release(true);
     },
     context: ctx,
 
