@@ -507,7 +507,7 @@ export function chainEmitter(
         ),
         ...spec.ops.map(v),
       ];
-      const temps = { x: v(), u: v(), s: v(), w: v(), t: v(), n: v(), r: v(), z: v() };
+      const temps = { x: v(), u: v(), t: v(), n: v(), r: v(), z: v() };
       lanes.push({ values, temps });
     }
     return lanes[l];
