@@ -202,6 +202,12 @@ function jaxTrainer(task: Task): Trainer {
 
 // ---- The benchmarks -------------------------------------------------------------------------
 
+// Calls `fn` for about half a second (at least twice).
+function warmUp(fn: Trainer): void {
+  const end = performance.now() + 500;
+  for (let i = 0; i < 2 || performance.now() < end; i++) fn();
+}
+
 // The reference `cpu` device only where its time is not far out of scale.
 const groups: { group: string; task: Task; referenceCpu: boolean }[] = [
   { group: "spiral step (valueAndGrad + SGD), 300 examples", task: spiralAll, referenceCpu: true },
@@ -221,6 +227,9 @@ for (const { group, task, referenceCpu } of groups) {
   // loss shows that they train the same model from the same start.
   const losses = trainers.map(([name, fn]) => `${name} ${fn().toFixed(4)}`);
   console.log(`${group}: first losses ${losses.join(", ")}`);
+  // Then each warms up alike, so that the engine's optimising compiler has seen every step (a
+  // fast step takes some hundreds of calls to get there) before any is timed.
+  for (const [, fn] of trainers) warmUp(fn);
   for (const [name, fn] of trainers) {
     Deno.bench({ name, group, baseline: name === "nabla (wasm, jit)" }, () => {
       fn();
