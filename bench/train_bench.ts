@@ -15,8 +15,10 @@
  * Every step reads its loss back, as a training loop does, so the timings include completion;
  * each result is disposed after it is read (jax-js's `dataSync()` consumes its array), and
  * eager nabla disposes the parameters it replaces. nabla also runs eagerly on its reference
- * `cpu` device in the spiral groups. The jitted nabla step is each group's baseline, so the
- * summary gives every peer's time as a multiple of it.
+ * `cpu` device in the spiral groups. Before any timing, every peer's step runs for half a
+ * second, so that each is timed as a training loop runs it, after the engine has optimised it.
+ * The jitted nabla step is each group's baseline, so the summary gives every peer's time as a
+ * multiple of it.
  *
  * Run: `deno bench -A -c bench/deno.json bench/train_bench.ts`
  *
