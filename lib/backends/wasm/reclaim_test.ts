@@ -4,6 +4,7 @@ import { WasmContext } from "./_context.ts";
 import { Reclaimer } from "./_reclaim.ts";
 import { HeapStorage, WasmBuffer } from "./_storage.ts";
 import type { Tensor } from "../../../mod.ts";
+import { rssGrowth } from "../_memory_test_util.ts";
 
 function heapBuffer(heap: HeapStorage, values: number[], shape: number[]): WasmBuffer {
   const a = heap.array("float32", values.length);
@@ -179,51 +180,17 @@ function readmeLoop(eager: boolean): string {
   return code;
 }
 
-// Runs a training loop that calls `mark()` once per step in a fresh process (from a file, as a
-// user runs one) and returns how many MiB its resident set grew from step 100 to step 1000.
-async function rssGrowth(code: string): Promise<number> {
-  const file = await Deno.makeTempFile({ prefix: "nabla_loop_", suffix: ".ts" });
-  // (A module's imports are hoisted above the counter.)
-  await Deno.writeTextFile(
-    file,
-    `let steps = 0;
-const rss: Record<number, number> = {};
-function mark() {
-  if (++steps === 100 || steps === 1000) rss[steps] = Deno.memoryUsage().rss;
-}
-${code}
-console.log(JSON.stringify(rss));`,
-  );
-  const { code: status, stdout, stderr } = await new Deno.Command("deno", {
-    // V8 starts its young generation small and doubles it once enough objects have survived
-    // collections, up to 8 MiB a semi-space here; every allocating program reaches that size
-    // (the README loop without jit plateaus at the same resident set either way), but whether
-    // the one-time growth of about 10 MiB falls inside the measured steps is a matter of timing.
-    // Starting at the final size leaves the window to the loop's own growth.
-    args: ["run", "--quiet", "--v8-flags=--min-semi-space-size=8", file],
-    // V8 compiles hot functions on background threads, and glibc keeps what each thread
-    // frees in an arena of that thread's own: in the first thousand steps of a fresh process
-    // this leaves up to about 15 MiB of compiler memory resident, varying from run to run
-    // (with V8's compilers on the main thread, the loop grows by about 3 MiB). With one arena
-    // for every thread that memory is reused, and the growth measured is the loop's own.
-    env: { NABLA_DEVICE: "wasm", MALLOC_ARENA_MAX: "1" },
-    stdin: "null",
-  }).output().finally(() => Deno.remove(file));
-  assert.equal(status, 0, new TextDecoder().decode(stderr));
-  const rss = JSON.parse(new TextDecoder().decode(stdout).trim().split("\n").at(-1)!);
-  return (rss[1000] - rss[100]) / 2 ** 20;
-}
-
 for (const eager of [false, true]) {
   Deno.test(`the README's synchronous loop${eager ? " without jit" : ""} holds memory flat`, async () => {
-    const growth = await rssGrowth(readmeLoop(eager));
+    const growth = await rssGrowth(readmeLoop(eager), { semiSpaceMiB: 8 });
     assert.ok(growth <= 16, `the process grew by ${growth.toFixed(1)} MiB from step 100 to 1000`);
   });
 }
 
 Deno.test("a jitted Adam step with donated state holds memory flat over 1000 steps", async () => {
   // A 2-256-256-3 MLP on the 300 spiral points, the loss read every step, no await.
-  const growth = await rssGrowth(`
+  const growth = await rssGrowth(
+    `
 import * as nb from ${JSON.stringify(new URL("../../../mod.ts", import.meta.url).href)};
 const { data, nn, optim, random } = nb;
 const model = nn.mlp([2, 256, 256, 3]);
@@ -243,6 +210,8 @@ for (let i = 0; i < 1000; i++) {
   [params, state] = [p, s];
   value.item();
   mark();
-}`);
+}`,
+    { semiSpaceMiB: 8 },
+  );
   assert.ok(growth <= 16, `the process grew by ${growth.toFixed(1)} MiB from step 100 to 1000`);
 });

@@ -38,6 +38,8 @@ const WINDOW = 1024;
 const MAX_BATCH = 512;
 /** The most workgroups along one dispatch dimension. */
 const MAX_GROUPS = 65535;
+/** Program results up to this size leave the shared pool (see `GpuContext.detach`). */
+const DETACH_BYTES = 256;
 
 /** The error every operation gives once the device is lost. */
 function lostError(reason: string): Error {
@@ -65,6 +67,9 @@ export class GpuContext {
   readonly device: GPUDevice;
   /** Storage buffers of tensors. */
   readonly pool: BufferPool;
+  // The small outputs of compiled programs (see `detach`), and the buffers it made.
+  readonly #outputs: BufferPool;
+  readonly #detached = new WeakSet<GPUBuffer>();
   readonly #staging: BufferPool;
   readonly #pipelines = new Map<string, GPUComputePipeline>();
   readonly #layouts = new Map<string, [GPUBindGroupLayout, GPUPipelineLayout]>();
@@ -119,6 +124,8 @@ export class GpuContext {
     // 4 GiB: beyond the cap, released buffers are destroyed rather than kept.
     const cap = Math.max(2 ** 28, Math.min(2 ** 32, device.limits.maxBufferSize / 4));
     this.pool = new BufferPool(device, usage, cap);
+    // Made-first order: see `detach`.
+    this.#outputs = new BufferPool(device, usage, 16 << 20, undefined, "firstMade");
     this.#staging = new BufferPool(
       device,
       GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
@@ -147,9 +154,11 @@ export class GpuContext {
     if (this.#lost !== null) throw lostError(this.#lost);
   }
 
-  /** The pool's counters. */
+  /** The counters of the tensors' buffers: the pool's and the small outputs' together. */
   stats(): PoolStats {
-    return this.pool.stats();
+    const [a, b] = [this.pool.stats(), this.#outputs.stats()];
+    for (const key of Object.keys(a) as (keyof PoolStats)[]) a[key] += b[key];
+    return a;
   }
 
   /** Kernels dispatched since the context was made (benchmarks count them per step). */
@@ -167,6 +176,63 @@ export class GpuContext {
     const buffer = this.pool.acquire(bytes, !upload);
     const storage = new GpuStorage(buffer, (b, collected) => this.pool.release(b, collected));
     return new GpuArray(storage, shape, stridesOf(shape), 0, dtype);
+  }
+
+  /**
+   * A small result of a compiled program, moved to a buffer of its own pool (a copy command in
+   * the batch; the pool's buffer goes back at once). A training loop that never awaits drops
+   * its loss every step, and a dropped tensor keeps its buffer until the event loop turns: in
+   * the shared pool that missing buffer shifts which buffers the program's next call draws,
+   * so that each call would name new buffers and make new bind groups. Apart, the program's
+   * buffers repeat call after call, and the dropped values cost one small buffer each. Their
+   * own pool hands out the buffer it made first, so that the small results a loop passes back
+   * (a bias, an optimizer's step count) keep their buffers even while a dropped one is
+   * missing.
+   * Anything else (larger, a view, shared, or detached already) is returned as it is.
+   */
+  detach(a: GpuArray): GpuArray {
+    const { storage } = a;
+    const bytes = a.size * 4;
+    if (
+      bytes > DETACH_BYTES || !a.contiguous || storage.refs !== 1 || storage.bits !== null ||
+      this.#detached.has(storage.buffer)
+    ) {
+      return a;
+    }
+    const buffer = this.#outputs.acquire(Math.max(4, bytes), true);
+    this.#detached.add(buffer);
+    if (bytes > 0) {
+      this.#endPass();
+      this.#encoder ??= this.device.createCommandEncoder();
+      this.#encoder.copyBufferToBuffer(storage.buffer, a.offset * 4, buffer, 0, bytes);
+      this.#scheduleFlush();
+    }
+    a.release();
+    const copy = new GpuStorage(buffer, (b, collected) => this.#outputs.release(b, collected));
+    return new GpuArray(copy, a.shape, a.strides, 0, a.dtype);
+  }
+
+  /**
+   * Contiguous arrays copied side by side into one new buffer (copy commands in the batch), as
+   * views of it: a kernel then binds them all with one binding.
+   */
+  gather(arrays: readonly GpuArray[]): GpuArray[] {
+    const words = arrays.reduce((n, a) => n + a.size, 0);
+    const whole = this.alloc([Math.max(1, words)], "int32");
+    this.#endPass();
+    const encoder = this.#encoder ??= this.device.createCommandEncoder();
+    let at = 0;
+    const views = arrays.map((a) => {
+      if (a.size > 0) {
+        encoder.copyBufferToBuffer(a.buffer, a.offset * 4, whole.buffer, at * 4, a.size * 4);
+      }
+      const view = whole.view(a.shape, stridesOf(a.shape), at, a.dtype);
+      at += a.size;
+      return view;
+    });
+    whole.release();
+    this.#scheduleFlush();
+    return views;
   }
 
   /** A fresh row-major array of zeros: a clear command in the batch, cheaper than a kernel. */
@@ -335,6 +401,7 @@ export class GpuContext {
     this.#arenaUsed = 0;
     this.#dispatches = 0;
     this.pool.commit();
+    this.#outputs.commit();
     this.#staging.commit();
   }
 

@@ -15,6 +15,11 @@
  * takes its own buffers in a fixed order keeps getting them in that order however late the
  * collector runs, so the bind groups cached for them stay valid.
  *
+ * A pool may instead hand out the free buffer it made first (`order: "firstMade"`): then a set
+ * of buffers released and taken again in the same order goes to the same takers even when
+ * one of the set never comes back (a result the caller dropped), where the last-released
+ * order would shift every later taker by one.
+ *
  * @module
  */
 
@@ -92,11 +97,18 @@ export function bucketSize(bytes: number): number {
  * }
  * ```
  */
+/** Which free buffer of a bucket a {@linkcode BufferPool} hands out. */
+export type PoolOrder = "lastReleased" | "firstMade";
+
 export class BufferPool {
   readonly #device: GPUDevice;
   readonly #usage: number;
   readonly #maxPooledBytes: number;
   readonly #maxBuffer: number;
+  readonly #order: PoolOrder;
+  // With "firstMade": each buffer's rank in order of creation.
+  readonly #rank = new WeakMap<GPUBuffer, number>();
+  #made = 0;
   readonly #free = new Map<number, GPUBuffer[]>();
   readonly #pending = new Map<number, GPUBuffer[]>();
   readonly #collected: GPUBuffer[] = [];
@@ -114,18 +126,21 @@ export class BufferPool {
 
   /**
    * A pool creating buffers with `usage`, keeping at most `maxPooledBytes` released bytes;
-   * no buffer exceeds `maxBuffer` bytes (default: the device's storage binding limit).
+   * no buffer exceeds `maxBuffer` bytes (default: the device's storage binding limit). Each
+   * bucket hands out the buffer released last, or, by `order`, the one made first.
    */
   constructor(
     device: GPUDevice,
     usage: number,
     maxPooledBytes: number,
     maxBuffer: number = device.limits.maxStorageBufferBindingSize,
+    order: PoolOrder = "lastReleased",
   ) {
     this.#device = device;
     this.#usage = usage;
     this.#maxPooledBytes = maxPooledBytes;
     this.#maxBuffer = Math.floor(maxBuffer / 4) * 4;
+    this.#order = order;
   }
 
   /** The largest buffer this pool makes, in bytes. */
@@ -147,24 +162,43 @@ export class BufferPool {
     const s = this.#stats;
     s.live++;
     s.liveBytes += size;
-    const recent = pending ? this.#pending.get(size)?.pop() : undefined;
-    if (recent) {
+    const pendingList = pending ? this.#pending.get(size) : undefined;
+    const freeList = this.#free.get(size);
+    const [list, at] = this.#order === "lastReleased"
+      ? (pendingList?.length ? [pendingList, pendingList.length - 1] : [freeList, -1])
+      : this.#firstMade(pendingList, freeList);
+    if (list !== undefined && list.length > 0) {
+      const i = at < 0 ? list.length - 1 : at;
+      const reused = list[i];
+      list[i] = list[list.length - 1];
+      list.pop();
       s.hits++;
-      s.pending--;
-      s.pooledBytes -= size;
-      return recent;
-    }
-    const reused = this.#free.get(size)?.pop();
-    if (reused) {
-      s.hits++;
-      s.free--;
+      if (list === pendingList) s.pending--;
+      else s.free--;
       s.pooledBytes -= size;
       return reused;
     }
     s.misses++;
     s.created++;
     if (size >= PRESSURE_FROM) _pressure = new ArrayBuffer(size / 4);
-    return this.#device.createBuffer({ size, usage: this.#usage });
+    const buffer = this.#device.createBuffer({ size, usage: this.#usage });
+    if (this.#order === "firstMade") this.#rank.set(buffer, this.#made++);
+    return buffer;
+  }
+
+  // The list and index of the buffer made first among those of both lists.
+  #firstMade(
+    ...lists: (GPUBuffer[] | undefined)[]
+  ): [GPUBuffer[] | undefined, number] {
+    let best: [GPUBuffer[] | undefined, number] = [undefined, -1];
+    let bestRank = Infinity;
+    for (const list of lists) {
+      list?.forEach((b, i) => {
+        const rank = this.#rank.get(b)!;
+        if (rank < bestRank) [best, bestRank] = [[list, i], rank];
+      });
+    }
+    return best;
   }
 
   /**

@@ -205,7 +205,8 @@ function placementOf(outs: readonly Aval[]): Placement {
 /**
  * The runner of all of `spec` as one workgroup, or `null` when an operation is not one it
  * runs or the work is over {@linkcode PROGRAM_WORK_LIMIT}. A call whose inputs would need more
- * than `maxBindings` storage bindings runs the operations one by one through `runOp`.
+ * than `maxBindings` storage bindings has its contiguous inputs gathered into one buffer
+ * first; where even that is too many, it runs the operations one by one through `runOp`.
  */
 export function programKernel(
   ctx: GpuContext,
@@ -224,15 +225,16 @@ export function programKernel(
   const outAvals = spec.outputs.map((j) => spec.ops[j].out);
   const placement = placementOf(outAvals);
   const variants = new Map<string, Variant>();
-  return (xs) => {
-    const layout = layoutOf(xs);
+  const variantOf = (layout: Layout) => {
     const key = layout.patterns.join("") + layout.slots.join();
     let variant = variants.get(key);
     if (variant === undefined) {
       variant = generate(spec, avals, layout, placement);
       variants.set(key, variant);
     }
-    if (variant.bindings > maxBindings) return opByOp(spec, xs, runOp);
+    return variant;
+  };
+  const dispatchProgram = (variant: Variant, xs: readonly GpuArray[], layout: Layout) => {
     const shared = placement.shared > 0 ? ctx.alloc([placement.shared], "int32") : null;
     const results = outAvals.map((a, k) =>
       placement.single[k] >= 0
@@ -253,6 +255,39 @@ export function programKernel(
     ctx.dispatch(variant.kernel, layout.buffers, outBuffers, params, 1);
     return results;
   };
+  return (given) => {
+    let xs = given;
+    let layout = layoutOf(xs);
+    let variant = variantOf(layout);
+    // Inputs in too many buffers (a first call's separate tensors) are gathered into one; the
+    // outputs share one buffer, so the next call binds them once again.
+    const gathered = variant.bindings > maxBindings ? gatherInputs(ctx, xs, layout) : null;
+    if (gathered !== null) {
+      xs = gathered.xs;
+      layout = layoutOf(xs);
+      variant = variantOf(layout);
+    }
+    try {
+      if (variant.bindings > maxBindings) return opByOp(spec, given, runOp);
+      return dispatchProgram(variant, xs, layout);
+    } finally {
+      for (const v of gathered?.views ?? []) v.release();
+    }
+  };
+}
+
+// The inputs with every bound contiguous one replaced by its view in one gathered buffer (and
+// those views, for the caller to release once the kernel is recorded).
+function gatherInputs(
+  ctx: GpuContext,
+  xs: readonly GpuArray[],
+  layout: Layout,
+): { xs: GpuArray[]; views: GpuArray[] } {
+  const picked = layout.patterns.flatMap((pattern, k) => (pattern === "c" ? [k] : []));
+  const views = ctx.gather(picked.map((k) => xs[k]));
+  const out = [...xs];
+  picked.forEach((k, i) => (out[k] = views[i]));
+  return { xs: out, views };
 }
 
 // The operations run one by one (when one kernel would need too many bindings).

@@ -208,10 +208,23 @@ export function createWebGpuBackend(device: GPUDevice): WebGpuBackend {
       return outs;
     };
   };
+  // Compiled programs running (a loop's body runs inside its program).
+  let planning = 0;
   return {
     device: "webgpu",
     // A GPU buffer holds no values on the JS side: it is its own handle.
     collectHandle: (buffer: unknown): unknown => buffer,
+    planned<T>(f: () => T): T {
+      planning++;
+      let result: T;
+      try {
+        result = f();
+      } finally {
+        planning--;
+      }
+      if (planning > 0 || !Array.isArray(result)) return result;
+      return result.map((b) => (b instanceof GpuArray ? ctx.detach(b) : b)) as T;
+    },
     releaseHandle(handle: unknown): void {
       if (handle instanceof GpuArray) handle.release(true);
     },
