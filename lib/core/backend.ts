@@ -172,6 +172,11 @@ function requestedDevice(): string | undefined {
   }
 }
 const requested = requestedDevice();
+// The device the environment asks for while no backend has answered to it: a name that is no
+// device, a device this runtime lacks, or `webgpu`, whose adapter only `await setDevice` can
+// request. Reported when the default device is first read (an import must not throw), until
+// `setDevice` picks a device.
+let unmetRequest = requested;
 
 /** Options of {@linkcode registerBackend}. */
 export interface RegisterOptions {
@@ -197,6 +202,7 @@ export function registerBackend(backend: Backend, opts: RegisterOptions = {}): v
   backends.set(backend.device, backend);
   const device = backend.device;
   if (requested === undefined ? opts.preferred : requested === device) defaultDevice = device;
+  if (requested === device) unmetRequest = undefined;
 }
 
 /**
@@ -308,7 +314,20 @@ export async function initBackend(device: Device): Promise<Backend> {
  * ```
  */
 export function getDefaultDevice(): Device {
+  if (unmetRequest !== undefined) throw unmetError(unmetRequest);
   return defaultDevice;
+}
+
+function unmetError(name: string): TypeError {
+  const message = name === "webgpu"
+    ? "NABLA_DEVICE=webgpu cannot pick the starting device, as the GPU is set up " +
+      'asynchronously: call `await setDevice("webgpu")` before making tensors ' +
+      "(NABLA_DEVICE takes wasm or cpu)"
+    : name === "wasm"
+    ? "NABLA_DEVICE=wasm: this runtime lacks WebAssembly SIMD or shared memory; " +
+      "set NABLA_DEVICE to cpu, or leave it unset"
+    : `NABLA_DEVICE=${name} names no device: set it to wasm or cpu, or leave it unset`;
+  return new TypeError(message);
 }
 
 /**
@@ -325,4 +344,5 @@ export async function setDevice(device: Device): Promise<void> {
   checkDevice("setDevice", device);
   await initBackend(device);
   defaultDevice = device;
+  unmetRequest = undefined;
 }
