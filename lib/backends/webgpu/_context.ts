@@ -180,15 +180,16 @@ export class GpuContext {
 
   /**
    * A small result of a compiled program, moved to a buffer of its own pool (a copy command in
-   * the batch; the pool's buffer goes back at once). A training loop that never awaits drops
-   * its loss every step, and a dropped tensor keeps its buffer until the event loop turns: in
-   * the shared pool that missing buffer shifts which buffers the program's next call draws,
-   * so that each call would name new buffers and make new bind groups. Apart, the program's
-   * buffers repeat call after call, and the dropped values cost one small buffer each. Their
-   * own pool hands out the buffer it made first, so that the small results a loop passes back
-   * (a bias, an optimizer's step count) keep their buffers even while a dropped one is
-   * missing.
-   * Anything else (larger, a view, shared, or detached already) is returned as it is.
+   * the batch; the shared pool's buffer goes back at once). Anything else (larger, a view,
+   * shared, or moved already) is returned as it is.
+   *
+   * A training loop that never awaits drops its loss every step, and a dropped tensor keeps
+   * its buffer until the event loop turns. Were that buffer the shared pool's, its absence
+   * would shift which buffers the program's next call draws, so that every call would name
+   * new buffers and make new bind groups. Kept apart, the program's buffers repeat call after
+   * call, and each dropped value costs one small buffer. The small results' pool hands out the
+   * buffer it made first, so that those a loop passes back (a bias, an optimizer's step count)
+   * keep their buffers even while a dropped one is missing.
    */
   detach(a: GpuArray): GpuArray {
     const { storage } = a;

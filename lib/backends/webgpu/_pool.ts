@@ -78,6 +78,9 @@ export function bucketSize(bytes: number): number {
   return Math.ceil(bytes / step) * step;
 }
 
+/** Which free buffer of a bucket a {@linkcode BufferPool} hands out. */
+export type PoolOrder = "lastReleased" | "firstMade";
+
 /**
  * Buffers grouped by bucket size. The device and usage are fixed per pool.
  *
@@ -97,9 +100,6 @@ export function bucketSize(bytes: number): number {
  * }
  * ```
  */
-/** Which free buffer of a bucket a {@linkcode BufferPool} hands out. */
-export type PoolOrder = "lastReleased" | "firstMade";
-
 export class BufferPool {
   readonly #device: GPUDevice;
   readonly #usage: number;
@@ -163,12 +163,8 @@ export class BufferPool {
     s.live++;
     s.liveBytes += size;
     const pendingList = pending ? this.#pending.get(size) : undefined;
-    const freeList = this.#free.get(size);
-    const [list, at] = this.#order === "lastReleased"
-      ? (pendingList?.length ? [pendingList, pendingList.length - 1] : [freeList, -1])
-      : this.#firstMade(pendingList, freeList);
-    if (list !== undefined && list.length > 0) {
-      const i = at < 0 ? list.length - 1 : at;
+    const [list, i] = this.#pick(pendingList, this.#free.get(size));
+    if (list !== undefined) {
       const reused = list[i];
       list[i] = list[list.length - 1];
       list.pop();
@@ -186,13 +182,19 @@ export class BufferPool {
     return buffer;
   }
 
-  // The list and index of the buffer made first among those of both lists.
-  #firstMade(
-    ...lists: (GPUBuffer[] | undefined)[]
-  ): [GPUBuffer[] | undefined, number] {
-    let best: [GPUBuffer[] | undefined, number] = [undefined, -1];
+  // Where the buffer to hand out lies: the one released last, pending ones first; or, in
+  // made-first order, the one made first of both lists.
+  #pick(
+    pendingList: GPUBuffer[] | undefined,
+    freeList: GPUBuffer[] | undefined,
+  ): [GPUBuffer[], number] | [undefined, -1] {
+    if (this.#order === "lastReleased") {
+      const list = pendingList?.length ? pendingList : freeList?.length ? freeList : undefined;
+      return list === undefined ? [undefined, -1] : [list, list.length - 1];
+    }
+    let best: [GPUBuffer[], number] | [undefined, -1] = [undefined, -1];
     let bestRank = Infinity;
-    for (const list of lists) {
+    for (const list of [pendingList, freeList]) {
       list?.forEach((b, i) => {
         const rank = this.#rank.get(b)!;
         if (rank < bestRank) [best, bestRank] = [[list, i], rank];
