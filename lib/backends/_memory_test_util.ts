@@ -56,3 +56,30 @@ console.log(JSON.stringify(rss));`,
   const rss = JSON.parse(new TextDecoder().decode(stdout).trim().split("\n").at(-1)!);
   return (rss[1000] - rss[100]) / 2 ** 20;
 }
+
+/**
+ * The opening of a loop file: the library imported as `nb` (with `data`, `nn`, `optim` and
+ * `random`), then `setup`, which defines `model`, `opt` (an Adam) and the spiral's `x` and
+ * `t`, then `step(params, state)`: the jitted training step returning `[params, state, loss]`,
+ * with the parameters and the optimizer state donated.
+ *
+ * @example
+ * ```ts ignore
+ * const code = jittedAdamStep(`const model = nn.mlp([2, 8, 3]);
+ * const opt = optim.adam(1e-3);
+ * const { x, t } = data.spiral();`);
+ * ```
+ */
+export function jittedAdamStep(setup: string): string {
+  return `import * as nb from ${JSON.stringify(new URL("../../mod.ts", import.meta.url).href)};
+const { data, nn, optim, random } = nb;
+${setup}
+type Params = ReturnType<typeof model.init>;
+const step = nb.jit((params: Params, state: nb.optim.AdamState) => {
+  const loss = (p: Params) => nn.softmaxCrossEntropy(model.apply(p, x), t);
+  const [value, grads] = nb.valueAndGrad(loss)(params);
+  const [updates, next] = opt.update(grads, state, params);
+  return [optim.applyUpdates(params, updates), next, value] as const;
+}, { donateArgnums: [0, 1] });
+`;
+}

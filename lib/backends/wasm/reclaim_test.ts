@@ -4,7 +4,7 @@ import { WasmContext } from "./_context.ts";
 import { Reclaimer } from "./_reclaim.ts";
 import { HeapStorage, WasmBuffer } from "./_storage.ts";
 import type { Tensor } from "../../../mod.ts";
-import { rssGrowth } from "../_memory_test_util.ts";
+import { jittedAdamStep, rssGrowth } from "../_memory_test_util.ts";
 
 function heapBuffer(heap: HeapStorage, values: number[], shape: number[]): WasmBuffer {
   const a = heap.array("float32", values.length);
@@ -190,19 +190,10 @@ for (const eager of [false, true]) {
 Deno.test("a jitted Adam step with donated state holds memory flat over 1000 steps", async () => {
   // A 2-256-256-3 MLP on the 300 spiral points, the loss read every step, no await.
   const growth = await rssGrowth(
-    `
-import * as nb from ${JSON.stringify(new URL("../../../mod.ts", import.meta.url).href)};
-const { data, nn, optim, random } = nb;
-const model = nn.mlp([2, 256, 256, 3]);
+    jittedAdamStep(`const model = nn.mlp([2, 256, 256, 3]);
 const opt = optim.adam(1e-3);
-const { x, t } = data.spiral();
-type Params = ReturnType<typeof model.init>;
-const step = nb.jit((params: Params, state: nb.optim.AdamState) => {
-  const loss = (p: Params) => nn.softmaxCrossEntropy(model.apply(p, x), t);
-  const [value, grads] = nb.valueAndGrad(loss)(params);
-  const [updates, next] = opt.update(grads, state, params);
-  return [optim.applyUpdates(params, updates), next, value] as const;
-}, { donateArgnums: [0, 1] });
+const { x, t } = data.spiral();`) +
+      `
 let params = model.init(random.key(0));
 let state = opt.init(params);
 for (let i = 0; i < 1000; i++) {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as nb from "../../../mod.ts";
 import { gpu, ignore } from "./_test_util.ts";
 import { BufferPool } from "./_pool.ts";
-import { rssGrowth } from "../_memory_test_util.ts";
+import { jittedAdamStep, rssGrowth } from "../_memory_test_util.ts";
 
 const { nn, optim, random } = nb;
 
@@ -115,21 +115,12 @@ Deno.test({
     // event loop turns, and nothing else may grow (V8's young generation starts at the size
     // these steps' garbage brings it to).
     const growth = await rssGrowth(
-      `
-import * as nb from ${JSON.stringify(new URL("../../../mod.ts", import.meta.url).href)};
-const { data, nn, optim, random } = nb;
-await nb.setDevice("webgpu");
+      jittedAdamStep(`await nb.setDevice("webgpu");
 const model = nn.mlp([2, 32, 32, 3]);
 const opt = optim.adam(1e-2);
 const spiral = data.spiral();
-const [x, t] = await Promise.all([spiral.x.to("webgpu"), spiral.t.to("webgpu")]);
-type Params = ReturnType<typeof model.init>;
-const step = nb.jit((params: Params, state: nb.optim.AdamState) => {
-  const loss = (p: Params) => nn.softmaxCrossEntropy(model.apply(p, x), t);
-  const [value, grads] = nb.valueAndGrad(loss)(params);
-  const [updates, next] = opt.update(grads, state, params);
-  return [optim.applyUpdates(params, updates), next, value] as const;
-}, { donateArgnums: [0, 1] });
+const [x, t] = await Promise.all([spiral.x.to("webgpu"), spiral.t.to("webgpu")]);`) +
+        `
 const [leaves, def] = nb.tree.flatten<nb.Tensor>(model.init(random.key(0)));
 let params = nb.tree.unflatten<Params>(def, await Promise.all(leaves.map((l) => l.to("webgpu"))));
 let state = opt.init(params);
